@@ -1,0 +1,138 @@
+"""The engine's batch API: N games stepped together, index actions in, batch-format observations out.
+
+Actions are what the network emits (DESIGN.md, "One action format"): a function id per environment
+and an [N, 13] array with one index per pysc2 argument type, -1 where the function does not use the
+argument. A spatial index is y * width + x.
+
+Finished games restart at once: the observation returned for an environment whose `done` is True
+is the first observation of its next game, so a training loop never waits on a reset.
+"""
+import numpy as np
+from pysc2.lib import actions
+
+from minigames import move_to_beacon
+
+NUM_ARG_TYPES = len(actions.TYPES)
+SPATIAL_ARGS = (actions.TYPES.screen.id, actions.TYPES.minimap.id, actions.TYPES.screen2.id)
+
+# USES_ARG[f, t]: function f takes an argument of type t.
+USES_ARG = np.zeros((len(actions.FUNCTIONS), NUM_ARG_TYPES), bool)
+for _f in actions.FUNCTIONS:
+    for _t in _f.args:
+        USES_ARG[int(_f.id), _t.id] = True
+
+
+def argument_sizes(screen_size, minimap_size):
+    """[13] number of distinct indices of each argument type at these resolutions."""
+    sizes = np.array([int(np.prod(t.sizes)) if t.sizes != (0, 0) else 0 for t in actions.TYPES])
+    sizes[actions.TYPES.screen.id] = sizes[actions.TYPES.screen2.id] = screen_size[0] * screen_size[1]
+    sizes[actions.TYPES.minimap.id] = minimap_size[0] * minimap_size[1]
+    return sizes
+
+
+class BatchEnv:
+    """N embedded MoveToBeacon games.
+
+    Args:
+      num_envs: N.
+      screen_size, minimap_size: an int (square) or (width, height) of the feature layers.
+      step_mul: game loops per agent step.
+      seed: environment i uses seed + i, so it plays exactly the games of
+        `SC2Env(random_seed=seed + i)`; None draws fresh seeds.
+      use_feature_units: add `feature_units` to the observations.
+      game_steps_per_episode: end games earlier than the map's 1920 game loops (0/None: the map's).
+    """
+
+    def __init__(self, map_name=move_to_beacon.MAP_NAME, num_envs=1, screen_size=32,
+                 minimap_size=32, step_mul=move_to_beacon.DEFAULT_STEP_MUL, seed=None,
+                 use_feature_units=False, camera_width=24.0, game_steps_per_episode=None):
+        if map_name != move_to_beacon.MAP_NAME:
+            raise ValueError(f"The embedded engine has no map {map_name!r}; it simulates "
+                             f"{move_to_beacon.MAP_NAME} only.")
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, got {num_envs}.")
+        if step_mul < 1:
+            raise ValueError(f"step_mul should be positive, got {step_mul}.")
+        self.num_envs = num_envs
+        self.screen_size = _size(screen_size)
+        self.minimap_size = _size(minimap_size)
+        self.step_mul = int(step_mul)
+        self.episode_loops = move_to_beacon.EPISODE_LOOPS
+        if game_steps_per_episode:
+            self.episode_loops = min(self.episode_loops, int(game_steps_per_episode))
+        seeds = None if seed is None else [seed + i for i in range(num_envs)]
+        self.core = move_to_beacon.MoveToBeaconCore(
+            num_envs, self.screen_size, self.minimap_size, camera_width=camera_width,
+            use_feature_units=use_feature_units, seeds=seeds)
+        self.arg_sizes = argument_sizes(self.screen_size, self.minimap_size)
+        self._end_loop = np.full(num_envs, self.episode_loops, np.int64)
+
+    def reset(self):
+        """Restart every game; returns the batch of first observations."""
+        self.core.reset(np.arange(self.num_envs))
+        return self.core.observe()
+
+    def step(self, function_ids, arg_indices):
+        """One agent step in every environment.
+
+        Returns:
+          (observations, reward [N] float32, done [N] bool); see the module docstring for resets.
+        """
+        function_ids = np.asarray(function_ids, np.int64)
+        arg_indices = np.asarray(arg_indices, np.int64)
+        self.check_actions(function_ids, arg_indices)
+        self.core.apply(function_ids, self.index_to_values(arg_indices))
+        previous_score = self.core.score.copy()
+        first_step = self.core.game_loop == 0
+        self.core.advance(self.step_mul, self._end_loop)
+        # pysc2 pays no reward on the first step after a reset (its score baseline is still taken).
+        reward = np.where(first_step, 0, self.core.score - previous_score).astype(np.float32)
+        done = self.core.game_loop >= self._end_loop
+        if done.any():
+            self.core.reset(np.flatnonzero(done))
+        return self.core.observe(), reward, done
+
+    def check_actions(self, function_ids, arg_indices):
+        """Raise ValueError naming the first environment whose action the game would refuse."""
+        n = self.num_envs
+        if function_ids.shape != (n,) or arg_indices.shape != (n, NUM_ARG_TYPES):
+            raise ValueError(f"Expected function ids of shape ({n},) and argument indices of shape "
+                             f"({n}, {NUM_ARG_TYPES}); got {function_ids.shape} and "
+                             f"{arg_indices.shape}.")
+        bad = (function_ids < 0) | (function_ids >= len(actions.FUNCTIONS))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"Invalid function id: {function_ids[i]} (environment {i}).")
+        unavailable = ~self.core.available()[np.arange(n), function_ids]
+        if unavailable.any():
+            i = int(np.flatnonzero(unavailable)[0])
+            func = actions.FUNCTIONS[function_ids[i]]
+            raise ValueError(f"Function {func.id}/{func.name} is currently not available "
+                             f"(environment {i}).")
+        used = USES_ARG[function_ids]
+        out_of_range = used & ((arg_indices < 0) | (arg_indices >= self.arg_sizes))
+        if out_of_range.any():
+            i, t = (int(v) for v in np.argwhere(out_of_range)[0])
+            raise ValueError(f"Argument {actions.TYPES[t].name} is out of range for "
+                             f"{actions.FUNCTIONS[function_ids[i]].name}, got: {arg_indices[i, t]} "
+                             f"(environment {i}).")
+
+    def index_to_values(self, arg_indices):
+        """[N, 13] indices -> [N, 13, 2] values: points as (x, y), other types in column 0."""
+        values = np.zeros(arg_indices.shape + (2,), np.int64)
+        values[..., 0] = arg_indices
+        for t in SPATIAL_ARGS:
+            width = self.minimap_size[0] if t == actions.TYPES.minimap.id else self.screen_size[0]
+            values[:, t, 0] = arg_indices[:, t] % width
+            values[:, t, 1] = arg_indices[:, t] // width
+        return values
+
+    def close(self):
+        """Nothing to release; present so that every backend closes the same way."""
+
+
+def _size(size):
+    if np.isscalar(size):
+        return int(size), int(size)
+    width, height = size
+    return int(width), int(height)

@@ -1,0 +1,330 @@
+"""`SC2Env`: a drop-in for `pysc2.env.sc2_env.SC2Env` on the embedded MoveToBeacon engine.
+
+Same keyword-only constructor, same `reset`/`step`/`observation_spec`/`action_spec`/`save_replay`/
+`close`, same TimeStep tuples and NamedDict observations, same ValueErrors for bad actions (they are
+pysc2_fidelity.md section 1 and 3.5). It is one row of the vectorised core.
+"""
+import datetime
+import json
+import os
+
+import numpy as np
+from absl import logging
+from pysc2 import maps
+from pysc2.env import environment
+from pysc2.env.enums import Race
+from pysc2.env.sc2_env import MAX_STEP_COUNT, Agent, AgentInterfaceFormat
+from pysc2.lib import actions, features, named_array, point
+from s2clientprotocol import sc2api_pb2 as sc_pb
+
+from minigames import batch_env, move_to_beacon, render
+
+REPLAY_FORMAT = "minigames-replay"
+REPLAY_VERSION = 1
+
+
+class SC2Env(environment.Base):
+    """One embedded MoveToBeacon game behind pysc2's environment interface."""
+
+    def __init__(self, *, map_name=None, battle_net_map=False, players=None,
+                 agent_interface_format=None, discount=1., discount_zero_after_timeout=False,
+                 visualize=False, step_mul=None, realtime=False, save_replay_episodes=0,
+                 replay_dir=None, replay_prefix=None, game_steps_per_episode=None,
+                 score_index=None, score_multiplier=None, random_seed=None, disable_fog=False,
+                 ensure_available_actions=True, version=None):
+        del battle_net_map, realtime, disable_fog, version  # no effect on a simulated mini-game
+        if not map_name:
+            raise ValueError("Missing a map name.")
+        if isinstance(map_name, (list, tuple)):
+            if len(map_name) != 1:
+                raise ValueError("The embedded engine plays one map at a time.")
+            map_name = map_name[0]
+        map_inst = maps.get(map_name)
+        if map_inst.name != move_to_beacon.MAP_NAME:
+            raise ValueError(f"The embedded engine has no map {map_inst.name!r}; it simulates "
+                             f"{move_to_beacon.MAP_NAME} only. Install StarCraft II for other maps.")
+        if not players:
+            raise ValueError("You must specify the list of players.")
+        if len(players) != 1 or not isinstance(players[0], Agent):
+            raise ValueError("Single player maps require exactly one Agent.")
+        if agent_interface_format is None:
+            raise ValueError("Please specify agent_interface_format.")
+        if isinstance(agent_interface_format, (list, tuple)):
+            if len(agent_interface_format) != 1:
+                raise ValueError("The number of entries in agent_interface_format should "
+                                 "correspond 1-1 with the number of agents.")
+            agent_interface_format = agent_interface_format[0]
+        _check_interface(agent_interface_format)
+        if save_replay_episodes and not replay_dir:
+            raise ValueError("Missing replay_dir")
+
+        aif = agent_interface_format
+        self._interface = aif
+        self._map_name = map_inst.name
+        self._discount = discount
+        self._discount_zero_after_timeout = discount_zero_after_timeout
+        self._default_step_mul = max(1, step_mul or map_inst.step_mul)
+        self._score_index = map_inst.score_index if score_index is None else score_index
+        self._score_multiplier = (map_inst.score_multiplier if score_multiplier is None
+                                  else score_multiplier)
+        length = game_steps_per_episode
+        length = map_inst.game_steps_per_episode if length is None else length
+        self._episode_length = MAX_STEP_COUNT if length <= 0 or length > MAX_STEP_COUNT else length
+        self._ensure_available_actions = ensure_available_actions
+        self._save_replay_episodes = save_replay_episodes
+        self._replay_dir = replay_dir
+        self._replay_prefix = replay_prefix
+        self._visualize = visualize
+        self._random_seed = (random_seed if random_seed is not None
+                             else int(np.random.SeedSequence().generate_state(1)[0]))
+
+        dims = aif.feature_dimensions
+        self._features = features.Features(aif, map_size=point.Point(*move_to_beacon.MAP_SIZE),
+                                           requested_races=[Race.terran], map_name=self._map_name)
+        self._core = move_to_beacon.MoveToBeaconCore(
+            1, (dims.screen.x, dims.screen.y), (dims.minimap.x, dims.minimap.y),
+            camera_width=aif.camera_width_world_units, use_feature_units=aif.use_feature_units,
+            allow_cheating_layers=aif.allow_cheating_layers, seeds=[self._random_seed])
+        self._end_loop = np.array([min(move_to_beacon.EPISODE_LOOPS, self._episode_length)])
+        self._state = environment.StepType.LAST
+        self._obs = None
+        self._episode_count = 0
+        self._episode_steps = 0
+        self._total_steps = 0
+        self._last_score = 0
+        self._episode_start_state = None
+        self._episode_actions = []
+        self.frames = []  # RGB pictures of the current episode when visualize=True
+
+    # ---------------------------------------------------------------------------- pysc2 surface
+    @property
+    def map_name(self):
+        return self._map_name
+
+    def observation_spec(self):
+        return (self._features.observation_spec(),)
+
+    def action_spec(self):
+        return (self._features.action_spec(),)
+
+    def reset(self):
+        if self._episode_count:
+            self._core.reset([0])
+        self._episode_count += 1
+        self._episode_steps = 0
+        self._last_score = 0
+        self._episode_start_state = {"marine": self._core.marine[0].tolist(),
+                                     "beacon": self._core.beacon[0].tolist(),
+                                     "facing": float(self._core.facing[0]),
+                                     "rng": self._core.rngs[0].bit_generator.state}
+        self._episode_actions = []
+        self.frames = []
+        self._state = environment.StepType.FIRST
+        logging.info("Starting episode %s: [terran] on %s", self._episode_count, self._map_name)
+        return self._observe()
+
+    def step(self, actions_per_agent, step_mul=None):
+        if self._state == environment.StepType.LAST:
+            return self.reset()
+        if len(actions_per_agent) != 1:
+            raise ValueError(f"Expected one action list per agent (1 agent), "
+                             f"got {len(actions_per_agent)}.")
+        if step_mul is not None and step_mul < 0:
+            raise ValueError(f"step_mul should be positive, got {step_mul}")
+        action = actions_per_agent[0]
+        calls = action if isinstance(action, (list, tuple)) and not _is_function_call(action) \
+            else [action]
+        converted = [self._convert(call) for call in calls]
+        self._state = environment.StepType.MID
+        for function_id, values in converted:
+            self._core.apply(np.array([function_id]), values[None])
+            if function_id:
+                self._episode_actions.append(
+                    [int(self._core.game_loop[0]), function_id, values.tolist()])
+        loops = self._default_step_mul if not step_mul else step_mul
+        self._core.advance(loops, self._end_loop)
+        return self._observe()
+
+    def save_replay(self, replay_dir, prefix=None):
+        """Write the current episode as a replay (see `minigames.replay`); returns its path."""
+        prefix = prefix or self._map_name
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d-%H-%M-%S-%f")
+        os.makedirs(replay_dir, exist_ok=True)
+        path = os.path.join(replay_dir, f"{prefix}_{stamp}.{REPLAY_FORMAT}.json")
+        dims = self._interface.feature_dimensions
+        record = {
+            "format": REPLAY_FORMAT,
+            "version": REPLAY_VERSION,
+            "map_name": self._map_name,
+            "random_seed": self._random_seed,
+            "episode": self._episode_count,
+            "step_mul": self._default_step_mul,
+            "screen_size": [dims.screen.x, dims.screen.y],
+            "minimap_size": [dims.minimap.x, dims.minimap.y],
+            "camera_width": self._interface.camera_width_world_units,
+            "start": self._episode_start_state,
+            "game_loops": int(self._core.game_loop[0]),
+            "score": int(self._core.score[0]),
+            "actions": self._episode_actions,
+        }
+        temporary = path + ".tmp"
+        with open(temporary, "w") as f:
+            json.dump(record, f)
+        os.replace(temporary, path)
+        logging.info("Wrote replay to: %s", path)
+        return path
+
+    def render(self):
+        """[H, W, 3] uint8 picture of what the camera shows now."""
+        return render.screen_rgb(self._core, 0, self._interface.camera_width_world_units)
+
+    def close(self):
+        self._obs = None
+
+    # -------------------------------------------------------------------------------- internals
+    def _convert(self, call):
+        """Validate a FunctionCall as pysc2's Features.transform_action does; -> (id, [13, 2])."""
+        values = np.zeros((batch_env.NUM_ARG_TYPES, 2), np.int64)
+        if isinstance(call, sc_pb.Action):
+            if call.ByteSize():
+                raise ValueError("The embedded engine takes no raw sc_pb.Action protos; "
+                                 "send pysc2 FunctionCalls.")
+            return 0, values
+        func_id = call.function
+        try:
+            func = actions.FUNCTIONS[func_id]
+        except KeyError:
+            raise ValueError("Invalid function id: %s." % func_id) from None
+        if self._ensure_available_actions and func_id not in self._obs["available_actions"]:
+            raise ValueError("Function %s/%s is currently not available" % (func_id, func.name))
+        if len(call.arguments) != len(func.args):
+            raise ValueError("Wrong number of arguments for function: %s, got: %s"
+                             % (func, call.arguments))
+        dims = self._interface.action_dimensions
+        for arg_type, arg in zip(func.args, call.arguments):
+            if arg_type.name in ("screen", "screen2"):
+                sizes = dims.screen
+            elif arg_type.name == "minimap":
+                sizes = dims.minimap
+            else:
+                sizes = arg_type.sizes
+            if len(sizes) != len(arg):
+                raise ValueError("Wrong number of values for argument of %s, got: %s"
+                                 % (func, call.arguments))
+            # pysc2's own check, quirk included: only negative values are refused.
+            for size, value in zip(sizes, arg):
+                if not np.all(0 <= value) and np.all(value < size):
+                    raise ValueError("Argument is out of range for %s, got: %s"
+                                     % (func, call.arguments))
+            arg_type.fn(arg)  # pysc2's conversion, so unusable enum values fail as they do there
+            if len(arg) == 2:
+                values[arg_type.id] = point.Point(*arg).floor()
+            else:
+                values[arg_type.id, 0] = int(arg[0])
+        return int(func.id), values
+
+    def _observe(self):
+        batch = self._core.observe()
+        obs = _to_pysc2_observation(batch, self._map_name)
+        self._obs = obs
+        score = int(self._core.score[0])
+        game_loop = int(self._core.game_loop[0])
+        if self._episode_steps == 0:  # pysc2: the first reward after a reset is always 0
+            reward = 0
+        else:
+            reward = (score - self._last_score) * self._score_multiplier
+        self._last_score = score
+        discount = self._discount
+        if game_loop >= move_to_beacon.EPISODE_LOOPS:  # the map's timer ends the game
+            self._state = environment.StepType.LAST
+            discount = 0.0
+        self._total_steps += game_loop - self._episode_steps
+        self._episode_steps = game_loop
+        if self._episode_steps >= self._episode_length:
+            self._state = environment.StepType.LAST
+            if self._discount_zero_after_timeout:
+                discount = 0.0
+        if self._state == environment.StepType.LAST:
+            if self._save_replay_episodes and self._episode_count % self._save_replay_episodes == 0:
+                self.save_replay(self._replay_dir, self._replay_prefix)
+            logging.info("Episode %s finished after %s game steps. Score: %s",
+                         self._episode_count, self._episode_steps, score)
+        if self._visualize:
+            self.frames.append(self.render())
+        first = self._state == environment.StepType.FIRST
+        return (environment.TimeStep(step_type=self._state,
+                                     reward=0.0 if first else np.int32(reward),
+                                     discount=0.0 if first else discount,
+                                     observation=obs),)
+
+
+def _is_function_call(action):
+    return isinstance(action, actions.FunctionCall)
+
+
+def _check_interface(aif):
+    if not isinstance(aif, AgentInterfaceFormat):
+        raise ValueError("The embedded engine needs a pysc2 AgentInterfaceFormat "
+                         "(sc_pb.InterfaceOptions pass-through is not supported).")
+    if aif.feature_dimensions is None:
+        raise ValueError("The embedded engine renders feature layers only: set feature_dimensions "
+                         "(for example feature_screen=32, feature_minimap=32).")
+    if aif.rgb_dimensions is not None:
+        raise ValueError("The embedded engine does not render rgb_screen/rgb_minimap; "
+                         "use feature layers.")
+    if aif.use_raw_units or aif.use_raw_actions:
+        raise ValueError("The embedded engine does not support raw units or raw actions.")
+    if aif.use_unit_counts or aif.use_camera_position or aif.send_observation_proto:
+        raise ValueError("The embedded engine does not support use_unit_counts, "
+                         "use_camera_position or send_observation_proto.")
+
+
+def _named_rows(rows, names, dtype=np.int32):
+    """pysc2 returns empty unit lists as plain (0, k) arrays and others as NamedNumpyArrays."""
+    if len(rows) == 0:
+        return np.zeros((0, len(names)), dtype)
+    return named_array.NamedNumpyArray(rows.astype(dtype), [None, names])
+
+
+def _to_pysc2_observation(batch, map_name):
+    """Row 0 of a batch -> the NamedDict pysc2's Features.transform_obs would return."""
+    def rows(name):
+        return batch[name][0, :batch[name + "_count"][0]]
+
+    obs = named_array.NamedDict({
+        "single_select": _named_rows(rows("single_select"), features.UnitLayer),
+        "multi_select": _named_rows(rows("multi_select"), features.UnitLayer),
+        "build_queue": np.zeros((0, len(features.UnitLayer)), np.int32),
+        "cargo": np.zeros((0, len(features.UnitLayer)), np.int32),
+        "production_queue": np.zeros((0, len(features.ProductionQueue)), np.int32),
+        "last_actions": rows("last_actions").copy(),
+        "cargo_slots_available": np.array([0], np.int32),
+        "home_race_requested": np.array([Race.terran], np.int32),
+        "away_race_requested": np.array([0], np.int32),
+        "map_name": map_name,
+        "feature_screen": named_array.NamedNumpyArray(
+            batch["feature_screen"][0], [features.ScreenFeatures, None, None]),
+        "feature_minimap": named_array.NamedNumpyArray(
+            batch["feature_minimap"][0], [features.MinimapFeatures, None, None]),
+        "action_result": np.zeros(0, np.int32),
+        "alerts": np.zeros(0, np.int32),
+        "game_loop": batch["game_loop"][0].copy(),
+        "score_cumulative": named_array.NamedNumpyArray(batch["score_cumulative"][0],
+                                                        features.ScoreCumulative),
+        "score_by_category": named_array.NamedNumpyArray(
+            np.zeros((len(features.ScoreByCategory), len(features.ScoreCategories)), np.int32),
+            [features.ScoreByCategory, features.ScoreCategories]),
+        "score_by_vital": named_array.NamedNumpyArray(
+            np.zeros((len(features.ScoreByVital), len(features.ScoreVitals)), np.int32),
+            [features.ScoreByVital, features.ScoreVitals]),
+        "player": named_array.NamedNumpyArray(batch["player"][0], features.Player),
+        "control_groups": batch["control_groups"][0].copy(),
+        "upgrades": np.zeros(0, np.int32),
+        "available_actions": np.flatnonzero(batch["available_actions"][0]).astype(np.int32),
+    })
+    if "feature_units" in batch:
+        obs["feature_units"] = named_array.NamedNumpyArray(
+            rows("feature_units").copy(), [None, features.FeatureUnit], dtype=np.int64)
+        obs["feature_effects"] = np.zeros((0, len(features.EffectPos)), np.int32)
+        obs["radar"] = np.zeros((0, len(features.Radar)), np.int32)
+    return obs
