@@ -66,10 +66,13 @@ class BatchEnv:
             use_feature_units=use_feature_units, seeds=seeds)
         self.arg_sizes = argument_sizes(self.screen_size, self.minimap_size)
         self._end_loop = np.full(num_envs, self.episode_loops, np.int64)
+        self._fresh = True  # the core starts with its first games drawn
 
     def reset(self):
         """Restart every game; returns the batch of first observations."""
-        self.core.reset(np.arange(self.num_envs))
+        if not self._fresh:
+            self.core.reset(np.arange(self.num_envs))
+        self._fresh = False
         return self.core.observe()
 
     def step(self, function_ids, arg_indices):
@@ -81,6 +84,7 @@ class BatchEnv:
         function_ids = np.asarray(function_ids, np.int64)
         arg_indices = np.asarray(arg_indices, np.int64)
         self.check_actions(function_ids, arg_indices)
+        self._fresh = False
         self.core.apply(function_ids, self.index_to_values(arg_indices))
         previous_score = self.core.score.copy()
         first_step = self.core.game_loop == 0
