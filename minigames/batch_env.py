@@ -6,6 +6,9 @@ argument. A spatial index is y * width + x.
 
 Finished games restart at once: the observation returned for an environment whose `done` is True
 is the first observation of its next game, so a training loop never waits on a reset.
+
+The observation arrays are reused: each `step` and `reset` overwrites the previous batch in place,
+which is what makes the engine fast. Copy (or preprocess) what you need to keep.
 """
 import numpy as np
 from pysc2.lib import actions

@@ -56,6 +56,15 @@ MINIMAP = features.MINIMAP_FEATURES
 IDLE_FUNCTIONS = (0, 1, 2, 3, 4, 7)
 MARINE_FUNCTIONS = (12, 13, 274, 331, 332, 333, 334, 451, 452, 453)
 
+# Layers units are drawn on; everything else on the layers is static.
+_DYNAMIC_SCREEN_LAYERS = np.array([getattr(SCREEN, name).index for name in (
+    "player_id", "player_relative", "unit_type", "selected", "unit_hit_points",
+    "unit_hit_points_ratio", "unit_density", "unit_density_aa")])
+_DYNAMIC_MINIMAP_LAYERS = np.array([getattr(MINIMAP, name).index for name in (
+    "player_id", "player_relative", "unit_type", "selected")])
+_MARINE_UNIT_LAYER = np.array([MARINE_UNIT_TYPE, features.PlayerRelative.SELF, MARINE_HEALTH,
+                               0, 0, 0, 0])
+
 # Order kinds, and the raw function id pysc2 reports for each in feature_units' order_id columns.
 MOVE, ATTACK, PATROL = 1, 2, 3
 _ORDER_RAW_FUNCTION = np.zeros(4, np.int64)
@@ -64,10 +73,16 @@ for _kind, _ability in ((MOVE, FUNCTIONS.Move_Move_screen.ability_id),
                         (PATROL, FUNCTIONS.Patrol_Patrol_screen.ability_id)):
     _ORDER_RAW_FUNCTION[_kind] = actions.RAW_ABILITY_ID_TO_FUNC_ID.get(_ability, 0)
 
-_SCREEN_COMMANDS = {FUNCTIONS.Move_screen.id: MOVE, FUNCTIONS.Attack_screen.id: ATTACK,
-                    FUNCTIONS.Smart_screen.id: MOVE, FUNCTIONS.Patrol_screen.id: PATROL}
-_MINIMAP_COMMANDS = {FUNCTIONS.Move_minimap.id: MOVE, FUNCTIONS.Attack_minimap.id: ATTACK,
-                     FUNCTIONS.Smart_minimap.id: MOVE, FUNCTIONS.Patrol_minimap.id: PATROL}
+# ORDER_OF[f]: the order kind function f gives the marine (0: none); TARGETS_MINIMAP[f]: its point
+# is on the minimap rather than the screen.
+ORDER_OF = np.zeros(len(FUNCTIONS), np.int8)
+TARGETS_MINIMAP = np.zeros(len(FUNCTIONS), bool)
+for _function, _kind in ((FUNCTIONS.Move_screen, MOVE), (FUNCTIONS.Attack_screen, ATTACK),
+                         (FUNCTIONS.Smart_screen, MOVE), (FUNCTIONS.Patrol_screen, PATROL),
+                         (FUNCTIONS.Move_minimap, MOVE), (FUNCTIONS.Attack_minimap, ATTACK),
+                         (FUNCTIONS.Smart_minimap, MOVE), (FUNCTIONS.Patrol_minimap, PATROL)):
+    ORDER_OF[_function.id] = _kind
+    TARGETS_MINIMAP[_function.id] = "minimap" in _function.name
 _CLEAR_COMMANDS = (FUNCTIONS.HoldPosition_quick.id, FUNCTIONS.Stop_quick.id)
 
 # Column of each argument type in the core's [N, 13, 2] argument array (index = pysc2 type id).
@@ -98,6 +113,8 @@ class MoveToBeaconCore:
         seeds = np.random.SeedSequence().generate_state(num_envs) if seeds is None else seeds
         self.rngs = [np.random.default_rng(int(s)) for s in seeds]
         self._screen_background, self._minimap_background = self._static_layers()
+        self._batch = None  # observation buffers, made by the first observe()
+        self._screen_drawn = self._minimap_drawn = None  # unit pixels drawn last time
 
         n = num_envs
         self.marine = np.zeros((n, 2))
@@ -191,16 +208,13 @@ class MoveToBeaconCore:
             self._control_group(i, args[i, ARG["control_group_act"], 0],
                                 args[i, ARG["control_group_id"], 0])
 
-        for function_id, kind in _SCREEN_COMMANDS.items():
-            rows = np.flatnonzero((fn == function_id) & self.selected)
-            if rows.size:
-                target = self.screen.to_world(args[rows, ARG["screen"]].astype(np.float64))
-                self._command(rows, kind, target, args[rows, ARG["queued"], 0] == 1)
-        for function_id, kind in _MINIMAP_COMMANDS.items():
-            rows = np.flatnonzero((fn == function_id) & self.selected)
-            if rows.size:
-                target = self.minimap.to_world(args[rows, ARG["minimap"]].astype(np.float64))
-                self._command(rows, kind, target, args[rows, ARG["queued"], 0] == 1)
+        rows = np.flatnonzero((ORDER_OF[fn] > 0) & self.selected)
+        if rows.size:
+            on_minimap = TARGETS_MINIMAP[fn[rows]]
+            target = np.where(on_minimap[:, None],
+                              self.minimap.to_world(args[rows, ARG["minimap"]].astype(np.float64)),
+                              self.screen.to_world(args[rows, ARG["screen"]].astype(np.float64)))
+            self._command(rows, ORDER_OF[fn[rows]], target, args[rows, ARG["queued"], 0] == 1)
         rows = np.flatnonzero(np.isin(fn, _CLEAR_COMMANDS) & self.selected)
         self.order_count[rows] = 0
         self.order_kind[rows] = 0
@@ -229,7 +243,7 @@ class MoveToBeaconCore:
         self.order_kind[rows[replace]] = 0
         keep = slot < MAX_ORDERS
         rows, slot = rows[keep], slot[keep]
-        self.order_kind[rows, slot] = kind
+        self.order_kind[rows, slot] = kind[keep]
         self.order_target[rows, slot] = target[keep]
         self.order_origin[rows, slot] = origin[keep]
         self.order_count[rows] = slot + 1
@@ -246,23 +260,28 @@ class MoveToBeaconCore:
             self.game_loop[running] += 1
 
     def _move(self, running):
-        rows = np.flatnonzero(running & (self.order_count > 0))
-        if rows.size == 0:
+        active = running & (self.order_count > 0)
+        if not active.any():
             return
-        delta = self.order_target[rows, 0] - self.marine[rows]
+        delta = self.order_target[:, 0] - self.marine
         distance = np.hypot(delta[:, 0], delta[:, 1])
-        arrived = distance <= MARINE_SPEED
-        moving = ~arrived
-        step = delta[moving] / distance[moving, None] * MARINE_SPEED
-        self.marine[rows[moving]] += step
-        self.facing[rows[moving]] = np.arctan2(step[:, 1], step[:, 0]) % (2 * np.pi)
-        done = rows[arrived]
-        self.marine[done] = self.order_target[done, 0]
-        patrol = done[self.order_kind[done, 0] == PATROL]
+        arrived = active & (distance <= MARINE_SPEED)
+        moving = active & ~arrived
+        step = delta * np.where(moving, MARINE_SPEED / np.maximum(distance, 1e-9), 0.0)[:, None]
+        self.marine += step
+        self.facing = np.where(moving, np.arctan2(step[:, 1], step[:, 0]) % (2 * np.pi),
+                               self.facing)
+        if arrived.any():
+            self._arrive(np.flatnonzero(arrived))
+
+    def _arrive(self, rows):
+        """Marines in `rows` reached their current order's target: patrols turn, others end."""
+        self.marine[rows] = self.order_target[rows, 0]
+        patrol = rows[self.order_kind[rows, 0] == PATROL]
         turn = self.order_target[patrol, 0].copy()
         self.order_target[patrol, 0] = self.order_origin[patrol, 0]
         self.order_origin[patrol, 0] = turn
-        finished = done[self.order_kind[done, 0] != PATROL]
+        finished = rows[self.order_kind[rows, 0] != PATROL]
         self.order_kind[finished, :-1] = self.order_kind[finished, 1:]
         self.order_target[finished, :-1] = self.order_target[finished, 1:]
         self.order_origin[finished, :-1] = self.order_origin[finished, 1:]
@@ -295,39 +314,48 @@ class MoveToBeaconCore:
         return screen, minimap
 
     def observe(self):
-        """The batch-format observation of every environment (new arrays each call)."""
-        n = self.num_envs
-        batch = batch_format.empty_batch(n, self.screen_size, self.minimap_size,
-                                         self.use_feature_units)
-        screen, minimap = batch["feature_screen"], batch["feature_minimap"]
-        screen[:] = self._screen_background
-        minimap[:] = self._minimap_background
-        self._draw_units(screen, self.screen, SCREEN, True)
-        self._draw_units(minimap, self.minimap, MINIMAP, self.allow_cheating_layers)
+        """The batch-format observation of every environment.
 
-        player = batch["player"]
-        player[:, features.Player.player_id] = 1
-        player[:, features.Player.food_used] = 1
-        player[:, features.Player.food_army] = 1
-        player[:, features.Player.army_count] = 1
+        The arrays are this core's own buffers, updated in place by the next call: copy what you
+        keep. Only the pixels units covered last time are cleared and redrawn, so the cost does
+        not grow with the 27 + 11 layers of every environment.
+        """
+        if self._batch is None:
+            self._batch = batch_format.empty_batch(self.num_envs, self.screen_size,
+                                                   self.minimap_size, self.use_feature_units)
+            self._batch["feature_screen"][:] = self._screen_background
+            self._batch["feature_minimap"][:] = self._minimap_background
+            player = self._batch["player"]
+            for field in (features.Player.player_id, features.Player.food_used,
+                          features.Player.food_army, features.Player.army_count):
+                player[:, field] = 1
+        batch = self._batch
+        self._screen_drawn = self._draw_units(batch["feature_screen"], self.screen, SCREEN,
+                                              _DYNAMIC_SCREEN_LAYERS, self._screen_drawn, True)
+        self._minimap_drawn = self._draw_units(batch["feature_minimap"], self.minimap, MINIMAP,
+                                               _DYNAMIC_MINIMAP_LAYERS, self._minimap_drawn,
+                                               self.allow_cheating_layers)
         batch["game_loop"][:, 0] = self.game_loop
         batch["score_cumulative"][:, 0] = self.score
         batch["available_actions"][:] = self.available()
         batch["control_groups"][:, :, 0] = np.where(self.groups, MARINE_UNIT_TYPE, 0)
         batch["control_groups"][:, :, 1] = self.groups
-        sel = self.selected
-        batch["single_select"][sel, 0] = (MARINE_UNIT_TYPE, features.PlayerRelative.SELF,
-                                          MARINE_HEALTH, 0, 0, 0, 0)
-        batch["single_select_count"][:] = sel
+        batch["single_select"][:, 0] = np.where(self.selected[:, None], _MARINE_UNIT_LAYER, 0)
+        batch["single_select_count"][:] = self.selected
         acted = self.last_action >= 0
-        batch["last_actions"][acted, 0] = self.last_action[acted]
+        batch["last_actions"][:, 0] = np.where(acted, self.last_action, 0)
         batch["last_actions_count"][:] = acted
         if self.use_feature_units:
             self._feature_units(batch)
         return batch
 
-    def _draw_units(self, layers, transform, names, draw_unit_type):
-        env, row, col = geometry.footprint(transform, self.beacon, BEACON_RADIUS)
+    def _draw_units(self, layers, transform, names, dynamic_layers, previous, draw_unit_type):
+        """Clear the unit pixels drawn last time, draw beacon then marine; returns what was drawn."""
+        if previous is not None:
+            env, row, col = previous
+            layers[env[:, None], dynamic_layers[None, :], row[:, None], col[:, None]] = 0
+        beacon = geometry.footprint(transform, self.beacon, BEACON_RADIUS)
+        env, row, col = beacon
         layers[env, names.player_id.index, row, col] = 16
         layers[env, names.player_relative.index, row, col] = features.PlayerRelative.NEUTRAL
         if draw_unit_type:
@@ -335,7 +363,8 @@ class MoveToBeaconCore:
         if names is SCREEN:
             layers[env, SCREEN.unit_density.index, row, col] = 1
             layers[env, SCREEN.unit_density_aa.index, row, col] = 16
-        env, row, col = geometry.footprint(transform, self.marine, MARINE_RADIUS)
+        marine = geometry.footprint(transform, self.marine, MARINE_RADIUS)
+        env, row, col = marine
         layers[env, names.player_id.index, row, col] = 1
         layers[env, names.player_relative.index, row, col] = features.PlayerRelative.SELF
         layers[env, names.selected.index, row, col] = self.selected[env]
@@ -346,12 +375,15 @@ class MoveToBeaconCore:
             layers[env, SCREEN.unit_hit_points_ratio.index, row, col] = 255
             layers[env, SCREEN.unit_density.index, row, col] += 1
             layers[env, SCREEN.unit_density_aa.index, row, col] += 16
+        return tuple(np.concatenate(parts) for parts in zip(beacon, marine))
 
     def _feature_units(self, batch):
         """Rows as pysc2's transform_obs builds them: screen pixel positions, on-screen units only."""
         fu = features.FeatureUnit
         table = batch["feature_units"]
         count = batch["feature_units_count"]
+        table[:, :count.max(initial=0)] = 0
+        count[:] = 0
         for unit_pos, radius in ((self.marine, MARINE_RADIUS), (self.beacon, BEACON_RADIUS)):
             pixel = self.screen.to_pixels(unit_pos)
             on_screen = ((pixel[:, 0] >= 0) & (pixel[:, 0] < self.screen_size[0])

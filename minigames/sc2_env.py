@@ -287,7 +287,7 @@ def _named_rows(rows, names, dtype=np.int32):
 
 
 def _to_pysc2_observation(batch, map_name):
-    """Row 0 of a batch -> the NamedDict pysc2's Features.transform_obs would return."""
+    """Row 0 of a batch -> the NamedDict pysc2's Features.transform_obs would return (copies)."""
     def rows(name):
         return batch[name][0, :batch[name + "_count"][0]]
 
@@ -303,13 +303,13 @@ def _to_pysc2_observation(batch, map_name):
         "away_race_requested": np.array([0], np.int32),
         "map_name": map_name,
         "feature_screen": named_array.NamedNumpyArray(
-            batch["feature_screen"][0], [features.ScreenFeatures, None, None]),
+            batch["feature_screen"][0].copy(), [features.ScreenFeatures, None, None]),
         "feature_minimap": named_array.NamedNumpyArray(
-            batch["feature_minimap"][0], [features.MinimapFeatures, None, None]),
+            batch["feature_minimap"][0].copy(), [features.MinimapFeatures, None, None]),
         "action_result": np.zeros(0, np.int32),
         "alerts": np.zeros(0, np.int32),
         "game_loop": batch["game_loop"][0].copy(),
-        "score_cumulative": named_array.NamedNumpyArray(batch["score_cumulative"][0],
+        "score_cumulative": named_array.NamedNumpyArray(batch["score_cumulative"][0].copy(),
                                                         features.ScoreCumulative),
         "score_by_category": named_array.NamedNumpyArray(
             np.zeros((len(features.ScoreByCategory), len(features.ScoreCategories)), np.int32),
@@ -317,7 +317,7 @@ def _to_pysc2_observation(batch, map_name):
         "score_by_vital": named_array.NamedNumpyArray(
             np.zeros((len(features.ScoreByVital), len(features.ScoreVitals)), np.int32),
             [features.ScoreByVital, features.ScoreVitals]),
-        "player": named_array.NamedNumpyArray(batch["player"][0], features.Player),
+        "player": named_array.NamedNumpyArray(batch["player"][0].copy(), features.Player),
         "control_groups": batch["control_groups"][0].copy(),
         "upgrades": np.zeros(0, np.int32),
         "available_actions": np.flatnonzero(batch["available_actions"][0]).astype(np.int32),

@@ -1,0 +1,75 @@
+"""Agent steps per second of the embedded engine; prints one JSON line.
+
+(a) one `minigames.SC2Env` driven through pysc2's API (FunctionCalls in, NamedDict TimeSteps out), and
+(b) the batch API at N = 1, 16, 64, 256, each at screen/minimap 32 and 64 with full observations
+(all 27 screen and 11 minimap layers, feature units). Actions are random available functions with
+random arguments, drawn before timing, so the figures measure the engine alone.
+
+    python -m bench.env_throughput [--seconds 3]
+"""
+import json
+import os
+import time
+
+import numpy as np
+from absl import app, flags
+
+import minigames
+from pysc2.env import sc2_env
+from pysc2.lib import actions
+
+flags.DEFINE_float("seconds", 3.0, "Wall time to measure each configuration for.")
+flags.DEFINE_list("num_envs", ["1", "16", "64", "256"], "Batch sizes to measure.")
+flags.DEFINE_list("sizes", ["32", "64"], "Screen (= minimap) resolutions to measure.")
+FLAGS = flags.FLAGS
+
+
+def single_env_steps_per_second(size, seconds):
+    aif = sc2_env.AgentInterfaceFormat(
+        feature_dimensions=sc2_env.Dimensions(screen=size, minimap=size), use_feature_units=True)
+    env = minigames.SC2Env(map_name="MoveToBeacon", players=[sc2_env.Agent(sc2_env.Race.terran)],
+                           agent_interface_format=aif, random_seed=0)
+    spec = env.action_spec()[0]
+    rng = np.random.default_rng(0)
+    timestep = env.reset()[0]
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        function_id = rng.choice(timestep.observation.available_actions)
+        args = [[rng.integers(0, s) for s in arg.sizes] for arg in spec.functions[function_id].args]
+        timestep = env.step([actions.FunctionCall(function_id, args)])[0]
+        steps += 1
+    return steps / (time.perf_counter() - start)
+
+
+def batch_steps_per_second(num_envs, size, seconds):
+    env = minigames.BatchEnv(num_envs=num_envs, screen_size=size, minimap_size=size, seed=0,
+                             use_feature_units=True)
+    batch = env.reset()
+    rng = np.random.default_rng(0)
+    # Random indices for every argument type, and random priorities: each step takes the available
+    # function of highest priority.
+    arg_pool = np.stack([rng.integers(0, max(s, 1), size=(16, num_envs)) for s in env.arg_sizes], -1)
+    priority_pool = rng.random((16, num_envs, len(actions.FUNCTIONS)))
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        function_ids = (priority_pool[steps % 16] * batch["available_actions"]).argmax(axis=1)
+        batch, _, _ = env.step(function_ids, arg_pool[steps % 16])
+        steps += 1
+    return steps * num_envs / (time.perf_counter() - start)
+
+
+def main(argv):
+    del argv
+    result = {"benchmark": "env_throughput", "cpu_count": os.cpu_count(),
+              "unit": "agent steps per second", "single_env_pysc2_api": {}, "batch_api": {}}
+    for size in (int(s) for s in FLAGS.sizes):
+        result["single_env_pysc2_api"][f"screen{size}"] = round(
+            single_env_steps_per_second(size, FLAGS.seconds))
+        for n in (int(v) for v in FLAGS.num_envs):
+            result["batch_api"][f"screen{size}_n{n}"] = round(
+                batch_steps_per_second(n, size, FLAGS.seconds))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    app.run(main)
