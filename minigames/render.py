@@ -49,6 +49,7 @@ def write_gif(frames, path, fps=8):
     os.makedirs(folder, exist_ok=True)
     handle, temporary = tempfile.mkstemp(suffix=".gif", dir=folder)
     os.close(handle)
+    os.chmod(temporary, 0o644)  # mkstemp makes files private; a picture is for everyone
     pictures[0].save(temporary, save_all=True, append_images=pictures[1:],
                      duration=int(1000 / fps), loop=0)
     os.replace(temporary, path)

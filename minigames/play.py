@@ -1,0 +1,72 @@
+"""Run a pysc2 agent on MoveToBeacon and report its episode scores, like `python -m pysc2.bin.agent`.
+
+    python -m minigames.play --agent pysc2.agents.scripted_agent.MoveToBeacon --episodes 10
+    python -m minigames.play --agent pysc2.agents.random_agent.RandomAgent --gif image/random.gif
+
+The environment comes from `minigames.make_env`: real StarCraft II when it is installed, the embedded
+engine otherwise (`--backend` chooses).
+"""
+import importlib
+import json
+
+import numpy as np
+from absl import app, flags, logging
+
+import minigames
+from minigames import render
+from pysc2.env import run_loop, sc2_env
+
+flags.DEFINE_string("agent", "pysc2.agents.scripted_agent.MoveToBeacon",
+                    "Python path of a pysc2 agent class.")
+flags.DEFINE_integer("episodes", 10, "Episodes to play.")
+flags.DEFINE_integer("screen_size", 64, "Feature screen resolution.")
+flags.DEFINE_integer("minimap_size", 64, "Feature minimap resolution.")
+flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.")
+flags.DEFINE_integer("seed", 1, "Environment seed.")
+flags.DEFINE_enum("backend", "auto", minigames.backend.BACKENDS, "Which game to run.")
+flags.DEFINE_string("gif", None, "Write the first episode as a GIF here (embedded engine only).")
+FLAGS = flags.FLAGS
+
+
+def load_agent(path):
+    module_name, _, class_name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), class_name)()
+    except (ImportError, AttributeError, ValueError) as error:
+        raise app.UsageError(f"Cannot load agent {path!r}: {error}") from None
+
+
+def main(argv):
+    del argv
+    agent = load_agent(FLAGS.agent)
+    backend = minigames.choose_backend(FLAGS.backend)
+    if FLAGS.gif and backend != "embedded":
+        raise app.UsageError("--gif needs the embedded engine (--backend embedded).")
+    env = minigames.make_env(
+        backend, map_name="MoveToBeacon", players=[sc2_env.Agent(sc2_env.Race.terran)],
+        agent_interface_format=sc2_env.AgentInterfaceFormat(
+            feature_dimensions=sc2_env.Dimensions(screen=FLAGS.screen_size,
+                                                  minimap=FLAGS.minimap_size)),
+        step_mul=FLAGS.step_mul, random_seed=FLAGS.seed, visualize=bool(FLAGS.gif))
+    scores = []
+    step = agent.step
+
+    def step_and_record(obs):
+        if obs.last():
+            scores.append(int(obs.observation.score_cumulative.score))
+            logging.info("episode %d: score %d", len(scores), scores[-1])
+            if FLAGS.gif and len(scores) == 1:
+                render.write_gif(env.frames, FLAGS.gif)
+                logging.info("wrote %s", FLAGS.gif)
+        return step(obs)
+
+    agent.step = step_and_record
+    with env:
+        run_loop.run_loop([agent], env, max_episodes=FLAGS.episodes)
+    print(json.dumps({"agent": FLAGS.agent, "backend": backend, "episodes": len(scores),
+                      "mean": float(np.mean(scores)), "std": float(np.std(scores)),
+                      "min": min(scores), "max": max(scores)}))
+
+
+if __name__ == "__main__":
+    app.run(main)
