@@ -194,3 +194,35 @@ def test_same_seed_same_games():
         a.reset([0, 1, 2])
         b.reset([0, 1, 2])
         assert np.array_equal(a.marine, b.marine) and np.array_equal(a.beacon, b.beacon)
+
+
+@pytest.mark.parametrize("function,kind", [(FUNCTIONS.Attack_screen, mtb.ATTACK),
+                                           (FUNCTIONS.Smart_screen, mtb.MOVE),
+                                           (FUNCTIONS.Move_screen, mtb.MOVE)])
+def test_screen_commands_give_orders_shown_in_feature_units(function, kind):
+    core = make_core(use_feature_units=True)
+    core.marine[0] = (25.0, 28.0)
+    core.beacon[0] = (40.0, 34.0)
+    core.selected[0] = True
+    target = np.floor(core.screen.to_pixels(np.array([35.0, 28.0])))
+    core.apply(*action(function.id, screen=target, queued=0))
+    assert core.order_kind[0, 0] == kind
+    core.advance(8, np.array([1920]))
+    assert core.marine[0, 0] > 25.5
+    marine_row = core.observe()["feature_units"][0, 0]
+    assert marine_row[features.FeatureUnit.unit_type] == 48
+    assert marine_row[features.FeatureUnit.order_length] == 1
+    ability = (FUNCTIONS.Attack_Attack_screen if kind == mtb.ATTACK
+               else FUNCTIONS.Move_Move_screen).ability_id
+    assert marine_row[features.FeatureUnit.order_id_0] == actions.RAW_ABILITY_ID_TO_FUNC_ID[ability]
+
+
+def test_hold_position_clears_orders_and_commands_need_a_selection():
+    core = make_core()
+    core.selected[0] = True
+    core.apply(*action(FUNCTIONS.Move_screen.id, screen=(2, 2), queued=0))
+    core.apply(*action(FUNCTIONS.HoldPosition_quick.id, queued=0))
+    assert core.order_count[0] == 0
+    core.selected[0] = False
+    core.apply(*action(FUNCTIONS.Move_screen.id, screen=(2, 2), queued=0))
+    assert core.order_count[0] == 0 and core.last_action[0] == -1
