@@ -97,7 +97,8 @@ class MoveToBeaconCore:
       screen_size, minimap_size: (width, height) of the feature layers.
       camera_width: world units across the screen (pysc2's camera_width_world_units).
       use_feature_units: add `feature_units` to the observations.
-      seeds: one integer seed per environment; environment i's games depend only on seeds[i].
+      seeds: one integer seed per environment. Game k of environment i depends only on
+        (seeds[i], k), so a replay needs just the seed, the game's index and the actions.
     """
 
     def __init__(self, num_envs, screen_size, minimap_size, camera_width=24.0,
@@ -111,7 +112,9 @@ class MoveToBeaconCore:
                                                      MAP_SIZE[1])
         self.minimap = geometry.LayerTransform.minimap(self.minimap_size, MAP_SIZE)
         seeds = np.random.SeedSequence().generate_state(num_envs) if seeds is None else seeds
-        self.rngs = [np.random.default_rng(int(s)) for s in seeds]
+        self.seeds = [int(s) for s in seeds]
+        self.episode = np.zeros(num_envs, np.int64)  # index of the next game each row starts
+        self.rngs = [None] * num_envs
         self._screen_background, self._minimap_background = self._static_layers()
         self._batch = None  # observation buffers, made by the first observe()
         self._screen_drawn = self._minimap_drawn = None  # unit pixels drawn last time
@@ -136,7 +139,8 @@ class MoveToBeaconCore:
         """Start new games in the given environments."""
         rows = np.asarray(rows, np.int64)
         for i in rows:
-            rng = self.rngs[i]
+            rng = self.rngs[i] = np.random.default_rng([self.seeds[i], int(self.episode[i])])
+            self.episode[i] += 1
             x0, y0, x1, y1 = PLAYABLE
             self.marine[i] = (rng.uniform(x0, x1), rng.uniform(y0, y1))
             self.facing[i] = rng.uniform(0.0, 2 * np.pi)

@@ -92,7 +92,6 @@ class SC2Env(environment.Base):
         self._episode_steps = 0
         self._total_steps = 0
         self._last_score = 0
-        self._episode_start_state = None
         self._episode_actions = []
         self.frames = []  # RGB pictures of the current episode when visualize=True
 
@@ -100,6 +99,11 @@ class SC2Env(environment.Base):
     @property
     def map_name(self):
         return self._map_name
+
+    @property
+    def core(self):
+        """The vectorised engine behind this environment (it is row 0); replays use it."""
+        return self._core
 
     def observation_spec(self):
         return (self._features.observation_spec(),)
@@ -113,10 +117,6 @@ class SC2Env(environment.Base):
         self._episode_count += 1
         self._episode_steps = 0
         self._last_score = 0
-        self._episode_start_state = {"marine": self._core.marine[0].tolist(),
-                                     "beacon": self._core.beacon[0].tolist(),
-                                     "facing": float(self._core.facing[0]),
-                                     "rng": self._core.rngs[0].bit_generator.state}
         self._episode_actions = []
         self.frames = []
         self._state = environment.StepType.FIRST
@@ -146,7 +146,7 @@ class SC2Env(environment.Base):
         return self._observe()
 
     def save_replay(self, replay_dir, prefix=None):
-        """Write the current episode as a replay (see `minigames.replay`); returns its path."""
+        """Write the current game as a replay (format: `minigames.replay`); returns its path."""
         prefix = prefix or self._map_name
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d-%H-%M-%S-%f")
         os.makedirs(replay_dir, exist_ok=True)
@@ -157,12 +157,11 @@ class SC2Env(environment.Base):
             "version": REPLAY_VERSION,
             "map_name": self._map_name,
             "random_seed": self._random_seed,
-            "episode": self._episode_count,
+            "game_index": int(self._core.episode[0]) - 1,
             "step_mul": self._default_step_mul,
             "screen_size": [dims.screen.x, dims.screen.y],
             "minimap_size": [dims.minimap.x, dims.minimap.y],
             "camera_width": self._interface.camera_width_world_units,
-            "start": self._episode_start_state,
             "game_loops": int(self._core.game_loop[0]),
             "score": int(self._core.score[0]),
             "actions": self._episode_actions,
