@@ -2,6 +2,7 @@
 
     python -m minigames.play --agent pysc2.agents.scripted_agent.MoveToBeacon --episodes 10
     python -m minigames.play --agent pysc2.agents.random_agent.RandomAgent --gif image/random.gif
+    python -m minigames.play --episodes 200 --replay_dir replays/   # record demonstrations
 
 The environment comes from `minigames.make_env`: real StarCraft II when it is installed, the embedded
 engine otherwise (`--backend` chooses).
@@ -25,6 +26,7 @@ flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.")
 flags.DEFINE_integer("seed", 1, "Environment seed.")
 flags.DEFINE_enum("backend", "auto", minigames.backend.BACKENDS, "Which game to run.")
 flags.DEFINE_string("gif", None, "Write the first episode as a GIF here (embedded engine only).")
+flags.DEFINE_string("replay_dir", None, "Save every episode's replay in this folder.")
 FLAGS = flags.FLAGS
 
 
@@ -47,7 +49,8 @@ def main(argv):
         agent_interface_format=sc2_env.AgentInterfaceFormat(
             feature_dimensions=sc2_env.Dimensions(screen=FLAGS.screen_size,
                                                   minimap=FLAGS.minimap_size)),
-        step_mul=FLAGS.step_mul, random_seed=FLAGS.seed, visualize=bool(FLAGS.gif))
+        step_mul=FLAGS.step_mul, random_seed=FLAGS.seed, visualize=bool(FLAGS.gif),
+        save_replay_episodes=1 if FLAGS.replay_dir else 0, replay_dir=FLAGS.replay_dir)
     scores = []
     step = agent.step
 

@@ -1,0 +1,156 @@
+"""Replays -> .hkl: the no-op rule, obs/action alignment, round trip, failures counted not leaked."""
+import numpy as np
+import pytest
+from pysc2.agents import scripted_agent
+from pysc2.env import mock_sc2_env, sc2_env
+from pysc2.lib import actions
+
+import minigames
+import trajectory_generator as tg
+from minigames import replay
+
+FUNCTIONS = actions.FUNCTIONS
+
+
+def record_games(folder, games=2, seed=3, game_steps=400):
+    env = minigames.SC2Env(
+        map_name="MoveToBeacon", players=[sc2_env.Agent(sc2_env.Race.terran)],
+        agent_interface_format=sc2_env.AgentInterfaceFormat(
+            feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32)),
+        random_seed=seed, save_replay_episodes=1, replay_dir=str(folder),
+        game_steps_per_episode=game_steps)
+    agent = scripted_agent.MoveToBeacon()
+    agent.setup(env.observation_spec()[0], env.action_spec()[0])
+    for _ in range(games):
+        timestep = env.reset()[0]
+        while not timestep.last():
+            timestep = env.step([agent.step(timestep)])[0]
+    return sorted(folder.glob("*" + tg.EMBEDDED_SUFFIX))
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    replays = tmp_path_factory.mktemp("replays")
+    paths = record_games(replays)
+    out = tmp_path_factory.mktemp("hkl")
+    trajectories, failures = tg.convert_all(str(replays), str(out))
+    return paths, trajectories, failures
+
+
+def test_every_replay_becomes_one_readable_trajectory(converted):
+    paths, trajectories, failures = converted
+    assert failures == [] and len(trajectories) == len(paths) == 2
+    for path, steps in trajectories:
+        data = tg.read_trajectory(path)
+        assert data["home_feature_screen"].shape == (steps, 27, 32, 32)
+        assert data["home_feature_screen"].dtype == np.uint16
+        assert data["home_available_actions"].shape == (steps, 573)
+        assert len(tg.split_rows(data["home_feature_units"])) == steps
+        assert data["home_action"]["count"].sum() == len(data["home_action"]["function"])
+
+
+def test_no_op_rule(converted):
+    _, trajectories, _ = converted
+    data = tg.read_trajectory(trajectories[0][0])
+    loops = data["home_game_loop"][:, 0]
+    functions = np.split(data["home_action"]["function"], np.cumsum(data["home_action"]["count"]))
+    assert loops[0] == 0 and loops[-1] == 400
+    assert np.all(np.diff(loops) > 0)
+    for loop, step_functions in zip(loops[1:-1], functions[1:-1]):
+        only_no_op = step_functions.tolist() == [FUNCTIONS.no_op.id]
+        assert (not only_no_op) or loop % 8 == 0
+    # The scripted agent acts every 8 loops; each action is reported one loop later.
+    acted = [loop for loop, f in zip(loops, functions) if f.tolist() != [0]]
+    assert acted and all(loop % 8 == 1 for loop in acted)
+
+
+def test_observations_and_actions_equal_the_replayed_game(converted):
+    paths, trajectories, _ = converted
+    record = replay.load(paths[0])
+    data = tg.read_trajectory(trajectories[0][0])
+    by_loop = {int(ts.observation.game_loop[0]): ts.observation for ts in replay.play_back(record)}
+    for i, loop in enumerate(data["home_game_loop"][:, 0]):
+        obs = by_loop[int(loop)]
+        assert np.array_equal(data["home_feature_screen"][i], obs.feature_screen)
+        assert np.array_equal(np.flatnonzero(data["home_available_actions"][i]),
+                              np.sort(obs.available_actions))
+    # Every recorded action is in the file, at the step after the loop it was issued.
+    recorded = [(loop + 1, function) for loop, function, _ in record["actions"]]
+    step_of_loop = {int(loop): i for i, loop in enumerate(data["home_game_loop"][:, 0])}
+    starts = np.concatenate([[0], np.cumsum(data["home_action"]["count"])])
+    for loop, function in recorded:
+        i = step_of_loop[loop]
+        assert function in data["home_action"]["function"][starts[i]:starts[i + 1]]
+
+
+def test_action_follows_the_observation_it_was_chosen_on(converted):
+    """The Move_screen target at step t is the beacon's centre in the observation at t - 1."""
+    _, trajectories, _ = converted
+    data = tg.read_trajectory(trajectories[0][0])
+    starts = np.concatenate([[0], np.cumsum(data["home_action"]["count"])])
+    checked = 0
+    for t in range(1, len(starts) - 1):
+        functions = data["home_action"]["function"][starts[t]:starts[t + 1]]
+        if functions.tolist() != [FUNCTIONS.Move_screen.id]:
+            continue
+        target = data["home_action"]["arguments"][starts[t], actions.TYPES.screen.id]
+        ys, xs = np.nonzero(data["home_feature_screen"][t - 1, 5] == 3)
+        if len(xs):  # the beacon may have just respawned between the two observations
+            assert np.allclose(target, (xs.mean(), ys.mean()), atol=0.51)
+            checked += 1
+    assert checked > 10
+
+
+def test_a_bad_replay_is_counted_and_does_not_leak(tmp_path):
+    replays = tmp_path / "replays"
+    replays.mkdir()
+    good = record_games(replays, games=1, game_steps=80)
+    (replays / ("broken" + tg.EMBEDDED_SUFFIX)).write_text("{truncated")
+    trajectories, failures = tg.convert_all(str(replays), str(tmp_path / "out"))
+    assert len(failures) == 1 and "broken" in failures[0]
+    assert len(trajectories) == len(good) == 1
+    data = tg.read_trajectory(trajectories[0][0])
+    assert data["home_game_loop"][0, 0] == 0 and data["home_game_loop"][-1, 0] == 80
+
+
+def test_missing_or_empty_folders_are_clear_errors(tmp_path):
+    with pytest.raises(tg.TrajectoryError, match="is not a folder"):
+        tg.convert_all(str(tmp_path / "nowhere"), str(tmp_path / "out"))
+    with pytest.raises(tg.TrajectoryError, match="no replays"):
+        tg.convert_all(str(tmp_path), str(tmp_path / "out"))
+
+
+def test_corrupt_or_truncated_hkl_is_a_trajectory_error(converted, tmp_path):
+    _, trajectories, _ = converted
+    content = open(trajectories[0][0], "rb").read()
+    truncated = tmp_path / "truncated.hkl"
+    truncated.write_bytes(content[:len(content) // 2])
+    with pytest.raises(tg.TrajectoryError, match="not a readable .hkl file"):
+        tg.read_trajectory(str(truncated))
+    garbage = tmp_path / "garbage.hkl"
+    garbage.write_bytes(b"not hdf5 at all")
+    with pytest.raises(tg.TrajectoryError):
+        tg.read_trajectory(str(garbage))
+
+
+def test_real_game_observations_build_the_same_layout(tmp_path):
+    """The .SC2Replay path feeds pysc2's transform_obs output; pysc2's mock env produces it."""
+    env = mock_sc2_env.SC2TestEnv(
+        map_name="MoveToBeacon", players=[sc2_env.Agent(sc2_env.Race.terran)],
+        agent_interface_format=sc2_env.AgentInterfaceFormat(
+            feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32), use_feature_units=True))
+    builder = tg.TrajectoryBuilder()
+    timestep = env.reset()[0]
+    builder.add(timestep.observation, [], first=True, last=False)
+    timestep = env.step([FUNCTIONS.no_op()])[0]
+    builder.add(timestep.observation, [FUNCTIONS.select_point("select", [3, 4])], False, False)
+    builder.add(timestep.observation, [], first=False, last=True)
+    path = tmp_path / "mock.hkl"
+    tg.write_trajectory(str(path), builder.arrays())
+    data = tg.read_trajectory(str(path))
+    assert data["home_action"]["function"].tolist() == [0, FUNCTIONS.select_point.id, 0]
+    arguments = data["home_action"]["arguments"][1]
+    assert arguments[actions.TYPES.screen.id].tolist() == [3, 4]
+    assert arguments[actions.TYPES.select_point_act.id, 0] == 0
+    assert arguments[actions.TYPES.queued.id].tolist() == [-1, -1]
+    assert data["home_feature_units"]["count"].tolist() == [1, 1, 1]  # the mock's one unit

@@ -1,0 +1,336 @@
+"""Convert replays into `.hkl` trajectories for supervised learning.
+
+    python trajectory_generator.py --replay_path replays/ --saving_path hkl/ [--workers 2]
+
+Two kinds of replay are read:
+
+* the embedded engine's replays (`*.minigames-replay.json`, written by `SC2Env.save_replay`), which
+  are re-simulated one game loop at a time;
+* StarCraft II replays (`*.SC2Replay`), observed through pysc2's replay interface from each player's
+  side in turn. This needs StarCraft II of the replay's own build (`--game_version`, 4.8.2 by
+  default): a replay of another build is reported and skipped, as are replays the race filters or
+  the minimum length exclude.
+
+Every kept step stores the observation and the actions the game reported since the previous
+observation, under the original project's key names (`home_feature_screen`, `home_action`, ...).
+A step without an action is kept only when it is the first or the last step of the game or its game
+loop is a multiple of 8 (the original's rule); it then carries one `no_op`.
+
+File layout (format_version 1): fixed-size fields are arrays with one row per kept step (feature
+layers as uint16, which holds every pysc2 layer value exactly); variable-length fields are dicts
+{"rows": all steps' rows concatenated, "count": rows per step}; `home_action` is
+{"function": [A], "arguments": [A, 13, 2] values by pysc2 argument type (-1: unused), "count": [T]}.
+Arrays are gzip-compressed. `read_trajectory` reads a file back and checks it.
+"""
+import glob
+import multiprocessing
+import os
+import tempfile
+
+import hickle
+import numpy as np
+from absl import app, flags, logging
+
+import minigames  # noqa: F401  (applies pysc2's Python 3.11 fix)
+from minigames import batch_format, replay
+from pysc2.lib import actions, features
+
+FORMAT_VERSION = 1
+EMBEDDED_SUFFIX = ".minigames-replay.json"
+SC2_SUFFIX = ".SC2Replay"
+KEEP_NO_OP_EVERY = 8  # game loops
+
+# Fixed-size fields: name in the file, name in the pysc2 observation, stored dtype.
+FIXED_FIELDS = (("home_feature_screen", "feature_screen", np.uint16),
+                ("home_feature_minimap", "feature_minimap", np.uint16),
+                ("home_player", "player", np.int32),
+                ("home_game_loop", "game_loop", np.int32),
+                ("home_score_cumulative", "score_cumulative", np.int32))
+# Variable-length fields (rows per step), stored as {"rows", "count"}.
+RAGGED_FIELDS = (("home_feature_units", "feature_units", np.int64, len(features.FeatureUnit)),
+                 ("home_build_queue", "build_queue", np.int32, len(features.UnitLayer)),
+                 ("home_production_queue", "production_queue", np.int32,
+                  len(features.ProductionQueue)),
+                 ("home_single_select", "single_select", np.int32, len(features.UnitLayer)),
+                 ("home_multi_select", "multi_select", np.int32, len(features.UnitLayer)))
+NUM_ARG_TYPES = len(actions.TYPES)
+
+flags.DEFINE_string("replay_path", None, "Folder of replays (searched recursively).")
+flags.DEFINE_string("saving_path", None, "Folder for the .hkl files (created if missing).")
+flags.DEFINE_integer("workers", 1, "Replays converted in parallel.")
+flags.DEFINE_string("game_version", "4.8.2", "StarCraft II version for .SC2Replay files.")
+flags.DEFINE_integer("screen_size", 32, "Feature screen resolution for .SC2Replay files.")
+flags.DEFINE_integer("minimap_size", 32, "Feature minimap resolution for .SC2Replay files.")
+flags.DEFINE_enum("home_race", "terran", ["any", "terran", "zerg", "protoss"],
+                  "Observe only players of this race (.SC2Replay).")
+flags.DEFINE_enum("away_race", "terran", ["any", "terran", "zerg", "protoss"],
+                  "Observe only players whose opponent is of this race (.SC2Replay).")
+flags.DEFINE_integer("min_game_loops", 1000, "Skip .SC2Replay games shorter than this.")
+FLAGS = flags.FLAGS
+
+
+class TrajectoryError(Exception):
+    """A replay or .hkl file that cannot be converted or read."""
+
+
+# ------------------------------------------------------------------------------------- building
+def call_to_values(call):
+    """pysc2 FunctionCall -> (function id, [13, 2] argument values, -1 for unused types)."""
+    function = actions.FUNCTIONS[call.function]
+    values = np.full((NUM_ARG_TYPES, 2), -1, np.int32)
+    for arg_type, arg in zip(function.args, call.arguments):
+        if len(arg_type.sizes) == 2:
+            values[arg_type.id] = [int(v) for v in arg]
+        else:
+            values[arg_type.id, 0] = int(arg[0])
+    return int(function.id), values
+
+
+class TrajectoryBuilder:
+    """Collects the kept steps of one game from one player's side."""
+
+    def __init__(self):
+        self.fixed = {name: [] for name, _, _ in FIXED_FIELDS}
+        self.ragged = {name: [] for name, _, _, _ in RAGGED_FIELDS}
+        self.available = []
+        self.functions, self.arguments, self.action_count = [], [], []
+
+    def add(self, observation, calls, first, last):
+        """Add one observed step; `calls` are the FunctionCalls reported since the previous one."""
+        game_loop = int(observation["game_loop"][0])
+        if not calls:
+            if not (first or last or game_loop % KEEP_NO_OP_EVERY == 0):
+                return
+            calls = [actions.FUNCTIONS.no_op()]
+        for name, key, _ in FIXED_FIELDS:
+            self.fixed[name].append(np.asarray(observation[key]))
+        for name, key, _, _ in RAGGED_FIELDS:
+            self.ragged[name].append(np.asarray(observation.get(key, ())))
+        mask = np.zeros(batch_format.NUM_FUNCTIONS, bool)
+        mask[np.asarray(observation["available_actions"], np.int64)] = True
+        self.available.append(mask)
+        for call in calls:
+            function_id, values = call_to_values(call)
+            self.functions.append(function_id)
+            self.arguments.append(values)
+        self.action_count.append(len(calls))
+
+    def __len__(self):
+        return len(self.action_count)
+
+    def arrays(self):
+        data = {"format_version": np.array([FORMAT_VERSION], np.int32)}
+        for name, _, dtype in FIXED_FIELDS:
+            data[name] = np.stack(self.fixed[name]).astype(dtype)
+        for name, _, dtype, width in RAGGED_FIELDS:
+            rows = [np.asarray(r, dtype).reshape(-1, width) for r in self.ragged[name]]
+            data[name] = {"rows": np.concatenate(rows), "count": np.array([len(r) for r in rows],
+                                                                           np.int32)}
+        data["home_available_actions"] = np.stack(self.available)
+        data["home_action"] = {"function": np.array(self.functions, np.int32),
+                               "arguments": np.stack(self.arguments).astype(np.int32),
+                               "count": np.array(self.action_count, np.int32)}
+        return data
+
+
+# ---------------------------------------------------------------------------------- hkl files
+def write_trajectory(path, data):
+    """Write atomically: a killed run leaves no half-written file under the final name."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(suffix=".hkl.tmp", dir=folder)
+    os.close(handle)
+    try:
+        hickle.dump(data, temporary, mode="w", compression="gzip", compression_opts=4)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def read_trajectory(path):
+    """The dict `write_trajectory` wrote; TrajectoryError if the file is not a usable trajectory."""
+    try:
+        data = hickle.load(path)
+    except Exception as error:  # hickle and h5py raise many types for damaged files
+        raise TrajectoryError(f"{path}: not a readable .hkl file ({type(error).__name__}: "
+                              f"{error})") from None
+    if not isinstance(data, dict) or "format_version" not in data:
+        raise TrajectoryError(f"{path}: not a trajectory file of this project")
+    version = int(np.asarray(data["format_version"]).ravel()[0])
+    if version != FORMAT_VERSION:
+        raise TrajectoryError(f"{path}: trajectory format {version}; this code reads "
+                              f"{FORMAT_VERSION}")
+    steps = len(data["home_action"]["count"])
+    for name, _, _ in FIXED_FIELDS:
+        if len(data.get(name, ())) != steps:
+            raise TrajectoryError(f"{path}: {name} has {len(data.get(name, ()))} steps, "
+                                  f"expected {steps}")
+    return data
+
+
+def split_rows(entry):
+    """{"rows", "count"} -> one array of rows per step."""
+    return np.split(entry["rows"], np.cumsum(entry["count"])[:-1])
+
+
+# --------------------------------------------------------------------------------- conversion
+def convert_embedded(path, saving_path):
+    """Re-simulate one embedded-engine replay; returns [(hkl path, kept steps)]."""
+    try:
+        record = replay.load(path)
+    except replay.ReplayError as error:
+        raise TrajectoryError(str(error)) from None
+    calls_at = {}
+    for game_loop, function_id, values in record["actions"]:
+        calls_at.setdefault(game_loop + 1, []).append(replay.to_function_call(function_id, values))
+    builder = TrajectoryBuilder()
+    timesteps = replay.play_back(record)
+    previous = next(timesteps)
+    for timestep in timesteps:  # look one ahead so the game's last step is known
+        game_loop = int(previous.observation["game_loop"][0])
+        builder.add(previous.observation, calls_at.get(game_loop, []), previous.first(), False)
+        previous = timestep
+    builder.add(previous.observation, calls_at.get(int(previous.observation["game_loop"][0]), []),
+                previous.first(), True)
+    name = os.path.basename(path)[:-len(EMBEDDED_SUFFIX)]
+    out = os.path.join(saving_path, name + ".hkl")
+    write_trajectory(out, builder.arrays())
+    return [(out, len(builder))]
+
+
+def convert_sc2(path, saving_path):
+    """Observe one StarCraft II replay from each accepted player's side; [(hkl path, steps)]."""
+    from pysc2 import run_configs
+    from pysc2.env import sc2_env
+    from pysc2.lib import point
+    from s2clientprotocol import common_pb2 as sc_common
+    from s2clientprotocol import sc2api_pb2 as sc_pb
+
+    if not minigames.sc2_installed():
+        raise TrajectoryError(f"{path}: StarCraft II is not installed (set SC2PATH); "
+                              "only embedded-engine replays can be converted here")
+    run_config = run_configs.get(version=FLAGS.game_version)
+    replay_data = run_config.replay_data(path)
+    interface = sc_pb.InterfaceOptions(raw=True, score=True,
+                                       feature_layer=sc_pb.SpatialCameraSetup(width=24))
+    point.Point(FLAGS.screen_size, FLAGS.screen_size).assign_to(interface.feature_layer.resolution)
+    point.Point(FLAGS.minimap_size, FLAGS.minimap_size).assign_to(
+        interface.feature_layer.minimap_resolution)
+    aif = sc2_env.AgentInterfaceFormat(
+        feature_dimensions=sc2_env.Dimensions(FLAGS.screen_size, FLAGS.minimap_size),
+        use_feature_units=True)
+    outputs = []
+    with run_config.start(want_rgb=False) as controller:
+        installed = controller.ping().base_build
+        info = controller.replay_info(replay_data)
+        if info.base_build != installed:
+            raise TrajectoryError(
+                f"{path}: replay of base build {info.base_build}, but StarCraft II "
+                f"{FLAGS.game_version} (base build {installed}) is running; install the "
+                "replay's version and pass it as --game_version")
+        if info.HasField("error") or len(info.player_info) != 2:
+            raise TrajectoryError(f"{path}: not a valid two-player replay")
+        if info.game_duration_loops < FLAGS.min_game_loops:
+            raise TrajectoryError(f"{path}: {info.game_duration_loops} game loops, shorter than "
+                                  f"--min_game_loops {FLAGS.min_game_loops}")
+        races = {p.player_info.player_id: sc_common.Race.Name(p.player_info.race_actual).lower()
+                 for p in info.player_info}
+        map_data = run_config.map_data(info.local_map_path) if info.local_map_path else None
+        for player_id, race in races.items():
+            away = races[3 - player_id]
+            if FLAGS.home_race not in ("any", race) or FLAGS.away_race not in ("any", away):
+                logging.info("%s: player %d (%s vs %s) left out by the race filters",
+                             path, player_id, race, away)
+                continue
+            controller.start_replay(sc_pb.RequestStartReplay(
+                replay_data=replay_data, map_data=map_data, options=interface,
+                observed_player_id=player_id))
+            feats = features.features_from_game_info(game_info=controller.game_info(),
+                                                     agent_interface_format=aif)
+            builder = TrajectoryBuilder()
+            first = True
+            while True:
+                raw = controller.observe()
+                last = bool(raw.player_result)
+                observation = feats.transform_obs(raw)
+                calls = [feats.reverse_action(a) for a in raw.actions]
+                builder.add(observation, [c for c in calls if c.function != 0], first, last)
+                first = False
+                if last:
+                    break
+                controller.step(1)
+            name = os.path.basename(path)[:-len(SC2_SUFFIX)]
+            out = os.path.join(saving_path, f"{name}_player{player_id}.hkl")
+            write_trajectory(out, builder.arrays())
+            outputs.append((out, len(builder)))
+    if not outputs:
+        raise TrajectoryError(f"{path}: no player passed the race filters")
+    return outputs
+
+
+def convert_one(job):
+    """Convert one replay; returns (replay path, [(hkl path, steps)], error or None)."""
+    path, saving_path = job
+    try:
+        if path.endswith(EMBEDDED_SUFFIX):
+            return path, convert_embedded(path, saving_path), None
+        return path, convert_sc2(path, saving_path), None
+    except TrajectoryError as error:
+        return path, [], str(error)
+    except (ValueError, OSError, KeyError, IndexError) as error:
+        return path, [], f"{path}: {type(error).__name__}: {error}"
+
+
+def find_replays(replay_path):
+    pattern = os.path.join(replay_path, "**", "*")
+    return sorted(p for p in glob.glob(pattern, recursive=True)
+                  if p.endswith(EMBEDDED_SUFFIX) or p.endswith(SC2_SUFFIX))
+
+
+def convert_all(replay_path, saving_path, workers=1):
+    """Convert every replay under replay_path; returns (converted [(hkl, steps)], failures)."""
+    if not os.path.isdir(replay_path):
+        raise TrajectoryError(f"--replay_path {replay_path} is not a folder")
+    paths = find_replays(replay_path)
+    if not paths:
+        raise TrajectoryError(f"no replays ({EMBEDDED_SUFFIX} or {SC2_SUFFIX}) under {replay_path}")
+    os.makedirs(saving_path, exist_ok=True)
+    converted, failures = [], []
+    jobs = [(path, saving_path) for path in paths]
+    pool = multiprocessing.Pool(workers) if workers > 1 else None
+    results = pool.imap_unordered(convert_one, jobs) if pool else map(convert_one, jobs)
+    try:
+        for done, (path, outputs, error) in enumerate(results, 1):
+            if error:
+                failures.append(error)
+                logging.warning("skipped: %s", error)
+            converted.extend(outputs)
+            bar = "#" * (30 * done // len(jobs))
+            logging.info("[%-30s] %d/%d replays, %d trajectories, %d failed", bar, done, len(jobs),
+                         len(converted), len(failures))
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    return converted, failures
+
+
+def main(argv):
+    del argv
+    if not FLAGS.replay_path or not FLAGS.saving_path:
+        raise app.UsageError("--replay_path and --saving_path are required.")
+    try:
+        converted, failures = convert_all(FLAGS.replay_path, FLAGS.saving_path, FLAGS.workers)
+    except TrajectoryError as error:
+        raise app.UsageError(str(error)) from None
+    steps = sum(s for _, s in converted)
+    size = sum(os.path.getsize(p) for p, _ in converted)
+    logging.info("wrote %d trajectories (%d steps, %.1f MB) to %s; %d replays failed",
+                 len(converted), steps, size / 1e6, FLAGS.saving_path, len(failures))
+    if not converted:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    app.run(main)
