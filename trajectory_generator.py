@@ -174,6 +174,45 @@ def split_rows(entry):
     return np.split(entry["rows"], np.cumsum(entry["count"])[:-1])
 
 
+def training_pairs(data, rng=None):
+    """A trajectory -> (observations, function ids, argument indices) for supervised learning.
+
+    Pairs the observation of step t - 1 with an action reported at step t (the action the player
+    chose while looking at t - 1). Observations come in the batch format of
+    `minigames.batch_format` with T - 1 rows; labels are what the network emits: a function id and
+    13 argument indices (spatial index y * width + x, -1 for arguments the function does not use).
+    Where several actions were reported in one step, one is drawn with `rng` (the first when None).
+    """
+    steps = len(data["home_action"]["count"])
+    screen = data["home_feature_screen"].shape[-1]
+    minimap = data["home_feature_minimap"].shape[-1]
+    observations = batch_format.empty_batch(steps - 1, (screen, screen), (minimap, minimap),
+                                            use_feature_units=True)
+    for name, key, _ in FIXED_FIELDS:
+        observations[key][:] = data[name][:-1]
+    observations["available_actions"][:] = data["home_available_actions"][:-1]
+    for name, key, _, _ in RAGGED_FIELDS:
+        if key not in batch_format.PADDED_ROWS:
+            continue
+        limit = batch_format.PADDED_ROWS[key]
+        for t, rows in enumerate(split_rows(data[name])[:-1]):
+            rows = rows[:limit]
+            observations[key][t, :len(rows)] = rows
+            observations[key + "_count"][t] = len(rows)
+    starts = np.concatenate([[0], np.cumsum(data["home_action"]["count"])])
+    pick = starts[1:-1] if rng is None else starts[1:-1] + np.array(
+        [rng.integers(c) for c in data["home_action"]["count"][1:]])
+    function_ids = data["home_action"]["function"][pick].astype(np.int64)
+    values = data["home_action"]["arguments"][pick].astype(np.int64)
+    arg_indices = values[:, :, 0].copy()
+    for type_id, width in ((actions.TYPES.screen.id, screen), (actions.TYPES.screen2.id, screen),
+                           (actions.TYPES.minimap.id, minimap)):
+        used = values[:, type_id, 0] >= 0
+        arg_indices[:, type_id] = np.where(used, values[:, type_id, 1] * width + values[:, type_id, 0],
+                                           -1)
+    return observations, function_ids, arg_indices
+
+
 # --------------------------------------------------------------------------------- conversion
 def convert_embedded(path, saving_path):
     """Re-simulate one embedded-engine replay; returns [(hkl path, kept steps)]."""

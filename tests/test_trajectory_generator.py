@@ -154,3 +154,26 @@ def test_real_game_observations_build_the_same_layout(tmp_path):
     assert arguments[actions.TYPES.select_point_act.id, 0] == 0
     assert arguments[actions.TYPES.queued.id].tolist() == [-1, -1]
     assert data["home_feature_units"]["count"].tolist() == [1, 1, 1]  # the mock's one unit
+
+
+def test_training_pairs_align_observation_t_minus_1_with_action_t(converted):
+    _, trajectories, _ = converted
+    data = tg.read_trajectory(trajectories[0][0])
+    observations, function_ids, arg_indices = tg.training_pairs(data)
+    steps = len(data["home_action"]["count"])
+    assert observations["feature_screen"].shape == (steps - 1, 27, 32, 32)
+    assert len(function_ids) == len(arg_indices) == steps - 1
+    assert np.array_equal(observations["game_loop"][:, 0], data["home_game_loop"][:-1, 0])
+    moves = np.flatnonzero(function_ids == FUNCTIONS.Move_screen.id)
+    assert len(moves) > 10
+    for t in moves:
+        # The label's screen index points at the beacon in the paired (earlier) observation.
+        index = arg_indices[t, actions.TYPES.screen.id]
+        assert arg_indices[t, actions.TYPES.queued.id] == 0
+        assert (arg_indices[t] >= 0).sum() == 2
+        ys, xs = np.nonzero(observations["feature_screen"][t, 5] == 3)
+        if len(xs):
+            assert abs(index % 32 - xs.mean()) <= 0.51 and abs(index // 32 - ys.mean()) <= 0.51
+        assert observations["available_actions"][t, FUNCTIONS.Move_screen.id]
+    no_ops = function_ids == FUNCTIONS.no_op.id
+    assert np.all(arg_indices[no_ops] == -1)
