@@ -202,3 +202,13 @@ def test_save_replay_episodes_writes_one_file_per_episode(tmp_path):
     files = sorted(tmp_path.iterdir())
     assert len(files) == 2
     assert '"actions": [[0, 7,' in files[0].read_text()
+
+
+def test_pysc2_wrappers_run_on_the_engine(capsys):
+    from pysc2.env import available_actions_printer
+
+    env = available_actions_printer.AvailableActionsPrinter(make_env())
+    env.reset()
+    env.step([FUNCTIONS.select_army("select")])
+    printed = capsys.readouterr().out
+    assert "331/Move_screen" in printed and "7/select_army" in printed
