@@ -174,42 +174,80 @@ def split_rows(entry):
     return np.split(entry["rows"], np.cumsum(entry["count"])[:-1])
 
 
-def training_pairs(data, rng=None):
+def training_pairs(data, step_mul=8, rng=None):
     """A trajectory -> (observations, function ids, argument indices) for supervised learning.
 
-    Pairs the observation of step t - 1 with an action reported at step t (the action the player
-    chose while looking at t - 1). Observations come in the batch format of
-    `minigames.batch_format` with T - 1 rows; labels are what the network emits: a function id and
-    13 argument indices (spatial index y * width + x, -1 for arguments the function does not use).
-    Where several actions were reported in one step, one is drawn with `rng` (the first when None).
+    Observations come in the batch format of `minigames.batch_format`; labels are what the network
+    emits: a function id and 13 argument indices (spatial index y * width + x, -1 for arguments the
+    function does not use). Where several actions qualify, one is drawn with `rng` (the first when
+    None).
+
+    step_mul=None pairs every kept step t - 1 with an action reported at step t, as the original
+    did. Its labels then alternate between the action and the no_op kept a few loops later on
+    nearly identical observations, and an agent acting every 8 loops never sees those in-between
+    observations. So by default (step_mul=k) only the steps an agent acting every k game loops
+    would see are used, those whose game loop is a multiple of k: each is paired with an action
+    reported within the next k loops (no_op if there is none), and its `last_actions` are those
+    reported in the k loops before it, as such an agent would observe them.
     """
-    steps = len(data["home_action"]["count"])
+    loops = data["home_game_loop"][:, 0].astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(data["home_action"]["count"])])
+    all_functions = data["home_action"]["function"]
+    all_values = data["home_action"]["arguments"]
+    steps = len(loops)
+
+    def reported(first_step, end_step):
+        """Indices of the actions (no_op aside) reported in steps [first_step, end_step)."""
+        picked = np.arange(starts[first_step], starts[end_step])
+        return picked[all_functions[picked] != actions.FUNCTIONS.no_op.id]
+
+    if step_mul is None:
+        observed = np.arange(steps - 1)
+        windows = [(t + 1, t + 2) for t in observed]
+        recent = [(t, t + 1) for t in observed]
+    else:
+        observed = np.flatnonzero(loops % step_mul == 0)
+        observed = observed[observed < steps - 1]
+        after = np.searchsorted(loops, loops[observed], side="right")
+        windows = list(zip(after, np.searchsorted(loops, loops[observed] + step_mul, side="right")))
+        recent = list(zip(np.searchsorted(loops, loops[observed] - step_mul, side="right"), after))
+
     screen = data["home_feature_screen"].shape[-1]
     minimap = data["home_feature_minimap"].shape[-1]
-    observations = batch_format.empty_batch(steps - 1, (screen, screen), (minimap, minimap),
+    observations = batch_format.empty_batch(len(observed), (screen, screen), (minimap, minimap),
                                             use_feature_units=True)
     for name, key, _ in FIXED_FIELDS:
-        observations[key][:] = data[name][:-1]
-    observations["available_actions"][:] = data["home_available_actions"][:-1]
+        observations[key][:] = data[name][observed]
+    observations["available_actions"][:] = data["home_available_actions"][observed]
     for name, key, _, _ in RAGGED_FIELDS:
         if key not in batch_format.PADDED_ROWS:
             continue
         limit = batch_format.PADDED_ROWS[key]
-        for t, rows in enumerate(split_rows(data[name])[:-1]):
-            rows = rows[:limit]
-            observations[key][t, :len(rows)] = rows
-            observations[key + "_count"][t] = len(rows)
-    starts = np.concatenate([[0], np.cumsum(data["home_action"]["count"])])
-    pick = starts[1:-1] if rng is None else starts[1:-1] + np.array(
-        [rng.integers(c) for c in data["home_action"]["count"][1:]])
-    function_ids = data["home_action"]["function"][pick].astype(np.int64)
-    values = data["home_action"]["arguments"][pick].astype(np.int64)
+        per_step = split_rows(data[name])
+        for row, t in enumerate(observed):
+            rows = per_step[t][:limit]
+            observations[key][row, :len(rows)] = rows
+            observations[key + "_count"][row] = len(rows)
+    limit = batch_format.PADDED_ROWS["last_actions"]
+    for row, (first, end) in enumerate(recent):
+        last = all_functions[reported(first, end)][-limit:]
+        observations["last_actions"][row, :len(last)] = last
+        observations["last_actions_count"][row] = len(last)
+
+    function_ids = np.zeros(len(observed), np.int64)
+    values = np.full((len(observed), NUM_ARG_TYPES, 2), -1, np.int64)
+    for row, (first, end) in enumerate(windows):
+        candidates = reported(first, end)
+        if len(candidates):
+            chosen = candidates[0] if rng is None else rng.choice(candidates)
+            function_ids[row] = all_functions[chosen]
+            values[row] = all_values[chosen]
     arg_indices = values[:, :, 0].copy()
     for type_id, width in ((actions.TYPES.screen.id, screen), (actions.TYPES.screen2.id, screen),
                            (actions.TYPES.minimap.id, minimap)):
         used = values[:, type_id, 0] >= 0
-        arg_indices[:, type_id] = np.where(used, values[:, type_id, 1] * width + values[:, type_id, 0],
-                                           -1)
+        arg_indices[:, type_id] = np.where(
+            used, values[:, type_id, 1] * width + values[:, type_id, 0], -1)
     return observations, function_ids, arg_indices
 
 

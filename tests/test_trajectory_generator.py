@@ -156,16 +156,30 @@ def test_real_game_observations_build_the_same_layout(tmp_path):
     assert data["home_feature_units"]["count"].tolist() == [1, 1, 1]  # the mock's one unit
 
 
-def test_training_pairs_align_observation_t_minus_1_with_action_t(converted):
+def test_original_pairing_is_observation_t_minus_1_with_action_t(converted):
     _, trajectories, _ = converted
     data = tg.read_trajectory(trajectories[0][0])
-    observations, function_ids, arg_indices = tg.training_pairs(data)
+    observations, function_ids, arg_indices = tg.training_pairs(data, step_mul=None)
     steps = len(data["home_action"]["count"])
     assert observations["feature_screen"].shape == (steps - 1, 27, 32, 32)
     assert len(function_ids) == len(arg_indices) == steps - 1
     assert np.array_equal(observations["game_loop"][:, 0], data["home_game_loop"][:-1, 0])
+    # The scripted agent's action steps are followed by kept no-op steps: labels alternate.
+    assert 0.4 < np.mean(function_ids == FUNCTIONS.no_op.id) < 0.6
+
+
+def test_step_mul_pairing_sees_what_an_agent_acting_every_8_loops_sees(converted):
+    _, trajectories, _ = converted
+    data = tg.read_trajectory(trajectories[0][0])
+    observations, function_ids, arg_indices = tg.training_pairs(data, step_mul=8)
+    loops = observations["game_loop"][:, 0]
+    assert np.all(loops % 8 == 0) and loops[0] == 0 and len(loops) == 50  # 400 loops / 8
+    assert np.all(function_ids != FUNCTIONS.no_op.id)  # the scripted agent acts every step
+    assert function_ids[0] == FUNCTIONS.select_army.id
+    assert observations["last_actions_count"][0] == 0
+    assert observations["last_actions"][1, 0] == FUNCTIONS.select_army.id
     moves = np.flatnonzero(function_ids == FUNCTIONS.Move_screen.id)
-    assert len(moves) > 10
+    assert len(moves) > 40
     for t in moves:
         # The label's screen index points at the beacon in the paired (earlier) observation.
         index = arg_indices[t, actions.TYPES.screen.id]
@@ -175,5 +189,5 @@ def test_training_pairs_align_observation_t_minus_1_with_action_t(converted):
         if len(xs):
             assert abs(index % 32 - xs.mean()) <= 0.51 and abs(index // 32 - ys.mean()) <= 0.51
         assert observations["available_actions"][t, FUNCTIONS.Move_screen.id]
-    no_ops = function_ids == FUNCTIONS.no_op.id
-    assert np.all(arg_indices[no_ops] == -1)
+        if t:
+            assert observations["last_actions_count"][t] == 1
