@@ -22,6 +22,7 @@ layers as uint16, which holds every pysc2 layer value exactly); variable-length 
 {"function": [A], "arguments": [A, 13, 2] values by pysc2 argument type (-1: unused), "count": [T]}.
 Arrays are gzip-compressed. `read_trajectory` reads a file back and checks it.
 """
+import dataclasses
 import glob
 import multiprocessing
 import os
@@ -55,18 +56,40 @@ RAGGED_FIELDS = (("home_feature_units", "feature_units", np.int64, len(features.
                  ("home_multi_select", "multi_select", np.int32, len(features.UnitLayer)))
 NUM_ARG_TYPES = len(actions.TYPES)
 
-flags.DEFINE_string("replay_path", None, "Folder of replays (searched recursively).")
-flags.DEFINE_string("saving_path", None, "Folder for the .hkl files (created if missing).")
-flags.DEFINE_integer("workers", 1, "Replays converted in parallel.")
-flags.DEFINE_string("game_version", "4.8.2", "StarCraft II version for .SC2Replay files.")
-flags.DEFINE_integer("screen_size", 32, "Feature screen resolution for .SC2Replay files.")
-flags.DEFINE_integer("minimap_size", 32, "Feature minimap resolution for .SC2Replay files.")
-flags.DEFINE_enum("home_race", "terran", ["any", "terran", "zerg", "protoss"],
-                  "Observe only players of this race (.SC2Replay).")
-flags.DEFINE_enum("away_race", "terran", ["any", "terran", "zerg", "protoss"],
-                  "Observe only players whose opponent is of this race (.SC2Replay).")
-flags.DEFINE_integer("min_game_loops", 1000, "Skip .SC2Replay games shorter than this.")
 FLAGS = flags.FLAGS
+
+
+@dataclasses.dataclass(frozen=True)
+class SC2ReplayOptions:
+    """How .SC2Replay files are observed (ignored for the embedded engine's replays)."""
+    game_version: str = "4.8.2"
+    screen_size: int = 32
+    minimap_size: int = 32
+    home_race: str = "terran"  # or any/zerg/protoss: observe only players of this race
+    away_race: str = "terran"  # observe only players whose opponent is of this race
+    min_game_loops: int = 1000
+
+
+def define_flags():
+    """The command line's flags; defined only when this file runs as a script, so that importing
+    it (run.py does, for supervised learning) adds no flags."""
+    races = ["any", "terran", "zerg", "protoss"]
+    defaults = SC2ReplayOptions()
+    flags.DEFINE_string("replay_path", None, "Folder of replays (searched recursively).")
+    flags.DEFINE_string("saving_path", None, "Folder for the .hkl files (created if missing).")
+    flags.DEFINE_integer("workers", 1, "Replays converted in parallel.")
+    flags.DEFINE_string("game_version", defaults.game_version,
+                        "StarCraft II version for .SC2Replay files.")
+    flags.DEFINE_integer("screen_size", defaults.screen_size,
+                         "Feature screen resolution for .SC2Replay files.")
+    flags.DEFINE_integer("minimap_size", defaults.minimap_size,
+                         "Feature minimap resolution for .SC2Replay files.")
+    flags.DEFINE_enum("home_race", defaults.home_race, races,
+                      "Observe only players of this race (.SC2Replay).")
+    flags.DEFINE_enum("away_race", defaults.away_race, races,
+                      "Observe only players whose opponent is of this race (.SC2Replay).")
+    flags.DEFINE_integer("min_game_loops", defaults.min_game_loops,
+                         "Skip .SC2Replay games shorter than this.")
 
 
 class TrajectoryError(Exception):
@@ -276,7 +299,7 @@ def convert_embedded(path, saving_path):
     return [(out, len(builder))]
 
 
-def convert_sc2(path, saving_path):
+def convert_sc2(path, saving_path, options):
     """Observe one StarCraft II replay from each accepted player's side; [(hkl path, steps)]."""
     from pysc2 import run_configs
     from pysc2.env import sc2_env
@@ -287,15 +310,16 @@ def convert_sc2(path, saving_path):
     if not minigames.sc2_installed():
         raise TrajectoryError(f"{path}: StarCraft II is not installed (set SC2PATH); "
                               "only embedded-engine replays can be converted here")
-    run_config = run_configs.get(version=FLAGS.game_version)
+    run_config = run_configs.get(version=options.game_version)
     replay_data = run_config.replay_data(path)
     interface = sc_pb.InterfaceOptions(raw=True, score=True,
                                        feature_layer=sc_pb.SpatialCameraSetup(width=24))
-    point.Point(FLAGS.screen_size, FLAGS.screen_size).assign_to(interface.feature_layer.resolution)
-    point.Point(FLAGS.minimap_size, FLAGS.minimap_size).assign_to(
+    point.Point(options.screen_size, options.screen_size).assign_to(
+        interface.feature_layer.resolution)
+    point.Point(options.minimap_size, options.minimap_size).assign_to(
         interface.feature_layer.minimap_resolution)
     aif = sc2_env.AgentInterfaceFormat(
-        feature_dimensions=sc2_env.Dimensions(FLAGS.screen_size, FLAGS.minimap_size),
+        feature_dimensions=sc2_env.Dimensions(options.screen_size, options.minimap_size),
         use_feature_units=True)
     outputs = []
     with run_config.start(want_rgb=False) as controller:
@@ -304,19 +328,19 @@ def convert_sc2(path, saving_path):
         if info.base_build != installed:
             raise TrajectoryError(
                 f"{path}: replay of base build {info.base_build}, but StarCraft II "
-                f"{FLAGS.game_version} (base build {installed}) is running; install the "
+                f"{options.game_version} (base build {installed}) is running; install the "
                 "replay's version and pass it as --game_version")
         if info.HasField("error") or len(info.player_info) != 2:
             raise TrajectoryError(f"{path}: not a valid two-player replay")
-        if info.game_duration_loops < FLAGS.min_game_loops:
+        if info.game_duration_loops < options.min_game_loops:
             raise TrajectoryError(f"{path}: {info.game_duration_loops} game loops, shorter than "
-                                  f"--min_game_loops {FLAGS.min_game_loops}")
+                                  f"--min_game_loops {options.min_game_loops}")
         races = {p.player_info.player_id: sc_common.Race.Name(p.player_info.race_actual).lower()
                  for p in info.player_info}
         map_data = run_config.map_data(info.local_map_path) if info.local_map_path else None
         for player_id, race in races.items():
             away = races[3 - player_id]
-            if FLAGS.home_race not in ("any", race) or FLAGS.away_race not in ("any", away):
+            if options.home_race not in ("any", race) or options.away_race not in ("any", away):
                 logging.info("%s: player %d (%s vs %s) left out by the race filters",
                              path, player_id, race, away)
                 continue
@@ -348,11 +372,11 @@ def convert_sc2(path, saving_path):
 
 def convert_one(job):
     """Convert one replay; returns (replay path, [(hkl path, steps)], error or None)."""
-    path, saving_path = job
+    path, saving_path, options = job
     try:
         if path.endswith(EMBEDDED_SUFFIX):
             return path, convert_embedded(path, saving_path), None
-        return path, convert_sc2(path, saving_path), None
+        return path, convert_sc2(path, saving_path, options), None
     except TrajectoryError as error:
         return path, [], str(error)
     except (ValueError, OSError, KeyError, IndexError) as error:
@@ -365,7 +389,7 @@ def find_replays(replay_path):
                   if p.endswith(EMBEDDED_SUFFIX) or p.endswith(SC2_SUFFIX))
 
 
-def convert_all(replay_path, saving_path, workers=1):
+def convert_all(replay_path, saving_path, workers=1, options=SC2ReplayOptions()):
     """Convert every replay under replay_path; returns (converted [(hkl, steps)], failures)."""
     if not os.path.isdir(replay_path):
         raise TrajectoryError(f"--replay_path {replay_path} is not a folder")
@@ -374,7 +398,7 @@ def convert_all(replay_path, saving_path, workers=1):
         raise TrajectoryError(f"no replays ({EMBEDDED_SUFFIX} or {SC2_SUFFIX}) under {replay_path}")
     os.makedirs(saving_path, exist_ok=True)
     converted, failures = [], []
-    jobs = [(path, saving_path) for path in paths]
+    jobs = [(path, saving_path, options) for path in paths]
     pool = multiprocessing.Pool(workers) if workers > 1 else None
     results = pool.imap_unordered(convert_one, jobs) if pool else map(convert_one, jobs)
     try:
@@ -398,7 +422,10 @@ def main(argv):
     if not FLAGS.replay_path or not FLAGS.saving_path:
         raise app.UsageError("--replay_path and --saving_path are required.")
     try:
-        converted, failures = convert_all(FLAGS.replay_path, FLAGS.saving_path, FLAGS.workers)
+        options = SC2ReplayOptions(FLAGS.game_version, FLAGS.screen_size, FLAGS.minimap_size,
+                                   FLAGS.home_race, FLAGS.away_race, FLAGS.min_game_loops)
+        converted, failures = convert_all(FLAGS.replay_path, FLAGS.saving_path, FLAGS.workers,
+                                          options)
     except TrajectoryError as error:
         raise app.UsageError(str(error)) from None
     steps = sum(s for _, s in converted)
@@ -410,4 +437,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
