@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYGAME_HIDE_SUPPORT_PROMPT := 1
 
-.PHONY: test bench clean
+.PHONY: test train bench clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(STAMP): requirements.txt
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+
+train: $(STAMP)
+	$(PY) run.py --training True --save_model True --model_name fullyconv
 
 bench: $(STAMP)
 	$(PY) -m bench.env_throughput

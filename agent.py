@@ -1,0 +1,283 @@
+"""Acting with availability masks, and the n-step advantage actor-critic (A2C) update.
+
+A policy step samples a function id from the network's function logits with every unavailable
+function's logit replaced by UNAVAILABLE_LOGIT (its probability is then exactly 0 in float32),
+then samples the argument heads conditioned on that function (the AlphaStar network reads it),
+and sets every argument the function does not take to -1.
+
+The log-probability of an action is log pi(function) plus log pi(argument) for only the arguments
+that function takes; the entropy bonus is the entropy of the whole masked function distribution
+plus, for each argument the taken function uses, the entropy of that argument's whole distribution.
+
+The A2C update (Mnih et al. 2016, as in SC2LE) on a rollout of T steps of N environments, with
+the advantages of GAE(lambda) (Schulman et al. 2016); lambda = 1 is the plain n-step A2C:
+  delta_t = r_t + discount * (1 - done_t) * V(s_{t+1}) - V(s_t),  V(s_T) bootstraps the cut segment
+  A_t = delta_t + discount * lambda * (1 - done_t) * A_{t+1},  R_t = A_t + V(s_t)
+  loss = -mean(log pi(a_t) * stop_gradient(A_t))
+         + value_loss_weight * mean((stop_gradient(R_t) - V(s_t))^2)
+         - entropy_weight * mean(entropy_t)
+then gradients are clipped to a global norm and applied by the optimiser.
+
+Both the policy step and the update are `tf.function`s with fixed input signatures, so each is
+traced once; `trace_counts` records traces and every trace is logged.
+"""
+import collections
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+import utils
+from pysc2.lib import actions
+
+UNAVAILABLE_LOGIT = -1e9
+
+
+@dataclasses.dataclass(frozen=True)
+class A2CConfig:
+    """Every hyperparameter of the A2C agent, declared once."""
+    learning_rate: float = 7e-4
+    discount: float = 0.99
+    gae_lambda: float = 1.0  # 1.0: n-step returns (the original); below 1 leans on V(s) more
+    n_steps: int = 16  # rollout length T: environment steps per update
+    value_loss_weight: float = 0.5
+    entropy_weight: float = 1e-3
+    gradient_clipping: float = 10.0  # global norm
+    optimizer: str = "rmsprop"  # "rmsprop" (rho 0.99, as the original) or "adam"
+    optimizer_epsilon: float = 1e-5  # the original's RMSprop epsilon
+    normalize_advantages: bool = False  # standardise advantages over each update's batch
+
+
+def make_optimizer(config):
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(config.learning_rate, rho=0.99,
+                                        epsilon=config.optimizer_epsilon)
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(config.learning_rate, epsilon=config.optimizer_epsilon)
+    raise ValueError(f"Unknown optimizer {config.optimizer!r}; choose rmsprop or adam.")
+
+
+# --------------------------------------------------------------------------- distributions
+def mask_unavailable(function_logits, available):
+    """Replace the logits of functions with available == 0 by UNAVAILABLE_LOGIT."""
+    return tf.where(available > 0.5, function_logits, UNAVAILABLE_LOGIT)
+
+
+def arguments_used(function_id):
+    """[B] function ids -> [B, 13] float32, 1.0 where the function takes that argument type."""
+    return tf.gather(tf.constant(utils.USES_ARGUMENT, tf.float32), function_id)
+
+
+def entropy(logits):
+    """Entropy of the categorical distribution of each row of logits."""
+    log_probs = tf.nn.log_softmax(logits)
+    return -tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1)
+
+
+def log_prob(logits, index):
+    """log pi(index) per row; rows with index -1 give log pi(0) (callers mask them out)."""
+    return -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(index, 0),
+                                                           logits=logits)
+
+
+def action_log_prob_and_entropy(outputs, available, function_id, arg_indices):
+    """[B] log pi(action) and entropy, over the function and only the arguments it takes.
+
+    `outputs` are the network's (argument heads conditioned on `function_id`); arg_indices [B, 13].
+    """
+    function_logits = mask_unavailable(outputs["function"], available)
+    used = arguments_used(function_id)
+    total_log_prob = log_prob(function_logits, function_id)
+    total_entropy = entropy(function_logits)
+    for arg_type in actions.TYPES:
+        logits = outputs["arguments"][arg_type.name]
+        total_log_prob += used[:, arg_type.id] * log_prob(logits, arg_indices[:, arg_type.id])
+        total_entropy += used[:, arg_type.id] * entropy(logits)
+    return total_log_prob, total_entropy
+
+
+def sample(logits, greedy):
+    """One index per row: the most likely one if `greedy` (a bool tensor), else a random draw."""
+    drawn = tf.random.categorical(logits, 1, dtype=tf.int32)[:, 0]
+    best = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    return tf.where(greedy, best, drawn)
+
+
+# ------------------------------------------------------------------------------- returns/loss
+def advantages_and_returns(rewards, dones, values, bootstrap_value, discount, gae_lambda):
+    """GAE(lambda) advantages and value targets R = A + V of a [T, N] rollout.
+
+    values [T, N] are V(s_t); bootstrap_value [N] is V(s_T), the value of the observation after
+    the rollout, which stands in for the rewards beyond a segment cut before its episode's end.
+    With gae_lambda = 1, R_t is the discounted n-step return.
+    """
+    next_values = tf.concat([values[1:], bootstrap_value[None]], axis=0)
+    not_done = 1.0 - dones
+    deltas = rewards + discount * not_done * next_values - values
+
+    def backward(next_advantage, step):
+        delta, continues = step
+        return delta + discount * gae_lambda * continues * next_advantage
+
+    advantages = tf.scan(backward, (deltas, not_done), initializer=tf.zeros_like(bootstrap_value),
+                         reverse=True)
+    return advantages, advantages + values
+
+
+def a2c_loss(outputs, available, function_id, arg_indices, advantages, returns, config):
+    """The loss terms of the module docstring; returns a dict of scalars ("total" included).
+
+    advantages and returns [B] are constants (computed from the values without gradient)."""
+    values = outputs["value"]
+    action_log_prob, action_entropy = action_log_prob_and_entropy(
+        outputs, available, function_id, arg_indices)
+    if config.normalize_advantages:
+        mean, variance = tf.nn.moments(advantages, axes=[0])
+        advantages = (advantages - mean) / (tf.sqrt(variance) + 1e-8)
+    policy_loss = -tf.reduce_mean(action_log_prob * advantages)
+    value_loss = tf.reduce_mean(tf.square(returns - values))
+    mean_entropy = tf.reduce_mean(action_entropy)
+    total = (policy_loss + config.value_loss_weight * value_loss
+             - config.entropy_weight * mean_entropy)
+    return {"total": total, "policy_loss": policy_loss, "value_loss": value_loss,
+            "entropy": mean_entropy}
+
+
+# ------------------------------------------------------------------------------------ agent
+Rollout = collections.namedtuple("Rollout", [
+    "inputs",            # utils.preprocess arrays, [T * N, ...] time-major
+    "reset",             # [T * N] 1.0 where an observation starts an episode
+    "function_id",       # [T * N] int32 taken functions
+    "arg_indices",       # [T * N, 13] int32 taken argument indices, -1 unused
+    "rewards",           # [T, N]
+    "dones",             # [T, N]
+    "bootstrap_value",   # [N] V(s_T) of the observation after the rollout
+    "initial_state",     # {"state_h", "state_c"} [N, state_size] before the rollout
+])
+
+
+class A2CAgent:
+    """Acts on preprocessed observations and trains one network by A2C.
+
+    Args:
+      model: a network of `network.make_model`.
+      config: A2CConfig.
+    """
+
+    def __init__(self, model, config=A2CConfig()):
+        self.model = model
+        self.config = config
+        self.optimizer = make_optimizer(config)
+        # Creating the optimiser's slots now keeps variable creation out of the traced update.
+        self.optimizer.build(model.trainable_variables)
+        self.trace_counts = collections.Counter()
+
+        inputs = _input_signature(model.spec)
+        state = {name: tf.TensorSpec((None, model.state_size), tf.float32)
+                 for name in ("state_h", "state_c")}
+        vector = tf.TensorSpec((None,), tf.float32)
+        self._policy_step = tf.function(self._policy_step_graph, input_signature=[
+            inputs, vector, state, tf.TensorSpec((), tf.bool)])
+        self._value = tf.function(self._value_graph, input_signature=[inputs, vector, state])
+        self._train_step = tf.function(self._train_step_graph, input_signature=[
+            inputs, vector, tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((None, utils.NUM_ARG_TYPES), tf.int32),
+            tf.TensorSpec((None, None), tf.float32), tf.TensorSpec((None, None), tf.float32),
+            vector, state])
+
+    def initial_state(self, num_envs):
+        return {name: value.numpy() for name, value in self.model.initial_state(num_envs).items()}
+
+    # ---------------------------------------------------------------------------- acting
+    def step(self, inputs, reset, state, greedy=False):
+        """Choose one action per environment.
+
+        Args:
+          inputs: `utils.preprocess` arrays of N observations.
+          reset: [N] 1.0 where the observation is the first of an episode.
+          state: the recurrent state after the previous step (initial_state at the start).
+          greedy: take the most likely function and arguments instead of sampling.
+        Returns:
+          (function_id [N] int, arg_indices [N, 13] int with -1 unused, value [N], next state).
+        """
+        function_id, arg_indices, value, next_state = self._policy_step(
+            inputs, np.asarray(reset, np.float32), state, tf.constant(greedy))
+        return (function_id.numpy(), arg_indices.numpy(), value.numpy(),
+                {name: v.numpy() for name, v in next_state.items()})
+
+    def value(self, inputs, reset, state):
+        """V(s) [N] of N observations, without changing anything."""
+        return self._value(inputs, np.asarray(reset, np.float32), state).numpy()
+
+    def _policy_step_graph(self, inputs, reset, state, greedy):
+        self._count_trace("policy_step")
+        batch = tf.shape(reset)[0]
+        # The argument heads score the arguments of the function just sampled.
+        encoded = self.model.encode(self._model_inputs(inputs, reset, state,
+                                                       tf.zeros([batch], tf.int32)))
+        function_id = sample(mask_unavailable(encoded["function"], inputs["available_actions"]),
+                             greedy)
+        arguments = self.model.argument_logits(encoded, function_id)
+        arg_indices = tf.stack([sample(arguments[arg_type.name], greedy)
+                                for arg_type in actions.TYPES], axis=1)
+        arg_indices = tf.where(arguments_used(function_id) > 0, arg_indices, -1)
+        next_state = {"state_h": encoded["state_h"], "state_c": encoded["state_c"]}
+        return function_id, arg_indices, encoded["value"], next_state
+
+    def _value_graph(self, inputs, reset, state):
+        self._count_trace("value")
+        batch = tf.shape(reset)[0]
+        return self.model.encode(self._model_inputs(inputs, reset, state,
+                                                    tf.zeros([batch], tf.int32)))["value"]
+
+    # --------------------------------------------------------------------------- learning
+    def train(self, rollout):
+        """One A2C update on a Rollout; returns a dict of float metrics."""
+        metrics = self._train_step(
+            rollout.inputs, np.asarray(rollout.reset, np.float32),
+            np.asarray(rollout.function_id, np.int32), np.asarray(rollout.arg_indices, np.int32),
+            np.asarray(rollout.rewards, np.float32), np.asarray(rollout.dones, np.float32),
+            np.asarray(rollout.bootstrap_value, np.float32), rollout.initial_state)
+        return {name: float(value) for name, value in metrics.items()}
+
+    def _train_step_graph(self, inputs, reset, function_id, arg_indices, rewards, dones,
+                          bootstrap_value, initial_state):
+        self._count_trace("train_step")
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            outputs = self.model(
+                self._model_inputs(inputs, reset, initial_state, function_id), training=True)
+            values = tf.reshape(tf.stop_gradient(outputs["value"]), tf.shape(rewards))
+            advantages, returns = advantages_and_returns(
+                rewards, dones, values, bootstrap_value, self.config.discount,
+                self.config.gae_lambda)
+            losses = a2c_loss(outputs, inputs["available_actions"], function_id, arg_indices,
+                              tf.reshape(advantages, [-1]), tf.reshape(returns, [-1]),
+                              self.config)
+        gradients = tape.gradient(losses["total"], variables)
+        gradients, grad_norm = tf.clip_by_global_norm(gradients, self.config.gradient_clipping)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        return {**losses, "grad_norm": grad_norm,
+                "learning_rate": tf.convert_to_tensor(self.optimizer.learning_rate),
+                "mean_value": tf.reduce_mean(outputs["value"]),
+                "mean_return": tf.reduce_mean(returns)}
+
+    # --------------------------------------------------------------------------- helpers
+    @staticmethod
+    def _model_inputs(inputs, reset, state, function_id):
+        return {**inputs, "reset": reset, "function_id": function_id, **state}
+
+    def _count_trace(self, name):
+        # Runs only while TensorFlow traces the function, never on later calls.
+        self.trace_counts[name] += 1
+        logging.info("Tracing %s (trace %d)", name, self.trace_counts[name])
+
+
+def _input_signature(spec):
+    signature = {}
+    for name, shape in spec.input_shapes().items():
+        dtype = tf.int32 if name == "entity_count" else tf.float32
+        signature[name] = tf.TensorSpec((None,) + shape, dtype)
+    return signature

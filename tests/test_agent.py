@@ -1,0 +1,261 @@
+"""agent: availability masking, argument selection, log-probabilities, returns, the A2C loss."""
+import numpy as np
+import pytest
+import tensorflow as tf
+from pysc2.lib import actions
+
+import agent as agent_lib
+import minigames
+import network
+import utils
+
+FUNCTIONS = actions.FUNCTIONS
+SPEC = utils.Spec(16, 16)
+
+
+@pytest.fixture(scope="module")
+def fullyconv():
+    return network.make_model("fullyconv", SPEC)
+
+
+def engine_inputs(num_envs=4, seed=0, select=False):
+    env = minigames.BatchEnv(num_envs=num_envs, screen_size=16, minimap_size=16, seed=seed,
+                             use_feature_units=True)
+    batch = env.reset()
+    if select:  # with the marine selected, its ten commands become available
+        arg_indices = np.full((num_envs, 13), -1)
+        arg_indices[:, actions.TYPES.select_add.id] = 0
+        batch, _, _ = env.step(np.full(num_envs, FUNCTIONS.select_army.id), arg_indices)
+    return utils.preprocess(batch, SPEC)
+
+
+def fake_outputs(batch, rng, scale=3.0):
+    """Random network outputs of the right shapes."""
+    return {
+        "function": tf.constant(rng.normal(size=(batch, 573)) * scale, tf.float32),
+        "arguments": {name: tf.constant(rng.normal(size=(batch, size)) * scale, tf.float32)
+                      for name, size in SPEC.argument_sizes().items()},
+        "value": tf.constant(rng.normal(size=batch), tf.float32),
+    }
+
+
+def test_sampling_never_picks_an_unavailable_function():
+    rng = np.random.default_rng(0)
+    available = (rng.random((64, 573)) < 0.02).astype(np.float32)
+    available[:, 0] = 1.0
+    # The unavailable functions get by far the largest logits.
+    logits = np.where(available > 0, 0.0, 50.0).astype(np.float32)
+    masked = agent_lib.mask_unavailable(tf.constant(logits), tf.constant(available))
+    for _ in range(20):
+        drawn = agent_lib.sample(masked, tf.constant(False)).numpy()
+        assert available[np.arange(64), drawn].all()
+    greedy = agent_lib.sample(masked, tf.constant(True)).numpy()
+    assert available[np.arange(64), greedy].all()
+
+
+def test_agent_steps_use_available_functions_and_mark_unused_arguments(fullyconv):
+    agent = agent_lib.A2CAgent(fullyconv)
+    for select in (False, True):
+        inputs = engine_inputs(select=select)
+        state = agent.initial_state(4)
+        for _ in range(10):
+            function_id, arg_indices, value, _ = agent.step(inputs, np.ones(4), state)
+            assert inputs["available_actions"][np.arange(4), function_id].all()
+            used = utils.USES_ARGUMENT[function_id]
+            assert (arg_indices[~used] == -1).all()
+            sizes = np.array(list(SPEC.argument_sizes().values()))
+            assert ((arg_indices >= 0) & (arg_indices < sizes))[used].all()
+            assert value.shape == (4,)
+
+
+def test_greedy_steps_take_the_most_likely_available_action(fullyconv):
+    agent = agent_lib.A2CAgent(fullyconv)
+    inputs = engine_inputs(select=True)
+    state = agent.initial_state(4)
+    first = agent.step(inputs, np.ones(4), state, greedy=True)
+    second = agent.step(inputs, np.ones(4), state, greedy=True)
+    assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+    outputs = fullyconv({**inputs, **fullyconv.initial_state(4), "reset": tf.ones(4),
+                         "function_id": tf.constant(first[0], tf.int32)})
+    masked = agent_lib.mask_unavailable(outputs["function"], inputs["available_actions"])
+    assert np.array_equal(first[0], np.argmax(masked, axis=-1))
+    move_rows = utils.USES_ARGUMENT[first[0], actions.TYPES.screen.id]
+    assert np.array_equal(first[1][move_rows, actions.TYPES.screen.id],
+                          np.argmax(outputs["arguments"]["screen"], axis=-1)[move_rows])
+
+
+def test_log_prob_sums_only_the_arguments_the_function_takes():
+    rng = np.random.default_rng(1)
+    outputs = fake_outputs(3, rng)
+    available = np.zeros((3, 573), np.float32)
+    available[:, [0, 7, 331]] = 1.0
+    function_id = np.array([0, 7, 331], np.int32)  # no_op(), select_army(select_add),
+    arg_indices = np.full((3, 13), -1, np.int32)   # Move_screen(queued, screen)
+    arg_indices[1, actions.TYPES.select_add.id] = 1
+    arg_indices[2, actions.TYPES.queued.id] = 0
+    arg_indices[2, actions.TYPES.screen.id] = 37
+    log_prob, _ = agent_lib.action_log_prob_and_entropy(outputs, available, function_id,
+                                                        arg_indices)
+
+    def log_softmax(logits, index):
+        return tf.nn.log_softmax(logits)[index].numpy()
+
+    masked = agent_lib.mask_unavailable(outputs["function"], available)
+    args = outputs["arguments"]
+    expected = [
+        log_softmax(masked[0], 0),
+        log_softmax(masked[1], 7) + log_softmax(args["select_add"][1], 1),
+        log_softmax(masked[2], 331) + log_softmax(args["queued"][2], 0)
+        + log_softmax(args["screen"][2], 37),
+    ]
+    np.testing.assert_allclose(log_prob, expected, rtol=1e-5)
+
+
+def test_entropy_is_of_the_whole_masked_distributions_of_used_arguments():
+    batch = 2
+    outputs = {"function": tf.zeros((batch, 573)),
+               "arguments": {name: tf.zeros((batch, size))
+                             for name, size in SPEC.argument_sizes().items()},
+               "value": tf.zeros(batch)}
+    available = np.zeros((batch, 573), np.float32)
+    available[:, [0, 7, 331, 12]] = 1.0  # four equally likely functions
+    function_id = np.array([0, 331], np.int32)
+    arg_indices = np.zeros((batch, 13), np.int32)
+    _, entropy = agent_lib.action_log_prob_and_entropy(outputs, available, function_id,
+                                                       arg_indices)
+    screen = SPEC.argument_sizes()["screen"]
+    np.testing.assert_allclose(entropy, [np.log(4), np.log(4) + np.log(2) + np.log(screen)],
+                               rtol=1e-5)
+
+
+def test_returns_bootstrap_cut_segments_and_stop_at_episode_ends():
+    rewards = np.array([[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]], np.float32)  # [T=3, N=2]
+    dones = np.array([[0, 0], [0, 1], [0, 0]], np.float32)
+    values = np.array([[0.5, 0.5], [2.0, 2.0], [1.0, 1.0]], np.float32)
+    bootstrap = np.array([10.0, 10.0], np.float32)
+    advantages, returns = agent_lib.advantages_and_returns(rewards, dones, values, bootstrap,
+                                                           0.9, gae_lambda=1.0)
+    # Environment 0 never ends: every return reaches V(s_T) = 10 (the n-step returns).
+    np.testing.assert_allclose(returns[:, 0], [1 + 0.9 * 9.0, 0.9 * 10.0, 1 + 0.9 * 10.0],
+                               rtol=1e-6)
+    # Environment 1 ends at t = 1: the returns before it do not see what comes after.
+    np.testing.assert_allclose(returns[:, 1], [1.0, 0.0, 1 + 0.9 * 10.0], rtol=1e-6)
+    np.testing.assert_allclose(advantages, returns - values, rtol=1e-6)
+
+
+def test_gae_lambda_zero_gives_one_step_temporal_differences():
+    rewards = np.array([[1.0], [0.0]], np.float32)
+    dones = np.array([[0.0], [1.0]], np.float32)
+    values = np.array([[0.5], [2.0]], np.float32)
+    advantages, returns = agent_lib.advantages_and_returns(rewards, dones, values,
+                                                           np.array([7.0], np.float32), 0.9, 0.0)
+    np.testing.assert_allclose(advantages[:, 0], [1 + 0.9 * 2.0 - 0.5, 0.0 - 2.0], rtol=1e-6)
+    np.testing.assert_allclose(returns, advantages + values, rtol=1e-6)
+
+
+def test_a2c_loss_terms_for_known_returns():
+    rng = np.random.default_rng(2)
+    outputs = fake_outputs(4, rng)
+    values = tf.constant([0.0, 1.0, 2.0, 3.0])
+    outputs["value"] = values
+    returns = tf.constant([1.0, 1.0, 0.0, 5.0])
+    advantages = returns - values
+    available = np.ones((4, 573), np.float32)
+    function_id = np.zeros(4, np.int32)
+    arg_indices = np.full((4, 13), -1, np.int32)
+    config = agent_lib.A2CConfig(value_loss_weight=0.5, entropy_weight=0.01)
+    losses = agent_lib.a2c_loss(outputs, available, function_id, arg_indices, advantages,
+                                returns, config)
+    assert float(losses["value_loss"]) == pytest.approx((1 + 0 + 4 + 4) / 4)
+    log_prob, entropy = agent_lib.action_log_prob_and_entropy(outputs, available, function_id,
+                                                              arg_indices)
+    assert float(losses["policy_loss"]) == pytest.approx(-np.mean(log_prob * advantages),
+                                                         rel=1e-5)
+    assert float(losses["entropy"]) == pytest.approx(np.mean(entropy), rel=1e-5)
+    expected = losses["policy_loss"] + 0.5 * losses["value_loss"] - 0.01 * losses["entropy"]
+    assert float(losses["total"]) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_normalized_advantages_have_zero_mean_and_unit_scale():
+    rng = np.random.default_rng(4)
+    outputs = fake_outputs(3, rng)
+    available = np.ones((3, 573), np.float32)
+    function_id, arg_indices = np.zeros(3, np.int32), np.full((3, 13), -1, np.int32)
+    config = agent_lib.A2CConfig(normalize_advantages=True)
+    small = agent_lib.a2c_loss(outputs, available, function_id, arg_indices,
+                               tf.constant([0.0, 0.01, 0.02]), tf.zeros(3), config)
+    large = agent_lib.a2c_loss(outputs, available, function_id, arg_indices,
+                               tf.constant([5.0, 105.0, 205.0]), tf.zeros(3), config)
+    assert float(small["policy_loss"]) == pytest.approx(float(large["policy_loss"]), rel=1e-3)
+
+
+def test_policy_loss_does_not_train_the_value():
+    rng = np.random.default_rng(3)
+    outputs = fake_outputs(4, rng)
+    values = tf.Variable(tf.zeros(4))
+    with tf.GradientTape() as tape:
+        outputs["value"] = values * 1.0
+        losses = agent_lib.a2c_loss(outputs, np.ones((4, 573), np.float32),
+                                    np.zeros(4, np.int32), np.full((4, 13), -1, np.int32),
+                                    tf.ones(4), tf.ones(4), agent_lib.A2CConfig())
+    assert tape.gradient(losses["policy_loss"], values) is None
+
+
+def rollout_from_engine(agent, num_envs, n_steps, seed=0):
+    env = minigames.BatchEnv(num_envs=num_envs, screen_size=16, minimap_size=16, seed=seed,
+                             use_feature_units=True)
+    batch, state = env.reset(), agent.initial_state(num_envs)
+    initial_state, steps = state, []
+    reset = np.ones(num_envs, np.float32)
+    for _ in range(n_steps):
+        inputs = utils.preprocess(batch, SPEC)
+        function_id, arg_indices, _, state = agent.step(inputs, reset, state)
+        batch, reward, done = env.step(function_id, arg_indices)
+        steps.append((inputs, reset, function_id, arg_indices, reward, done))
+        reset = done.astype(np.float32)
+    inputs, resets, function_id, arg_indices, reward, done = zip(*steps)
+    return agent_lib.Rollout(
+        {name: np.concatenate([x[name] for x in inputs]) for name in inputs[0]},
+        np.concatenate(resets), np.concatenate(function_id), np.concatenate(arg_indices),
+        np.stack(reward), np.stack(done).astype(np.float32),
+        agent.value(utils.preprocess(batch, SPEC), reset, state), initial_state)
+
+
+@pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
+def test_train_steps_are_traced_once_and_change_the_weights(name):
+    model = network.make_model(name, SPEC)
+    agent = agent_lib.A2CAgent(model, agent_lib.A2CConfig(n_steps=3))
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    for seed in range(3):
+        metrics = agent.train(rollout_from_engine(agent, num_envs=2, n_steps=3, seed=seed))
+        assert all(np.isfinite(v) for v in metrics.values())
+    assert agent.trace_counts["train_step"] == 1
+    assert agent.trace_counts["policy_step"] == 1
+    changed = [not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables)]
+    assert sum(changed) > len(changed) // 2
+
+
+def test_updates_make_a_rewarded_action_more_likely(fullyconv):
+    """Repeated updates on one rollout in which `select_army` earned a reward raise its
+    probability."""
+    agent = agent_lib.A2CAgent(fullyconv, agent_lib.A2CConfig(learning_rate=1e-3))
+    inputs = engine_inputs(num_envs=2)
+    state = agent.initial_state(2)
+    select_army = FUNCTIONS.select_army.id
+    arg_indices = np.full((2, 13), -1, np.int32)
+    arg_indices[:, actions.TYPES.select_add.id] = 0
+    rollout = agent_lib.Rollout(
+        inputs, np.ones(2, np.float32), np.full(2, select_army, np.int32), arg_indices,
+        rewards=np.ones((1, 2), np.float32), dones=np.zeros((1, 2), np.float32),
+        bootstrap_value=np.zeros(2, np.float32), initial_state=state)
+
+    def probability():
+        outputs = fullyconv({**inputs, **state, "reset": tf.ones(2),
+                             "function_id": tf.zeros(2, tf.int32)})
+        masked = agent_lib.mask_unavailable(outputs["function"], inputs["available_actions"])
+        return float(tf.nn.softmax(masked)[0, select_army])
+
+    before = probability()
+    for _ in range(5):
+        agent.train(rollout)
+    assert probability() > before + 0.05

@@ -1,0 +1,238 @@
+"""run.py: flags, the save rule, checkpoints, and training/evaluation end to end."""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from pysc2.env import mock_sc2_env
+
+import agent as agent_lib
+import minigames
+import network
+import run
+import utils
+
+FLAGS = run.FLAGS
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPEC = utils.Spec(16, 16)
+
+
+@pytest.fixture
+def parse():
+    """Parse a command line with run.py's parser; restores the flags afterwards."""
+    def parse_argv(*args):
+        run.parse_flags(["run.py", *args])
+        return FLAGS
+    yield parse_argv
+    FLAGS.unparse_flags()
+    FLAGS.mark_as_parsed()
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--training", "True"], True), (["--training", "False"], False), (["--training"], True),
+    (["--notraining"], False), (["--training=false"], False), (["--training", "false"], False),
+    ([], False)])
+def test_boolean_flags_accept_the_original_true_false_spelling(parse, args, expected):
+    flags = parse(*args, "--model_name", "alphastar")
+    assert flags.training is expected
+    assert flags.model_name == "alphastar"  # the value after a boolean is not swallowed
+
+
+def test_original_readme_command_parses(parse):
+    flags = parse("--workspace_path", "/tmp/ws/", "--training", "True", "--gpu_use", "True",
+                  "--save_model", "True", "--model_name", "alphastar", "--learning_rate",
+                  "0.0001", "--gradient_clipping", "25.0", "--visualize", "False")
+    assert (flags.training, flags.gpu_use, flags.save_model, flags.visualize) == (
+        True, True, True, False)
+    assert flags.learning_rate == 0.0001 and flags.gradient_clipping == 25.0
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--load_model", "True"], "True"), (["--load_model"], "True"),
+    (["--load_model", "--visualize"], "True"), (["--load_model", "m.weights.h5"], "m.weights.h5"),
+    ([], None)])
+def test_load_model_takes_true_or_a_path(parse, args, expected):
+    assert parse(*args).load_model == expected
+
+
+def test_join_boolean_values_leaves_other_flags_alone():
+    argv = ["run.py", "--training", "True", "--seed", "1", "--visualize", "--screen_size", "16"]
+    assert run.join_boolean_values(argv, {"training", "visualize"}) == [
+        "run.py", "--training=True", "--seed", "1", "--visualize", "--screen_size", "16"]
+
+
+def test_a2c_config_comes_from_the_flags(parse):
+    parse("--learning_rate", "0.002", "--n_steps", "8", "--optimizer", "adam")
+    config = run.a2c_config_from_flags()
+    assert (config.learning_rate, config.n_steps, config.optimizer) == (0.002, 8, "adam")
+    assert config.value_loss_weight == agent_lib.A2CConfig().value_loss_weight
+
+
+def scores(*values):
+    return [float(v) for v in values]
+
+
+def test_save_rule_needs_a_full_window_above_five_and_improving():
+    rule = run.SaveRule()
+    assert not rule.should_save(scores(*[20] * 99))  # fewer than 100 episodes
+    assert not rule.should_save(scores(*[5] * 100))  # not above 5.0
+    assert rule.should_save(scores(*[6] * 100))
+    assert not rule.should_save(scores(*[6] * 100))  # not improving
+    assert not rule.should_save(scores(*[9] * 100, *[5.5] * 100))  # only the last 100 count
+    assert rule.should_save(scores(*[6] * 50, *[8] * 50))
+    assert rule.best == pytest.approx(7.0)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return network.make_model("fullyconv", SPEC)
+
+
+def test_models_are_saved_atomically_and_the_newest_is_loaded(tmp_path, small_model):
+    folder = run.models_dir(str(tmp_path))
+    older = os.path.join(folder, "MoveToBeacon_fullyconv_seed1_a.weights.h5")
+    newer = os.path.join(folder, "MoveToBeacon_fullyconv_seed2_b.weights.h5")
+    metadata = {"model_name": "fullyconv", "screen_size": 16, "minimap_size": 16}
+    run.save_model(small_model, older, metadata)
+    run.save_model(small_model, newer, metadata)
+    os.utime(older, (1, 1))
+    assert sorted(os.listdir(folder)) == sorted(
+        os.path.basename(p) for p in (older, newer, older[:-11] + ".json", newer[:-11] + ".json"))
+    assert run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "fullyconv") == newer
+    assert run.resolve_load_path(older, str(tmp_path), "MoveToBeacon", "fullyconv") == older
+    assert run.resolve_load_path("False", str(tmp_path), "MoveToBeacon", "fullyconv") is None
+    assert run.resolve_load_path(None, str(tmp_path), "MoveToBeacon", "fullyconv") is None
+    with pytest.raises(run.UserError, match="No saved alphastar model"):
+        run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "alphastar")
+    with pytest.raises(run.UserError, match="no such file"):
+        run.resolve_load_path("missing.weights.h5", str(tmp_path), "MoveToBeacon", "fullyconv")
+
+    copy = network.make_model("fullyconv", SPEC)
+    run.load_model(copy, newer, SPEC)
+    for saved, loaded in zip(small_model.weights, copy.weights):
+        np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
+    with pytest.raises(run.UserError, match="--screen_size 16"):
+        run.load_model(copy, newer, utils.Spec(32, 32))
+
+
+def rollout_budget(num_envs, n_steps, updates):
+    return num_envs * n_steps * updates
+
+
+@pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
+def test_training_updates_run_on_the_embedded_batch_env(tmp_path, name):
+    model = network.make_model(name, SPEC)
+    config = agent_lib.A2CConfig(n_steps=4)
+    agent = agent_lib.A2CAgent(model, config)
+    env = run.make_batch_env("embedded", "MoveToBeacon", 4, SPEC, 8, 0,
+                             use_feature_units=name == "alphastar")
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    runner = run.train(agent, env, SPEC, config, rollout_budget(4, 4, 3), writer, log_interval=16)
+    writer.close()
+    assert runner.agent_steps == 48
+    assert agent.trace_counts["train_step"] == 1
+    assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
+    assert glob.glob(str(tmp_path / "events.out.tfevents.*"))
+
+
+def mock_batch_env(num_envs, use_feature_units=False):
+    envs = [mock_sc2_env.SC2TestEnv(**run.pysc2_env_kwargs("MoveToBeacon", SPEC, 8,
+                                                           use_feature_units, seed=i))
+            for i in range(num_envs)]
+    return run.PySC2BatchEnv(envs, SPEC.screen_size, SPEC.minimap_size)
+
+
+@pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
+def test_training_updates_run_on_pysc2s_mock_environment(tmp_path, name):
+    model = network.make_model(name, SPEC)
+    config = agent_lib.A2CConfig(n_steps=4)
+    agent = agent_lib.A2CAgent(model, config)
+    env = mock_batch_env(2, use_feature_units=name == "alphastar")
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    runner = run.train(agent, env, SPEC, config, rollout_budget(2, 4, 4), writer, log_interval=8)
+    writer.close()
+    env.close()
+    assert runner.agent_steps == 32
+    # The mock ends each game on its 10th step: one game per environment in 16 steps.
+    assert len(runner.finished_episodes) == 2
+    assert agent.trace_counts["train_step"] == 1
+
+
+def test_mock_batch_env_restarts_finished_games_and_stacks_observations():
+    env = mock_batch_env(3)
+    batch = env.reset()
+    assert batch["feature_screen"].shape == (3, 27, 16, 16)
+    dones = []
+    for _ in range(11):
+        batch, reward, done = env.step(np.zeros(3, np.int64), np.full((3, 13), -1))
+        dones.append(done)
+    env.close()
+    assert np.array(dones)[:, 0].tolist() == [False] * 9 + [True, False]
+    assert batch["available_actions"].shape == (3, 573)
+
+
+def test_evaluation_plays_the_requested_number_of_episodes(small_model):
+    agent = agent_lib.A2CAgent(small_model)
+    env = minigames.BatchEnv(num_envs=3, screen_size=16, minimap_size=16, seed=0,
+                             game_steps_per_episode=80)  # 10 agent steps per game
+    scores = run.evaluate(agent, env, SPEC, episodes=4, greedy=True)
+    assert len(scores) == 4 and all(s >= 0 for s in scores)
+
+
+def test_visualize_writes_a_gif_of_one_episode(tmp_path, small_model):
+    from PIL import Image
+
+    agent = agent_lib.A2CAgent(small_model)
+    path = str(tmp_path / "episode.gif")
+    run.play_gif(agent, SPEC, "MoveToBeacon", 64, 0, True, path)  # step_mul 64: 30 steps
+    # One frame per observation, 1/8 s each (Pillow merges identical frames, adding durations).
+    with Image.open(path) as gif:
+        duration = 0
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            duration += gif.info["duration"]
+    assert round(duration / 125) == 1920 // 64 + 1  # GIFs store centiseconds
+
+
+def test_learning_curve_png(tmp_path):
+    path = str(tmp_path / "image" / "curve.png")
+    run.write_learning_curve([1, 2, 3, 20], [240, 480, 720, 960], path, "test")
+    assert os.path.getsize(path) > 1000
+    assert not glob.glob(str(tmp_path / "image" / "*partial*"))
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "run.py", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+def test_cli_errors_are_one_clear_line_and_a_nonzero_exit():
+    result = run_cli("--sl_training", "True")
+    assert result.returncode != 0
+    assert "not implemented yet (issue 4)" in result.stderr
+    result = run_cli("--training", "False")
+    assert result.returncode != 0
+    assert "Nothing to do" in result.stderr
+
+
+def test_cli_trains_saves_and_evaluates(tmp_path):
+    common = ["--workspace_path", str(tmp_path), "--screen_size", "16", "--minimap_size", "16",
+              "--backend", "embedded", "--num_envs", "2"]
+    result = run_cli(*common, "--training", "True", "--n_steps", "4", "--max_agent_steps", "16",
+                     "--log_interval", "8")
+    assert result.returncode == 0, result.stderr
+    assert "steps        16" in result.stderr
+    assert glob.glob(str(tmp_path / "tensorboard" / "MoveToBeacon_fullyconv_seed42_*"))
+    # A model file to load, written the way training writes it.
+    model = network.make_model("fullyconv", SPEC)
+    run.save_model(model, str(tmp_path / "Models" / "MoveToBeacon_fullyconv_x.weights.h5"),
+                   {"model_name": "fullyconv", "screen_size": 16, "minimap_size": 16})
+    result = run_cli(*common, "--load_model", "True", "--eval_episodes", "2", "--step_mul", "64")
+    assert result.returncode == 0, result.stderr
+    assert "over 2 episodes" in result.stderr
