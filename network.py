@@ -28,7 +28,9 @@ FullyConv (SC2LE, arXiv:1708.04782): screen and minimap each go through a linear
 with 32; the non-spatial vector goes through a small dense layer and is broadcast over the grid.
 Their concatenation is the state: spatial arguments are a 1x1 convolution over it, everything else
 (function, value, non-spatial arguments) comes from a dense layer of 256 units over the flattened
-state. It has no memory: state_size is 0 and the state passes through.
+state. The spatial heads also see the input planes (a skip connection around the convolutions, as
+the replicated code's FullyConv adds its inputs back; its author reports that MoveToBeacon training
+fails half the time without it). It has no memory: state_size is 0 and the state passes through.
 
 AlphaStar-style (Vinyals et al., Nature 2019), adapted to pysc2's feature-layer interface:
 - spatial encoder: screen and minimap planes (the minimap resized to the screen grid) -> 1x1
@@ -147,12 +149,18 @@ class FullyConv(ActorCritic):
         broadcast = tf.tile(non_spatial[:, None, None, :], (1, self.screen_size, self.screen_size, 1))
         state = tf.concat([screen, minimap, broadcast], axis=-1)
         hidden = self.fully_connected(self.flatten(state))
+        # The spatial heads also read the input planes themselves (a skip connection): "click
+        # where player_relative is neutral" is then one weight, not a feature the convolutions
+        # must first learn to single out.
+        input_planes = [inputs["screen"], inputs["minimap"]]
+        if self.minimap_size != self.screen_size:
+            input_planes[1] = tf.image.resize(input_planes[1], (self.screen_size,) * 2)
         return {
             "function": self.function_head(hidden),
             "value": tf.squeeze(self.value_head(hidden), -1),
             "state_h": inputs["state_h"],
             "state_c": inputs["state_c"],
-            "spatial_state": state,
+            "spatial_state": tf.concat([state] + input_planes, axis=-1),
             "hidden": hidden,
         }
 

@@ -163,7 +163,8 @@ def test_a2c_loss_terms_for_known_returns():
     available = np.ones((4, 573), np.float32)
     function_id = np.zeros(4, np.int32)
     arg_indices = np.full((4, 13), -1, np.int32)
-    config = agent_lib.A2CConfig(value_loss_weight=0.5, entropy_weight=0.01)
+    config = agent_lib.A2CConfig(value_loss_weight=0.5, entropy_weight=0.01,
+                                 normalize_advantages=False)
     losses = agent_lib.a2c_loss(outputs, available, function_id, arg_indices, advantages,
                                 returns, config)
     assert float(losses["value_loss"]) == pytest.approx((1 + 0 + 4 + 4) / 4)
@@ -238,7 +239,9 @@ def test_train_steps_are_traced_once_and_change_the_weights(name):
 def test_updates_make_a_rewarded_action_more_likely(fullyconv):
     """Repeated updates on one rollout in which `select_army` earned a reward raise its
     probability."""
-    agent = agent_lib.A2CAgent(fullyconv, agent_lib.A2CConfig(learning_rate=1e-3))
+    # Two samples with the same advantage: normalising would make it 0.
+    agent = agent_lib.A2CAgent(fullyconv, agent_lib.A2CConfig(learning_rate=1e-2,
+                                                              normalize_advantages=False))
     inputs = engine_inputs(num_envs=2)
     state = agent.initial_state(2)
     select_army = FUNCTIONS.select_army.id
@@ -256,6 +259,6 @@ def test_updates_make_a_rewarded_action_more_likely(fullyconv):
         return float(tf.nn.softmax(masked)[0, select_army])
 
     before = probability()
-    for _ in range(5):
+    for _ in range(10):
         agent.train(rollout)
     assert probability() > before + 0.05
