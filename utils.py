@@ -25,17 +25,14 @@ import dataclasses
 import numpy as np
 
 import pysc2_shim  # noqa: F401  (must precede pysc2.lib.features)
+from minigames import batch_env
 from pysc2.lib import actions, features, units
 
 NUM_FUNCTIONS = len(actions.FUNCTIONS)
 NUM_ARG_TYPES = len(actions.TYPES)
 SPATIAL_ARG_TYPES = (actions.TYPES.screen.id, actions.TYPES.minimap.id, actions.TYPES.screen2.id)
 
-# USES_ARGUMENT[f, t]: function f takes an argument of type t.
-USES_ARGUMENT = np.zeros((NUM_FUNCTIONS, NUM_ARG_TYPES), bool)
-for _function in actions.FUNCTIONS:
-    for _arg_type in _function.args:
-        USES_ARGUMENT[int(_function.id), _arg_type.id] = True
+USES_ARGUMENT = batch_env.USES_ARG  # [f, t]: function f takes an argument of type t
 
 BEACON = 317  # Beacon_Terran; not in pysc2.lib.units
 MINERAL_SHARD = 1680  # NaturalMinerals of CollectMineralShards; not in pysc2.lib.units
@@ -103,15 +100,8 @@ class Spec:
 
     def argument_sizes(self):
         """{pysc2 argument type name: number of distinct indices}, in pysc2's type order."""
-        sizes = {}
-        for arg_type in actions.TYPES:
-            if arg_type.id in (actions.TYPES.screen.id, actions.TYPES.screen2.id):
-                sizes[arg_type.name] = self.screen_size ** 2
-            elif arg_type.id == actions.TYPES.minimap.id:
-                sizes[arg_type.name] = self.minimap_size ** 2
-            else:
-                sizes[arg_type.name] = int(np.prod(arg_type.sizes))
-        return sizes
+        sizes = batch_env.argument_sizes((self.screen_size,) * 2, (self.minimap_size,) * 2)
+        return {arg_type.name: int(sizes[arg_type.id]) for arg_type in actions.TYPES}
 
 
 def unit_bucket(unit_type):

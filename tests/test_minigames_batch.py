@@ -5,7 +5,7 @@ from pysc2.env import sc2_env
 from pysc2.lib import actions
 
 import minigames
-from minigames import batch_format
+from minigames import batch_format, replay
 
 FUNCTIONS = actions.FUNCTIONS
 
@@ -54,9 +54,7 @@ def test_rows_equal_single_envs_with_the_same_seeds():
         timesteps = []
         for i, env in enumerate(envs):
             values = batch_env.index_to_values(args[i:i + 1])[0]
-            call = actions.FunctionCall(int(fn[i]), [
-                list(values[t.id]) if t.id in (0, 1, 2) else [int(values[t.id, 0])]
-                for t in FUNCTIONS[int(fn[i])].args])
+            call = replay.to_function_call(int(fn[i]), values.tolist())
             timesteps.append(env.step([call])[0])
         assert reward.tolist() == [float(ts.reward) for ts in timesteps]
         observations = [ts.observation for ts in timesteps]

@@ -17,6 +17,20 @@ def make_core(n=1, screen=32, minimap=32, **kwargs):
                                 seeds=list(range(n)), **kwargs)
 
 
+def selected_marine_core(beacon=(40.0, 34.0), **kwargs):
+    """One game with the marine selected at (25, 28) and the beacon placed out of its way."""
+    core = make_core(**kwargs)
+    core.marine[0] = (25.0, 28.0)
+    core.beacon[0] = beacon
+    core.selected[0] = True
+    return core
+
+
+def pixel_of(core, world_xy):
+    """The screen pixel (x, y) holding a world point."""
+    return np.floor(core.screen.to_pixels(np.array(world_xy)))
+
+
 def action(function, **values):
     """One [13, 2] argument row for the core."""
     args = np.zeros((13, 2), np.int64)
@@ -75,11 +89,8 @@ def test_reaching_the_beacon_scores_and_respawns_it():
 
 
 def test_marine_speed_and_arrival():
-    core = make_core()
-    core.marine[0] = (25.0, 28.0)
-    core.beacon[0] = (40.0, 22.0)
-    core.selected[0] = True
-    target_pixel = np.floor(core.screen.to_pixels(np.array([40.0, 28.0])))
+    core = selected_marine_core(beacon=(40.0, 22.0))
+    target_pixel = pixel_of(core, (40.0, 28.0))
     core.apply(*action(FUNCTIONS.Move_screen.id, screen=target_pixel, queued=0))
     target = core.order_target[0, 0].copy()
     core.advance(8, np.array([1920]))
@@ -89,12 +100,9 @@ def test_marine_speed_and_arrival():
 
 
 def test_queued_orders_run_in_turn_and_stop_clears():
-    core = make_core()
-    core.marine[0] = (25.0, 28.0)
-    core.beacon[0] = (40.0, 34.0)
-    core.selected[0] = True
-    first = np.floor(core.screen.to_pixels(np.array([30.0, 28.0])))
-    second = np.floor(core.screen.to_pixels(np.array([30.0, 22.0])))
+    core = selected_marine_core()
+    first = pixel_of(core, (30.0, 28.0))
+    second = pixel_of(core, (30.0, 22.0))
     core.apply(*action(FUNCTIONS.Move_screen.id, screen=first, queued=0))
     core.apply(*action(FUNCTIONS.Move_screen.id, screen=second, queued=1))
     assert core.order_count[0] == 2
@@ -108,11 +116,8 @@ def test_queued_orders_run_in_turn_and_stop_clears():
 
 
 def test_patrol_goes_back_and_forth():
-    core = make_core()
-    core.marine[0] = (25.0, 28.0)
-    core.beacon[0] = (40.0, 34.0)
-    core.selected[0] = True
-    end = np.floor(core.screen.to_pixels(np.array([28.0, 28.0])))
+    core = selected_marine_core()
+    end = pixel_of(core, (28.0, 28.0))
     core.apply(*action(FUNCTIONS.Patrol_screen.id, screen=end, queued=0))
     xs = []
     for _ in range(120):
@@ -200,11 +205,8 @@ def test_same_seed_same_games():
                                            (FUNCTIONS.Smart_screen, mtb.MOVE),
                                            (FUNCTIONS.Move_screen, mtb.MOVE)])
 def test_screen_commands_give_orders_shown_in_feature_units(function, kind):
-    core = make_core(use_feature_units=True)
-    core.marine[0] = (25.0, 28.0)
-    core.beacon[0] = (40.0, 34.0)
-    core.selected[0] = True
-    target = np.floor(core.screen.to_pixels(np.array([35.0, 28.0])))
+    core = selected_marine_core(use_feature_units=True)
+    target = pixel_of(core, (35.0, 28.0))
     core.apply(*action(function.id, screen=target, queued=0))
     assert core.order_kind[0, 0] == kind
     core.advance(8, np.array([1920]))
