@@ -345,8 +345,9 @@ def load_model(model, path, spec):
 
 # -------------------------------------------------------------------------------- training
 def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_path=None,
-          save_metadata=None):
-    """A2C until max_agent_steps; returns the Runner (with every finished episode's score)."""
+          save_metadata=None, target_mean=None):
+    """A2C until max_agent_steps, or until the 100-episode mean reaches target_mean (once 100
+    episodes have ended); returns the Runner (with every finished episode's score)."""
     runner = Runner(env, agent, spec)
     save_rule = SaveRule()
     next_log = log_interval
@@ -366,7 +367,9 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
             if len(runner.finished_episodes) > reported_episodes:
                 tf.summary.scalar("episode_reward_mean_100", runner.recent_mean())
         reported_episodes = len(runner.finished_episodes)
-        if step < next_log and step < max_agent_steps:
+        reached = (target_mean is not None and len(runner.finished_episodes) >= MEAN_WINDOW
+                   and runner.recent_mean() >= target_mean)
+        if step < next_log and step < max_agent_steps and not reached:
             continue
 
         next_log = (step // log_interval + 1) * log_interval
@@ -390,6 +393,8 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
                 **(save_metadata or {}), "agent_steps": step, "mean_reward_100": save_rule.best,
                 "saved": datetime.datetime.now().isoformat(timespec="seconds")})
             logging.info("Saved %s (100-episode mean %.2f)", save_path, save_rule.best)
+        if reached:
+            break
     return runner
 
 

@@ -140,6 +140,20 @@ def test_training_updates_run_on_the_embedded_batch_env(tmp_path, name):
     assert glob.glob(str(tmp_path / "events.out.tfevents.*"))
 
 
+def test_training_stops_when_the_100_episode_mean_reaches_the_target(tmp_path, small_model):
+    config = agent_lib.A2CConfig(n_steps=2)
+    agent = agent_lib.A2CAgent(small_model, config)
+    env = minigames.BatchEnv(num_envs=50, screen_size=16, minimap_size=16, seed=0,
+                             game_steps_per_episode=16)  # 2 agent steps per game
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    runner = run.train(agent, env, SPEC, config, 10_000, writer, log_interval=10_000,
+                       target_mean=0.0)
+    writer.close()
+    # Each update ends 50 games; the mean counts from the 100th game, after the second update.
+    assert runner.agent_steps == 200
+    assert len(runner.finished_episodes) == 100
+
+
 def mock_batch_env(num_envs, use_feature_units=False):
     envs = [mock_sc2_env.SC2TestEnv(**run.pysc2_env_kwargs("MoveToBeacon", SPEC, 8,
                                                            use_feature_units, seed=i))

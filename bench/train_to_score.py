@@ -1,0 +1,68 @@
+"""Agent steps and wall time for A2C to reach a 100-episode mean score; prints one JSON line.
+
+    python -m bench.train_to_score --model_name fullyconv --target 25 --seed 1
+    python -m bench.train_to_score --model_name alphastar --target 20 --max_agent_steps 2000000
+
+Trains from scratch with run.py's defaults (every run.py flag applies, e.g. --num_envs) on the
+embedded engine, and stops when the mean of the last 100 episode scores reaches --target or the
+budget --max_agent_steps is spent. The JSON line holds the agent steps and wall seconds at which
+the target was reached (null if it was not), the final 100-episode mean and the agent steps per
+second over the whole run (acting and learning). Nothing is saved; TensorBoard logs go to a
+temporary folder unless --tensorboard_path is absolute.
+"""
+import json
+import os
+import tempfile
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+
+import agent as agent_lib
+import network
+import run
+import utils
+
+flags.DEFINE_float("target", 25.0, "100-episode mean score to reach.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    run.configure_devices(FLAGS.gpu_use)
+    keras.utils.set_random_seed(FLAGS.seed)
+    spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
+    model = network.make_model(FLAGS.model_name, spec)
+    config = run.a2c_config_from_flags()
+    agent = agent_lib.A2CAgent(model, config)
+    env = run.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
+                             FLAGS.seed, FLAGS.model_name == "alphastar")
+    with tempfile.TemporaryDirectory() as scratch:
+        log_dir = os.path.join(scratch, FLAGS.tensorboard_path)
+        writer = tf.summary.create_file_writer(log_dir)
+        start = time.time()
+        runner = run.train(agent, env, spec, config, FLAGS.max_agent_steps, writer,
+                           FLAGS.log_interval, target_mean=FLAGS.target)
+        seconds = time.time() - start
+        writer.close()
+    mean = runner.recent_mean()
+    reached = len(runner.finished_episodes) >= run.MEAN_WINDOW and mean >= FLAGS.target
+    print(json.dumps({
+        "model_name": FLAGS.model_name, "target": FLAGS.target, "seed": FLAGS.seed,
+        "screen_size": FLAGS.screen_size, "num_envs": FLAGS.num_envs,
+        "reached": bool(reached),
+        "agent_steps_to_target": runner.agent_steps if reached else None,
+        "seconds_to_target": round(seconds, 1) if reached else None,
+        "agent_steps": runner.agent_steps, "seconds": round(seconds, 1),
+        "final_mean_100": None if mean is None else round(mean, 2),
+        "episodes": len(runner.finished_episodes),
+        "steps_per_second": round(runner.agent_steps / seconds, 1),
+        "max_score_last_100": float(np.max(runner.finished_episodes[-run.MEAN_WINDOW:]))
+        if runner.finished_episodes else None,
+    }))
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=run.parse_flags)
