@@ -71,8 +71,9 @@ flags.DEFINE_float("entropy_weight", _DEFAULTS.entropy_weight, "Weight of the en
 flags.DEFINE_bool("normalize_advantages", _DEFAULTS.normalize_advantages,
                   "Standardise advantages over each update's batch.")
 flags.DEFINE_integer("seed", 42, "Seed of Python, numpy, TensorFlow and the environments.")
-flags.DEFINE_integer("screen_size", 32, "Feature screen resolution (square).")
-flags.DEFINE_integer("minimap_size", 32, "Feature minimap resolution (square).")
+flags.DEFINE_integer("screen_size", 16, "Feature screen resolution (square); 16 is enough for "
+                     "MoveToBeacon and 4x cheaper than the original's 32.")
+flags.DEFINE_integer("minimap_size", 16, "Feature minimap resolution (square).")
 flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.")
 flags.DEFINE_string("replay_hkl_file_path", "replay", "Folder of .hkl trajectories for "
                     "supervised learning.")
