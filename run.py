@@ -91,6 +91,8 @@ flags.DEFINE_integer("log_interval", 10_000, "Agent steps between progress lines
 FLAGS = flags.FLAGS
 
 SAVE_THRESHOLD = 5.0
+# Trained weights that come with the code (tools/ship_weights.py writes them).
+SHIPPED_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 MEAN_WINDOW = 100
 _BOOLEAN_VALUES = {"true", "false", "t", "f", "1", "0"}
 
@@ -306,22 +308,29 @@ def save_model(model, path, metadata):
     os.replace(description + ".partial", description)
 
 
-def newest_model(workspace, environment, model_name):
+def newest_model(workspace, environment, model_name, shipped_dir=SHIPPED_WEIGHTS_DIR):
+    """The newest saved model of this map and network; else the weights shipped with the code."""
     pattern = os.path.join(models_dir(workspace), f"{environment}_{model_name}_*.weights.h5")
     paths = glob.glob(pattern)
-    if not paths:
-        raise UserError(f"No saved {model_name} model for {environment} in "
-                        f"{models_dir(workspace)}; train one with --training True --save_model "
-                        f"True, or pass --load_model <path>.")
-    return max(paths, key=lambda p: (os.path.getmtime(p), p))
+    if paths:
+        return max(paths, key=lambda p: (os.path.getmtime(p), p))
+    shipped = os.path.join(shipped_dir, f"{environment}_{model_name}.weights.h5")
+    if os.path.isfile(shipped):
+        logging.info("No saved %s model for %s in %s; using the shipped weights %s", model_name,
+                     environment, models_dir(workspace), shipped)
+        return shipped
+    raise UserError(f"No saved {model_name} model for {environment} in "
+                    f"{models_dir(workspace)}; train one with --training True --save_model "
+                    f"True, or pass --load_model <path>.")
 
 
-def resolve_load_path(load_model, workspace, environment, model_name):
+def resolve_load_path(load_model, workspace, environment, model_name,
+                      shipped_dir=SHIPPED_WEIGHTS_DIR):
     """--load_model value -> weights path, or None when nothing is to be loaded."""
     if load_model is None or load_model.lower() in ("false", "f", "0", ""):
         return None
     if load_model.lower() in ("true", "t", "1"):
-        return newest_model(workspace, environment, model_name)
+        return newest_model(workspace, environment, model_name, shipped_dir)
     if not os.path.isfile(load_model):
         raise UserError(f"--load_model {load_model}: no such file.")
     return load_model

@@ -107,7 +107,8 @@ def test_models_are_saved_atomically_and_the_newest_is_loaded(tmp_path, small_mo
     assert run.resolve_load_path("False", str(tmp_path), "MoveToBeacon", "fullyconv") is None
     assert run.resolve_load_path(None, str(tmp_path), "MoveToBeacon", "fullyconv") is None
     with pytest.raises(run.UserError, match="No saved alphastar model"):
-        run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "alphastar")
+        run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "alphastar",
+                              shipped_dir=str(tmp_path / "none"))
     with pytest.raises(run.UserError, match="no such file"):
         run.resolve_load_path("missing.weights.h5", str(tmp_path), "MoveToBeacon", "fullyconv")
 
@@ -250,3 +251,33 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
     result = run_cli(*common, "--load_model", "True", "--eval_episodes", "2", "--step_mul", "64")
     assert result.returncode == 0, result.stderr
     assert "over 2 episodes" in result.stderr
+
+
+def test_the_shipped_fullyconv_weights_play_move_to_beacon(tmp_path):
+    path = run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "fullyconv")
+    assert path == os.path.join(run.SHIPPED_WEIGHTS_DIR, "MoveToBeacon_fullyconv.weights.h5")
+    model = network.make_model("fullyconv", SPEC)
+    run.load_model(model, path, SPEC)
+    env = minigames.BatchEnv(num_envs=16, screen_size=16, minimap_size=16, seed=1234)
+    scores = run.evaluate(agent_lib.A2CAgent(model), env, SPEC, episodes=16, greedy=True)
+    assert np.mean(scores) >= 20  # a random policy scores about 1
+
+
+def test_ship_weights_stores_float16_that_load_back(tmp_path, small_model):
+    import h5py
+
+    from tools import ship_weights
+
+    trained = str(tmp_path / "trained.weights.h5")
+    small_model.save_weights(trained)
+    shipped = str(tmp_path / "shipped.weights.h5")
+    ship_weights.copy_as_float16(trained, shipped)
+    with h5py.File(shipped) as f:
+        dtypes = set()
+        f.visititems(lambda name, item: dtypes.add(item.dtype)
+                     if isinstance(item, h5py.Dataset) else None)
+    assert dtypes == {np.dtype(np.float16)}
+    copy = network.make_model("fullyconv", SPEC)
+    copy.load_weights(shipped)
+    for original, loaded in zip(small_model.weights, copy.weights):
+        np.testing.assert_allclose(loaded.numpy(), original.numpy(), rtol=1e-3, atol=1e-4)

@@ -1,0 +1,58 @@
+"""Copy a trained model into weights/ as float16, gzip-compressed HDF5, small enough to commit.
+
+    python tools/ship_weights.py Models/MoveToBeacon_fullyconv_seed42_<time>.weights.h5
+
+writes weights/<map>_<network>.weights.h5 and its .json description, which `run.py --load_model
+True` falls back to when the workspace has no saved model of that map and network. Keras reads
+the float16 arrays back into its float32 variables; rounding moves a weight by at most ~1e-3 of
+its size (the README's evaluation figures are measured on the shipped files).
+"""
+import json
+import os
+import sys
+
+import h5py
+import numpy as np
+
+WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
+
+
+def copy_as_float16(source, destination):
+    """Copy an HDF5 file, storing float32 datasets as compressed float16, everything else as is."""
+    with h5py.File(source, "r") as original, h5py.File(destination, "w") as shipped:
+        shipped.attrs.update(original.attrs)
+
+        def copy(name, item):
+            if isinstance(item, h5py.Dataset):
+                data = item[()]
+                if data.dtype == np.float32:
+                    shipped.create_dataset(name, data=data.astype(np.float16), compression="gzip",
+                                           compression_opts=9, shuffle=True)
+                else:
+                    shipped.create_dataset(name, data=data)
+            else:
+                shipped.require_group(name)
+            shipped[name].attrs.update(item.attrs)
+
+        original.visititems(copy)
+
+
+def main(argv):
+    if len(argv) != 2 or not argv[1].endswith(".weights.h5"):
+        sys.exit("usage: python tools/ship_weights.py <trained model>.weights.h5")
+    source = argv[1]
+    with open(source[:-len(".weights.h5")] + ".json") as f:
+        description = json.load(f)
+    name = f"{description['environment']}_{description['model_name']}"
+    os.makedirs(WEIGHTS_DIR, exist_ok=True)
+    destination = os.path.join(WEIGHTS_DIR, f"{name}.weights.h5")
+    copy_as_float16(source, destination + ".partial")
+    os.replace(destination + ".partial", destination)
+    description["shipped_from"] = os.path.basename(source)
+    with open(os.path.join(WEIGHTS_DIR, f"{name}.json"), "w") as f:
+        json.dump(description, f, indent=1)
+    print(f"{destination}: {os.path.getsize(destination) / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
