@@ -26,6 +26,7 @@ import run
 import utils
 
 flags.DEFINE_float("target", 25.0, "100-episode mean score to reach.")
+flags.DEFINE_string("learning_curve", None, "Also write the run's learning curve to this PNG.")
 FLAGS = flags.FLAGS
 
 
@@ -47,6 +48,10 @@ def main(argv):
                            FLAGS.log_interval, target_mean=FLAGS.target)
         seconds = time.time() - start
         writer.close()
+    if FLAGS.learning_curve and runner.finished_episodes:
+        run.write_learning_curve(runner.finished_episodes, runner.finished_at,
+                                 FLAGS.learning_curve,
+                                 f"A2C {FLAGS.model_name} on {FLAGS.environment}, seed {FLAGS.seed}")
     mean = runner.recent_mean()
     reached = len(runner.finished_episodes) >= run.MEAN_WINDOW and mean >= FLAGS.target
     print(json.dumps({
