@@ -4,6 +4,7 @@
     python run.py --training True --model_name alphastar --save_model True
     python run.py --load_model True --visualize True                 # evaluate the latest model
     python run.py --load_model Models/<file>.weights.h5 --eval_episodes 100 --greedy
+    python run.py --sl_training True --replay_hkl_file_path hkl/      # supervised learning
 
 Boolean flags accept `--flag`, `--noflag`, `--flag=False` and, as the replicated project's
 commands write them, `--flag True` / `--flag False`.
@@ -18,6 +19,11 @@ Outputs go under `--workspace_path`:
                             rule); `--load_model True` loads the newest one of this map and network
   image/                    the learning curve at the end of training; with --visualize, a GIF of
                             one episode (embedded engine)
+
+Supervised learning (`--sl_training`, supervised.py) trains on the .hkl files of
+--replay_hkl_file_path for --max_agent_steps training examples and writes
+Models/<map>_<network>_sl_seed<seed>_<time>.weights.h5 (the weights with the best held-out action
+accuracy) and tensorboard/<same name>/; evaluate it, or start A2C from it, with --load_model.
 """
 import concurrent.futures
 import dataclasses
@@ -40,6 +46,7 @@ from pysc2.lib import actions
 
 import agent as agent_lib
 import network
+import supervised
 import utils
 
 _DEFAULTS = agent_lib.A2CConfig()
@@ -48,7 +55,11 @@ flags.DEFINE_string("workspace_path", ".", "Folder for Models/, tensorboard/ and
 flags.DEFINE_string("environment", "MoveToBeacon", "pysc2 map name.")
 flags.DEFINE_enum("model_name", "fullyconv", list(network.MODELS), "Network to train or load.")
 flags.DEFINE_bool("training", False, "Train the network with A2C.")
-flags.DEFINE_bool("sl_training", False, "Supervised learning from .hkl replays (not yet).")
+flags.DEFINE_bool("sl_training", False, "Supervised learning from the .hkl trajectories of "
+                  "--replay_hkl_file_path (supervised.py).")
+flags.DEFINE_enum("distribution", "default", list(supervised.DISTRIBUTIONS),
+                  "tf.distribute strategy of supervised learning: one device, MirroredStrategy "
+                  "(local GPUs or CPU devices), or MultiWorkerMirroredStrategy (TF_CONFIG).")
 flags.DEFINE_bool("gpu_use", False, "Use the GPU (with memory growth) if there is one.")
 flags.DEFINE_bool("save_model", False, "Save the model when the 100-episode mean is above 5.0 "
                   "and improving.")
@@ -61,7 +72,8 @@ flags.DEFINE_float("gradient_clipping", _DEFAULTS.gradient_clipping,
                    "Clip gradients to this global norm.")
 flags.DEFINE_enum("optimizer", _DEFAULTS.optimizer, ["rmsprop", "adam"], "Optimiser.")
 flags.DEFINE_float("optimizer_epsilon", _DEFAULTS.optimizer_epsilon,
-                   "Epsilon of the optimiser's gradient normalisation.")
+                   "Epsilon of the optimiser's gradient normalisation (alphastar: "
+                   f"{agent_lib.NETWORK_DEFAULTS['alphastar']['optimizer_epsilon']}).")
 flags.DEFINE_float("discount", _DEFAULTS.discount, "Reward discount per agent step.")
 flags.DEFINE_float("gae_lambda", _DEFAULTS.gae_lambda, "GAE lambda of the advantages (1: the "
                    "n-step returns of plain A2C).")
@@ -83,7 +95,8 @@ flags.DEFINE_integer("num_envs", 16, "Environments stepped together.")
 flags.DEFINE_enum("backend", "auto", minigames.backend.BACKENDS,
                   "Which game: StarCraft II (sc2), the embedded engine, or sc2 when installed.")
 flags.DEFINE_integer("max_agent_steps", 1_000_000, "Training budget in agent steps, summed over "
-                     "environments.")
+                     "environments; with --sl_training, in training examples (observation/action "
+                     "pairs).")
 flags.DEFINE_integer("eval_episodes", 30, "Episodes to play when evaluating.")
 flags.DEFINE_bool("greedy", False, "Evaluate with the most likely actions instead of sampling.")
 flags.DEFINE_integer("log_interval", 10_000, "Agent steps between progress lines (and save "
@@ -134,8 +147,11 @@ def parse_flags(argv):
 
 
 def a2c_config_from_flags():
-    return agent_lib.A2CConfig(**{field.name: getattr(FLAGS, field.name)
-                                  for field in dataclasses.fields(agent_lib.A2CConfig)})
+    """The network's default A2CConfig, with every hyperparameter flag given on the command line."""
+    config = agent_lib.default_config(FLAGS.model_name)
+    given = {field.name: getattr(FLAGS, field.name)
+             for field in dataclasses.fields(agent_lib.A2CConfig) if FLAGS[field.name].present}
+    return dataclasses.replace(config, **given)
 
 
 def configure_devices(gpu_use):
@@ -480,10 +496,46 @@ def play_gif(agent, spec, map_name, step_mul, seed, greedy, path):
 
 
 # ------------------------------------------------------------------------------------ main
+def run_supervised_learning():
+    """--sl_training: supervised learning from .hkl files, saving the checkpoint under Models/."""
+    if FLAGS.training:
+        raise UserError("--sl_training and --training together: train by supervised learning "
+                        "first, then start A2C from its checkpoint with --training True "
+                        "--load_model <checkpoint>.")
+    configure_devices(FLAGS.gpu_use)
+    keras.utils.set_random_seed(FLAGS.seed)
+    spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
+    load_path = resolve_load_path(FLAGS.load_model, FLAGS.workspace_path, FLAGS.environment,
+                                  FLAGS.model_name)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_name = f"{FLAGS.environment}_{FLAGS.model_name}_sl_seed{FLAGS.seed}_{stamp}"
+    save_path = os.path.join(models_dir(FLAGS.workspace_path), f"{run_name}.weights.h5")
+    config = sl_config_from_flags()
+    metadata = {"model_name": FLAGS.model_name, "environment": FLAGS.environment,
+                "screen_size": spec.screen_size, "minimap_size": spec.minimap_size,
+                "seed": FLAGS.seed, "training": "supervised",
+                "replay_hkl_file_path": FLAGS.replay_hkl_file_path,
+                "config": dataclasses.asdict(config)}
+
+    def save(model, progress):
+        save_model(model, save_path, {
+            **metadata, **progress, "saved": datetime.datetime.now().isoformat(timespec="seconds")})
+
+    try:
+        result = supervised.train(
+            FLAGS.replay_hkl_file_path, FLAGS.model_name, spec, config, FLAGS.distribution,
+            os.path.join(FLAGS.workspace_path, FLAGS.tensorboard_path, run_name), save,
+            initialize=(lambda model: load_model(model, load_path, spec)) if load_path else None)
+    except (supervised.DataError, ValueError) as error:
+        raise UserError(str(error)) from None
+    if result.saved:
+        logging.info("Checkpoint %s (after %d examples)", save_path, result.saved["examples"])
+
+
 def run():
     if FLAGS.sl_training:
-        raise UserError("--sl_training is not implemented yet (issue 4); use --training True "
-                        "for reinforcement learning.")
+        run_supervised_learning()
+        return
     load_path = resolve_load_path(FLAGS.load_model, FLAGS.workspace_path, FLAGS.environment,
                                   FLAGS.model_name)
     if not FLAGS.training and load_path is None:

@@ -72,6 +72,17 @@ def test_a2c_config_comes_from_the_flags(parse):
     assert config.value_loss_weight == agent_lib.A2CConfig().value_loss_weight
 
 
+def test_each_network_gets_its_default_optimizer_epsilon_unless_the_flag_is_given(parse):
+    parse("--model_name", "alphastar")
+    assert run.a2c_config_from_flags().optimizer_epsilon == 1e-3
+    FLAGS.unparse_flags()
+    parse("--model_name", "alphastar", "--optimizer_epsilon", "1e-7")
+    assert run.a2c_config_from_flags().optimizer_epsilon == 1e-7
+    FLAGS.unparse_flags()
+    parse("--model_name", "fullyconv")
+    assert run.a2c_config_from_flags().optimizer_epsilon == agent_lib.A2CConfig().optimizer_epsilon
+
+
 def scores(*values):
     return [float(v) for v in values]
 
