@@ -65,6 +65,7 @@ flags.DEFINE_bool("save_model", False, "Save the model when the 100-episode mean
                   "and improving.")
 flags.DEFINE_string("load_model", None, "True: load the newest saved model of this map and "
                     "network; or the path of a .weights.h5 file.")
+flags.DEFINE_alias("load", "load_model")  # the original README's spelling
 flags.DEFINE_bool("visualize", False, "Write a GIF of one episode to <workspace>/image/ "
                   "(embedded engine); with --backend sc2, show the game.")
 flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Optimiser learning rate.")
@@ -143,7 +144,7 @@ def join_boolean_values(argv, boolean_flags, boolean_or_path_flags=()):
 def parse_flags(argv):
     """absl's parser with `--flag True|False` accepted; pass to app.run as flags_parser."""
     boolean_flags = {name for name, flag in FLAGS._flags().items() if flag.boolean}
-    return FLAGS(join_boolean_values(argv, boolean_flags, {"load_model"}))
+    return FLAGS(join_boolean_values(argv, boolean_flags, {"load_model", "load"}))
 
 
 def a2c_config_from_flags():

@@ -59,6 +59,12 @@ def test_load_model_takes_true_or_a_path(parse, args, expected):
     assert parse(*args).load_model == expected
 
 
+def test_the_original_load_flag_is_an_alias_of_load_model(parse):
+    assert parse("--visualize", "True", "--load", "True").load_model == "True"
+    FLAGS.unparse_flags()
+    assert parse("--load").load_model == "True"
+
+
 def test_join_boolean_values_leaves_other_flags_alone():
     argv = ["run.py", "--training", "True", "--seed", "1", "--visualize", "--screen_size", "16"]
     assert run.join_boolean_values(argv, {"training", "visualize"}) == [
