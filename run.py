@@ -56,7 +56,9 @@ flags.DEFINE_string("environment", "MoveToBeacon", "pysc2 map name.")
 flags.DEFINE_enum("model_name", "fullyconv", list(network.MODELS), "Network to train or load.")
 flags.DEFINE_bool("training", False, "Train the network with A2C.")
 flags.DEFINE_bool("sl_training", False, "Supervised learning from the .hkl trajectories of "
-                  "--replay_hkl_file_path (supervised.py).")
+                  "--replay_hkl_file_path (supervised.py; its SLConfig defaults hold unless "
+                  "--learning_rate, --gradient_clipping, --max_agent_steps, --step_mul, "
+                  "--log_interval or --seed is given).")
 flags.DEFINE_enum("distribution", "default", list(supervised.DISTRIBUTIONS),
                   "tf.distribute strategy of supervised learning: one device, MirroredStrategy "
                   "(local GPUs or CPU devices), or MultiWorkerMirroredStrategy (TF_CONFIG).")
@@ -153,6 +155,20 @@ def a2c_config_from_flags():
     given = {field.name: getattr(FLAGS, field.name)
              for field in dataclasses.fields(agent_lib.A2CConfig) if FLAGS[field.name].present}
     return dataclasses.replace(config, **given)
+
+
+# The flags supervised learning shares with A2C, and the SLConfig fields they set.
+_SL_FLAGS = {"learning_rate": "learning_rate", "gradient_clipping": "gradient_clipping",
+             "max_agent_steps": "max_examples", "step_mul": "step_mul",
+             "log_interval": "log_interval", "seed": "seed"}
+
+
+def sl_config_from_flags(**defaults):
+    """SLConfig (with `defaults` replacing its own), with every shared flag given on the command
+    line; the A2C defaults of those flags do not apply to supervised learning."""
+    given = {field: getattr(FLAGS, name) for name, field in _SL_FLAGS.items()
+             if FLAGS[name].present}
+    return supervised.SLConfig(**{**defaults, **given})
 
 
 def configure_devices(gpu_use):

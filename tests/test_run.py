@@ -245,9 +245,9 @@ def run_cli(*args):
 
 
 def test_cli_errors_are_one_clear_line_and_a_nonzero_exit():
-    result = run_cli("--sl_training", "True")
+    result = run_cli("--sl_training", "True", "--replay_hkl_file_path", "/nonexistent/hkl")
     assert result.returncode != 0
-    assert "not implemented yet (issue 4)" in result.stderr
+    assert "--replay_hkl_file_path /nonexistent/hkl: no such folder" in result.stderr
     result = run_cli("--training", "False")
     assert result.returncode != 0
     assert "Nothing to do" in result.stderr
