@@ -10,6 +10,7 @@ the target was reached (null if it was not), the final 100-episode mean and the 
 second over the whole run (acting and learning). Nothing is saved; TensorBoard logs go to a
 temporary folder unless --tensorboard_path is absolute.
 """
+import dataclasses
 import json
 import os
 import tempfile
@@ -27,6 +28,7 @@ import utils
 
 flags.DEFINE_float("target", 25.0, "100-episode mean score to reach.")
 flags.DEFINE_string("learning_curve", None, "Also write the run's learning curve to this PNG.")
+flags.DEFINE_string("save_weights", None, "Also save the final weights to this .weights.h5 path.")
 FLAGS = flags.FLAGS
 
 
@@ -53,6 +55,12 @@ def main(argv):
                                  FLAGS.learning_curve,
                                  f"A2C {FLAGS.model_name} on {FLAGS.environment}, seed {FLAGS.seed}")
     mean = runner.recent_mean()
+    if FLAGS.save_weights:
+        run.save_model(model, FLAGS.save_weights, {
+            "model_name": model.name, "environment": FLAGS.environment,
+            "screen_size": spec.screen_size, "minimap_size": spec.minimap_size, "seed": FLAGS.seed,
+            "config": dataclasses.asdict(config), "agent_steps": runner.agent_steps,
+            "mean_reward_100": mean})
     reached = len(runner.finished_episodes) >= run.MEAN_WINDOW and mean >= FLAGS.target
     print(json.dumps({
         "model_name": FLAGS.model_name, "target": FLAGS.target, "seed": FLAGS.seed,
