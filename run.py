@@ -70,9 +70,11 @@ flags.DEFINE_string("load_model", None, "True: load the newest saved model of th
 flags.DEFINE_alias("load", "load_model")  # the original README's spelling
 flags.DEFINE_bool("visualize", False, "Write a GIF of one episode to <workspace>/image/ "
                   "(embedded engine); with --backend sc2, show the game.")
-flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Optimiser learning rate.")
+flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Optimiser learning rate (alphastar: "
+                   f"{agent_lib.NETWORK_DEFAULTS['alphastar']['learning_rate']}).")
 flags.DEFINE_float("gradient_clipping", _DEFAULTS.gradient_clipping,
-                   "Clip gradients to this global norm.")
+                   "Clip gradients to this global norm (alphastar: "
+                   f"{agent_lib.NETWORK_DEFAULTS['alphastar']['gradient_clipping']}).")
 flags.DEFINE_enum("optimizer", _DEFAULTS.optimizer, ["rmsprop", "adam"], "Optimiser.")
 flags.DEFINE_float("optimizer_epsilon", _DEFAULTS.optimizer_epsilon,
                    "Epsilon of the optimiser's gradient normalisation (alphastar: "
@@ -540,7 +542,8 @@ def run_supervised_learning():
 
     try:
         result = supervised.train(
-            FLAGS.replay_hkl_file_path, FLAGS.model_name, spec, config, FLAGS.distribution,
+            FLAGS.replay_hkl_file_path, FLAGS.model_name, spec, config,
+            supervised.make_strategy(FLAGS.distribution),
             os.path.join(FLAGS.workspace_path, FLAGS.tensorboard_path, run_name), save,
             initialize=(lambda model: load_model(model, load_path, spec)) if load_path else None)
     except (supervised.DataError, ValueError) as error:

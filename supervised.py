@@ -136,7 +136,7 @@ class TrajectoryReader:
         self.step_mul = step_mul
         self.skipped = {}  # path -> reason; written from tf.data's generator threads
         self.files_read = 0
-        self.passes = 0  # completed passes over the training files
+        self.pairs_per_pass = None  # training pairs in one pass over the files, once known
 
     def read(self, path, rng=None):
         """A dict of arrays, one row per pair (rng draws among simultaneous actions, the first
@@ -153,14 +153,15 @@ class TrajectoryReader:
                     f"--screen_size {size[0]} --minimap_size {size[1]})")
             observations, function_id, arg_indices = trajectory_generator.training_pairs(
                 data, self.step_mul, rng)
+            if not len(function_id):
+                raise trajectory_generator.TrajectoryError(
+                    f"{path}: no training pairs (the game is shorter than {self.step_mul} loops)")
         except (trajectory_generator.TrajectoryError, KeyError, ValueError) as error:
             self.skipped[path] = str(error)
             logging.warning("skipped %s (%d skipped so far)", error, len(self.skipped))
             return None
         self.files_read += 1
         rows = len(function_id)
-        if not rows:
-            return None
         reset = np.zeros(rows, np.float32)
         reset[0] = 1.0
         return {"inputs": utils.preprocess(observations, self.spec), "reset": reset,
@@ -169,10 +170,12 @@ class TrajectoryReader:
                 "weight": np.ones(rows, np.float32)}
 
     def check(self, paths):
-        """DataError unless some file gives training pairs; the resolution must match."""
+        """The number of training pairs of the first file that has some; DataError if none has
+        (a file of another resolution has none)."""
         for path in paths:
-            if self.read(path) is not None:
-                return
+            pairs = self.read(path)
+            if pairs is not None:
+                return len(pairs["weight"])
         reasons = "; ".join(list(self.skipped.values())[:3])
         raise DataError(f"none of the {len(paths)} training .hkl files gives training pairs "
                         f"({len(self.skipped)} skipped: {reasons})")
@@ -184,25 +187,24 @@ class TrajectoryReader:
         An endless stream stops after a pass that gave no pairs (every file skipped)."""
         rng = np.random.default_rng(seed) if repeat else None
         while True:
-            gave_pairs = False
+            pairs_in_pass = 0
             for path in (rng.permutation(paths) if repeat else paths):
                 pairs = self.read(str(path), rng)
                 if pairs is not None:
-                    gave_pairs = True
+                    pairs_in_pass += len(pairs["weight"])
                     yield pairs
-            if not (repeat and gave_pairs):
+            if not (repeat and pairs_in_pass):
                 return
-            self.passes += 1
+            self.pairs_per_pass = self.pairs_per_pass or pairs_in_pass
 
 
 def padding_row(template):
     """A row that changes nothing: zero inputs, weight 0, a fresh state (reset 1)."""
-    row = {"inputs": {name: np.zeros_like(value[0])
-                      for name, value in template["inputs"].items()},
-           "reset": np.float32(1.0), "function_id": np.int32(0),
-           "arg_indices": np.full_like(template["arg_indices"][0], -1),
-           "weight": np.float32(0.0)}
-    return row
+    return {"inputs": {name: np.zeros_like(value[0])
+                       for name, value in template["inputs"].items()},
+            "reset": np.float32(1.0), "function_id": np.int32(0),
+            "arg_indices": np.full_like(template["arg_indices"][0], -1),
+            "weight": np.float32(0.0)}
 
 
 def lane_blocks(trajectories, lanes, length, groups=1):
@@ -286,8 +288,9 @@ def head_statistics(outputs, batch, screen_size):
     function_logits = outputs["function"]
     trained = agent_lib.mask_unavailable(function_logits, tf.maximum(available, labelled))
     acting = agent_lib.mask_unavailable(function_logits, available)
-    action_right = tf.equal(tf.argmax(acting, -1, output_type=tf.int32), function_id)
-    add("function", weight, action_right, -agent_lib.log_prob(trained, function_id))
+    function_right = tf.equal(tf.argmax(acting, -1, output_type=tf.int32), function_id)
+    add("function", weight, function_right, -agent_lib.log_prob(trained, function_id))
+    action_right = function_right
     used = agent_lib.arguments_used(function_id) * weight[:, None]
     for arg_type in actions.TYPES:
         logits = outputs["arguments"][arg_type.name]
@@ -315,9 +318,9 @@ def summarise(totals):
     "total_loss" (the sum of the per-head losses, the training objective)."""
     summary = {}
     for key, count in totals.items():
-        head, kind = key.rsplit("/", 1)
-        if kind != "count" or count <= 0:
+        if not key.endswith("/count") or count <= 0:
             continue
+        head = key[:-len("/count")]
         summary[f"accuracy/{head}"] = totals[f"{head}/right"] / count
         if f"{head}/loss_sum" in totals:
             summary[f"loss/{head}"] = totals[f"{head}/loss_sum"] / count
@@ -331,7 +334,9 @@ def make_strategy(distribution):
     if distribution == "default":
         return tf.distribute.get_strategy()
     if distribution == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # Every local GPU; without one, every logical CPU device (one, unless configured).
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
     if distribution == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"Unknown distribution {distribution!r}; choose one of "
@@ -379,17 +384,23 @@ class Trainer:
         self._evaluate_step = tf.function(self._evaluate_graph,
                                           input_signature=[batch_signature(spec), state_spec])
         self._train_step = None  # made by training_iterator, for its batches
+        self.input_pipelines = 1
 
     # ------------------------------------------------------------------------------ data
-    def training_iterator(self, reader, paths):
-        """An iterator over distributed training batches (endless); `train_step` takes them."""
+    def training_iterator(self, reader, paths, pairs_per_file=None):
+        """An iterator over distributed training batches (endless); `train_step` takes them.
+
+        pairs_per_file (an estimate) keeps FullyConv's shuffle buffer within one pass over the
+        files: a larger buffer would only hold copies of the same pairs, and take long to fill."""
         def make(context):
+            self.input_pipelines = context.num_input_pipelines
             shard = paths[context.input_pipeline_id::context.num_input_pipelines]
             if not shard:
                 raise DataError(f"{len(paths)} training files cannot be shared among "
                                 f"{context.num_input_pipelines} workers")
             replicas = context.num_replicas_in_sync // context.num_input_pipelines
             seed = self.config.seed + context.input_pipeline_id
+            buffer = min(self.config.shuffle_buffer, (pairs_per_file or np.inf) * len(shard))
             if self.recurrent:
                 rows = self.lanes_per_replica * self.length
                 return tf.data.Dataset.from_generator(
@@ -400,7 +411,7 @@ class Trainer:
                         lambda: reader.trajectories(shard, repeat=True, seed=seed),
                         output_signature=batch_signature(self.spec))
                     .unbatch()
-                    .shuffle(self.config.shuffle_buffer, seed=seed)
+                    .shuffle(int(buffer), seed=seed)
                     .batch(self.lanes_per_replica, drop_remainder=True)
                     .prefetch(2))
 
@@ -478,15 +489,16 @@ class Trainer:
 
 
 # ------------------------------------------------------------------------------- training
-def train(folder, model_name, spec, config=SLConfig(), distribution="default", log_dir=None,
-          save=None, initialize=None):
+def train(folder, model_name, spec, config=SLConfig(), strategy=None, log_dir=None, save=None,
+          initialize=None):
     """Supervised learning on the .hkl files of `folder`, as the module docstring describes.
 
     Args:
       folder: folder of .hkl trajectories.
       model_name, spec: the network to train.
       config: SLConfig.
-      distribution: "default", "mirrored" or "multi_worker".
+      strategy: a tf.distribute.Strategy (make_strategy); None: the default strategy. One
+        process should make one (TensorFlow's collective operations are keyed per strategy).
       log_dir: TensorBoard folder (None: no TensorBoard).
       save: called as save(model, progress) to write a checkpoint; progress is a dict of JSON
         values (examples, held-out accuracies). None: nothing is saved.
@@ -497,8 +509,8 @@ def train(folder, model_name, spec, config=SLConfig(), distribution="default", l
     paths = find_trajectories(folder)
     train_paths, held_out_paths = split_by_file(paths, config.held_out_every)
     reader = TrajectoryReader(spec, config.step_mul)
-    reader.check(train_paths)
-    strategy = make_strategy(distribution)
+    pairs_per_file = reader.check(train_paths)
+    strategy = strategy or tf.distribute.get_strategy()
     trainer = Trainer(model_name, spec, config, strategy, initialize)
     chief = strategy.extended.should_checkpoint
     writer = tf.summary.create_file_writer(log_dir) if log_dir and chief else None
@@ -506,12 +518,12 @@ def train(folder, model_name, spec, config=SLConfig(), distribution="default", l
         "Supervised learning of %s from %s: %d training and %d held-out files; %d examples per "
         "update on %d replica(s) (%s); budget %d examples; TensorBoard: %s", model_name, folder,
         len(train_paths), len(held_out_paths), trainer.examples_per_update,
-        strategy.num_replicas_in_sync, distribution, config.max_examples, log_dir)
+        strategy.num_replicas_in_sync, type(strategy).__name__, config.max_examples, log_dir)
     if not held_out_paths:
         logging.warning("Only one .hkl file: nothing is held out, and the checkpoint is simply "
                         "the latest weights.")
 
-    iterator = trainer.training_iterator(reader, train_paths)
+    iterator = trainer.training_iterator(reader, train_paths, pairs_per_file)
     updates = math.ceil(config.max_examples / trainer.examples_per_update)
     examples = 0
     held_out, saved = {}, {}
@@ -535,7 +547,7 @@ def train(folder, model_name, spec, config=SLConfig(), distribution="default", l
             summary = {**summarise(totals), "grad_norm": float(np.mean(grad_norms)),
                        "examples_per_second": (examples - interval_examples)
                        / max(now - interval_start, 1e-9)}
-            log_progress(examples, summary, reader, now - start)
+            log_progress(examples, summary, reader, trainer.input_pipelines, now - start)
             write_scalars(writer, examples, summary)
             totals, grad_norms, interval_start, interval_examples = {}, [], now, examples
         if last or examples // config.eval_interval > previous // config.eval_interval:
@@ -568,12 +580,15 @@ def format_accuracies(summary):
                      if key.startswith("accuracy/"))
 
 
-def log_progress(examples, summary, reader, elapsed):
+def log_progress(examples, summary, reader, input_pipelines, elapsed):
     losses = " ".join(f"{key[len('loss/'):]} {value:.3f}" for key, value in summary.items()
                       if key.startswith("loss/"))
+    # Each input pipeline (worker) reads its own share of the files.
+    epoch = (f"{examples / (reader.pairs_per_pass * input_pipelines):.2f}"
+             if reader.pairs_per_pass else "<1")
     logging.info(
-        "examples %9d | pass %d | loss %.3f (%s) | accuracy %s | grad %.2f | %4.0f examples/s | "
-        "files read %d, skipped %d | %s", examples, reader.passes + 1, summary["total_loss"],
+        "examples %9d | epoch %s | loss %.3f (%s) | accuracy %s | grad %.2f | %4.0f examples/s | "
+        "files read %d, skipped %d | %s", examples, epoch, summary["total_loss"],
         losses, format_accuracies(summary), summary["grad_norm"],
         summary["examples_per_second"], reader.files_read,
         len(reader.skipped), datetime.timedelta(seconds=int(elapsed)))

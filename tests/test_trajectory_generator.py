@@ -12,11 +12,11 @@ from minigames import replay
 FUNCTIONS = actions.FUNCTIONS
 
 
-def record_games(folder, games=2, seed=3, game_steps=400):
+def record_games(folder, games=2, seed=3, game_steps=400, screen_size=32):
     env = minigames.SC2Env(
         map_name="MoveToBeacon", players=[sc2_env.Agent(sc2_env.Race.terran)],
         agent_interface_format=sc2_env.AgentInterfaceFormat(
-            feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32)),
+            feature_dimensions=sc2_env.Dimensions(screen=screen_size, minimap=screen_size)),
         random_seed=seed, save_replay_episodes=1, replay_dir=str(folder),
         game_steps_per_episode=game_steps)
     agent = scripted_agent.MoveToBeacon()
