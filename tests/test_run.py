@@ -270,13 +270,15 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
     assert "over 2 episodes" in result.stderr
 
 
-def test_the_shipped_fullyconv_weights_play_move_to_beacon(tmp_path):
-    path = run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "fullyconv")
-    assert path == os.path.join(run.SHIPPED_WEIGHTS_DIR, "MoveToBeacon_fullyconv.weights.h5")
-    model = network.make_model("fullyconv", SPEC)
+@pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
+def test_the_shipped_weights_play_move_to_beacon(tmp_path, name):
+    path = run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", name)
+    assert path == os.path.join(run.SHIPPED_WEIGHTS_DIR, f"MoveToBeacon_{name}.weights.h5")
+    model = network.make_model(name, SPEC)
     run.load_model(model, path, SPEC)
-    env = minigames.BatchEnv(num_envs=16, screen_size=16, minimap_size=16, seed=1234)
-    scores = run.evaluate(agent_lib.A2CAgent(model), env, SPEC, episodes=16, greedy=True)
+    env = minigames.BatchEnv(num_envs=16, screen_size=16, minimap_size=16, seed=1234,
+                             use_feature_units=name == "alphastar")
+    scores = run.evaluate(agent_lib.A2CAgent(model), env, SPEC, episodes=16, greedy=False)
     assert np.mean(scores) >= 20  # a random policy scores about 1
 
 
