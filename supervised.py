@@ -149,8 +149,8 @@ class TrajectoryReader:
             if size != (self.spec.screen_size, self.spec.minimap_size):
                 raise trajectory_generator.TrajectoryError(
                     f"{path}: {size[0]}x{size[0]} screen and {size[1]}x{size[1]} minimap, but "
-                    f"the network is for {self.spec.screen_size} and {self.spec.minimap_size} (pass "
-                    f"--screen_size {size[0]} --minimap_size {size[1]})")
+                    f"the network is for {self.spec.screen_size} and {self.spec.minimap_size} "
+                    f"(pass --screen_size {size[0]} --minimap_size {size[1]})")
             observations, function_id, arg_indices = trajectory_generator.training_pairs(
                 data, self.step_mul, rng)
             if not len(function_id):
