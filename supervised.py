@@ -34,7 +34,7 @@ example, each argument over the examples whose labelled function takes it, the s
 within one pixel, and the whole action (function and every argument it takes). The checkpoint is
 saved whenever the held-out action accuracy is at least as good as at the previous save. The whole
 action is the criterion because on MoveToBeacon the function accuracy is near 100% after a few
-hundred updates, long before the network clicks well. Without a held-out file, the checkpoint is
+dozen updates, long before the network clicks well. Without a held-out file, the checkpoint is
 saved at every evaluation.
 
 TensorBoard scalars (x axis: training examples): total_loss, loss/<head> and accuracy/<head> over
@@ -331,6 +331,7 @@ def summarise(totals):
 
 # ---------------------------------------------------------------------------------- trainer
 def make_strategy(distribution):
+    """The tf.distribute strategy of `distribution` (one of DISTRIBUTIONS)."""
     if distribution == "default":
         return tf.distribute.get_strategy()
     if distribution == "mirrored":
@@ -363,8 +364,8 @@ class Trainer:
         self.length = config.sequence_length if self.recurrent else 1
         rows = config.lanes if self.recurrent else config.batch_size
         if rows % replicas:
-            raise DataError(f"{'lanes' if self.recurrent else 'batch_size'} {rows} does not "
-                            f"divide among {replicas} replicas")
+            raise ValueError(f"{'lanes' if self.recurrent else 'batch_size'} {rows} does not "
+                             f"divide among {replicas} replicas")
         self.lanes_per_replica = rows // replicas
         self.examples_per_update = rows * self.length
         with strategy.scope():
