@@ -116,3 +116,19 @@ def test_alphastar_ignores_entity_rows_beyond_the_count(alphastar):
     unit_changed[:, 0] += 1.0
     third = alphastar(dict(inputs, entities=tf.constant(unit_changed)))
     assert not np.allclose(first["function"], third["function"], atol=1e-5)
+
+
+def test_architecture_figure_reads_its_sizes_from_the_model(alphastar, tmp_path):
+    from matplotlib import image
+
+    from tools import draw_network_architecture as figure
+
+    texts = figure.describe(alphastar, alphastar.spec)
+    assert f"{alphastar.count_params():,} parameters at 16x16" in texts["title"]
+    assert "half 8x8" in texts["spatial"] and "quarter 4x4" in texts["spatial"]
+    assert f"LSTM core, {alphastar.state_size} units" in texts["core"]
+    assert "select_unit_id 500" in texts["arguments"]
+    assert set(texts) - {"title"} == set(figure.LAYOUT)
+    output = tmp_path / "architecture.png"
+    figure.draw(texts, str(output))
+    assert image.imread(output).shape[:2] == (1155, 1430)
