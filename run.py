@@ -41,6 +41,7 @@ from absl import app, flags, logging
 
 import minigames  # first: it applies pysc2's Python 3.11 fix
 from minigames import batch_format, render
+from minigames.files import write_atomically, write_json
 from pysc2.env import sc2_env
 from pysc2.lib import actions
 
@@ -331,16 +332,8 @@ def models_dir(workspace):
 
 def save_model(model, path, metadata):
     """Write weights and a JSON description next to them, each through a temporary file."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    base = os.path.basename(path)
-    temporary = os.path.join(folder, f".{base[:-len('.weights.h5')]}.partial.weights.h5")
-    model.save_weights(temporary)
-    os.replace(temporary, path)
-    description = path[:-len(".weights.h5")] + ".json"
-    with open(description + ".partial", "w") as f:
-        json.dump(metadata, f, indent=1)
-    os.replace(description + ".partial", description)
+    write_atomically(path, model.save_weights)
+    write_json(path[:-len(".weights.h5")] + ".json", metadata)
 
 
 def newest_model(workspace, environment, model_name, shipped_dir=SHIPPED_WEIGHTS_DIR):
@@ -475,11 +468,9 @@ def write_learning_curve(scores, agent_steps, path, title):
     axes.set_ylabel("score")
     axes.set_title(title)
     axes.legend(loc="upper left")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = path[:-len(".png")] + ".partial.png"
-    figure.savefig(temporary, dpi=100, bbox_inches="tight")
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=100,
+                                                           bbox_inches="tight"))
     pyplot.close(figure)
-    os.replace(temporary, path)
 
 
 # ------------------------------------------------------------------------------ evaluation

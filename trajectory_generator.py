@@ -26,7 +26,6 @@ import dataclasses
 import glob
 import multiprocessing
 import os
-import tempfile
 
 import hickle
 import numpy as np
@@ -34,6 +33,7 @@ from absl import app, flags, logging
 
 import minigames  # noqa: F401  (applies pysc2's Python 3.11 fix)
 from minigames import batch_format, replay
+from minigames.files import write_atomically
 from pysc2.lib import actions, features
 
 FORMAT_VERSION = 1
@@ -159,16 +159,8 @@ class TrajectoryBuilder:
 # ---------------------------------------------------------------------------------- hkl files
 def write_trajectory(path, data):
     """Write atomically: a killed run leaves no half-written file under the final name."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".hkl.tmp", dir=folder)
-    os.close(handle)
-    try:
-        hickle.dump(data, temporary, mode="w", compression="gzip", compression_opts=4)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    write_atomically(path, lambda temporary: hickle.dump(
+        data, temporary, mode="w", compression="gzip", compression_opts=4))
 
 
 def read_trajectory(path):

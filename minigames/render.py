@@ -1,11 +1,9 @@
 """RGB pictures of the screen for people: what the camera shows, at 10 pixels per world unit."""
-import os
-import tempfile
-
 import numpy as np
 from PIL import Image
 
 from minigames import move_to_beacon as mtb
+from minigames.files import write_atomically
 
 PIXELS_PER_UNIT = 10
 _OUTSIDE = (20, 20, 28)
@@ -45,11 +43,6 @@ def screen_rgb(core, row, camera_width=24.0):
 def write_gif(frames, path, fps=8):
     """Write RGB frames as an animated GIF (written to a temporary file, then renamed)."""
     pictures = [Image.fromarray(frame) for frame in frames]
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".gif", dir=folder)
-    os.close(handle)
-    os.chmod(temporary, 0o644)  # mkstemp makes files private; a picture is for everyone
-    pictures[0].save(temporary, save_all=True, append_images=pictures[1:],
-                     duration=int(1000 / fps), loop=0)
-    os.replace(temporary, path)
+    write_atomically(path, lambda temporary: pictures[0].save(
+        temporary, format="GIF", save_all=True, append_images=pictures[1:],
+        duration=int(1000 / fps), loop=0))

@@ -5,7 +5,6 @@ Same keyword-only constructor, same `reset`/`step`/`observation_spec`/`action_sp
 pysc2_fidelity.md section 1 and 3.5). It is one row of the vectorised core.
 """
 import datetime
-import json
 import os
 
 import numpy as np
@@ -17,7 +16,7 @@ from pysc2.env.sc2_env import MAX_STEP_COUNT, Agent, AgentInterfaceFormat
 from pysc2.lib import actions, features, named_array, point
 from s2clientprotocol import sc2api_pb2 as sc_pb
 
-from minigames import batch_env, move_to_beacon, render
+from minigames import batch_env, files, move_to_beacon, render
 
 REPLAY_FORMAT = "minigames-replay"
 REPLAY_VERSION = 1
@@ -166,10 +165,7 @@ class SC2Env(environment.Base):
             "score": int(self._core.score[0]),
             "actions": self._episode_actions,
         }
-        temporary = path + ".tmp"
-        with open(temporary, "w") as f:
-            json.dump(record, f)
-        os.replace(temporary, path)
+        files.write_json(path, record, indent=None)
         logging.info("Wrote replay to: %s", path)
         return path
 

@@ -14,6 +14,9 @@ import sys
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from minigames.files import write_atomically, write_json  # noqa: E402
+
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
 
 
@@ -44,13 +47,10 @@ def main(argv):
     with open(source[:-len(".weights.h5")] + ".json") as f:
         description = json.load(f)
     name = f"{description['environment']}_{description['model_name']}"
-    os.makedirs(WEIGHTS_DIR, exist_ok=True)
-    destination = os.path.join(WEIGHTS_DIR, f"{name}.weights.h5")
-    copy_as_float16(source, destination + ".partial")
-    os.replace(destination + ".partial", destination)
+    destination = write_atomically(os.path.join(WEIGHTS_DIR, f"{name}.weights.h5"),
+                                   lambda temporary: copy_as_float16(source, temporary))
     description["shipped_from"] = os.path.basename(source)
-    with open(os.path.join(WEIGHTS_DIR, f"{name}.json"), "w") as f:
-        json.dump(description, f, indent=1)
+    write_json(os.path.join(WEIGHTS_DIR, f"{name}.json"), description)
     print(f"{destination}: {os.path.getsize(destination) / 1e6:.1f} MB")
 
 
