@@ -72,7 +72,9 @@ NETWORK_DEFAULTS = {
     #   queues and the score fell to 0.2 (random play: 1).
     # - learning rate 2e-3 and clipping at a global norm of 1: with 5e-3 or 2e-3 and clipping at
     #   100, the mean rose to 4 to 6 as the first rewards came, then the gradient spike of the
-    #   new returns (norm ~100) collapsed the policy to 0.2; clipped at 1, it reached 20.
+    #   new returns (norm ~100) collapsed the policy to 0.2; clipped at 1, it reached 20. With
+    #   5e-3 clipped at 1, seed 3 collapsed too (mean 0.1 after 1.1M agent steps), where 2e-3
+    #   reached 20 after 495,000.
     "alphastar": {"optimizer_epsilon": 1e-3, "learning_rate": 2e-3, "gradient_clipping": 1.0},
 }
 
