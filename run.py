@@ -330,10 +330,20 @@ def models_dir(workspace):
     return os.path.join(workspace, "Models")
 
 
+def model_description(model_name, environment, spec, seed, **details):
+    """The JSON description saved beside a model: what load_model checks (network and
+    resolutions), where and how it was trained, and any `details`."""
+    return {"model_name": model_name, "environment": environment,
+            "screen_size": spec.screen_size, "minimap_size": spec.minimap_size, "seed": seed,
+            **details}
+
+
 def save_model(model, path, metadata):
-    """Write weights and a JSON description next to them, each through a temporary file."""
+    """Write weights and a JSON description next to them (with the time of saving), each
+    through a temporary file."""
     write_atomically(path, model.save_weights)
-    write_json(path[:-len(".weights.h5")] + ".json", metadata)
+    write_json(path[:-len(".weights.h5")] + ".json", {
+        **metadata, "saved": datetime.datetime.now().isoformat(timespec="seconds")})
 
 
 def newest_model(workspace, environment, model_name, shipped_dir=SHIPPED_WEIGHTS_DIR):
@@ -428,8 +438,7 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
             datetime.timedelta(seconds=int(now - start)))
         if save_path and save_rule.should_save(runner.finished_episodes):
             save_model(agent.model, save_path, {
-                **(save_metadata or {}), "agent_steps": step, "mean_reward_100": save_rule.best,
-                "saved": datetime.datetime.now().isoformat(timespec="seconds")})
+                **(save_metadata or {}), "agent_steps": step, "mean_reward_100": save_rule.best})
             logging.info("Saved %s (100-episode mean %.2f)", save_path, save_rule.best)
         if reached:
             break
@@ -521,15 +530,13 @@ def run_supervised_learning():
     run_name = f"{FLAGS.environment}_{FLAGS.model_name}_sl_seed{FLAGS.seed}_{stamp}"
     save_path = os.path.join(models_dir(FLAGS.workspace_path), f"{run_name}.weights.h5")
     config = sl_config_from_flags()
-    metadata = {"model_name": FLAGS.model_name, "environment": FLAGS.environment,
-                "screen_size": spec.screen_size, "minimap_size": spec.minimap_size,
-                "seed": FLAGS.seed, "training": "supervised",
-                "replay_hkl_file_path": FLAGS.replay_hkl_file_path,
-                "config": dataclasses.asdict(config)}
+    metadata = model_description(FLAGS.model_name, FLAGS.environment, spec, FLAGS.seed,
+                                 training="supervised",
+                                 replay_hkl_file_path=FLAGS.replay_hkl_file_path,
+                                 config=dataclasses.asdict(config))
 
     def save(model, progress):
-        save_model(model, save_path, {
-            **metadata, **progress, "saved": datetime.datetime.now().isoformat(timespec="seconds")})
+        save_model(model, save_path, {**metadata, **progress})
 
     try:
         result = supervised.train(
@@ -580,9 +587,8 @@ def run():
                      log_dir, config)
         save_path = (os.path.join(models_dir(FLAGS.workspace_path), f"{run_name}.weights.h5")
                      if FLAGS.save_model else None)
-        metadata = {"model_name": model.name, "environment": FLAGS.environment,
-                    "screen_size": spec.screen_size, "minimap_size": spec.minimap_size,
-                    "seed": FLAGS.seed, "config": dataclasses.asdict(config)}
+        metadata = model_description(model.name, FLAGS.environment, spec, FLAGS.seed,
+                                     config=dataclasses.asdict(config))
         runner = train(agent, env, spec, config, FLAGS.max_agent_steps, writer,
                        FLAGS.log_interval, save_path, metadata)
         writer.close()

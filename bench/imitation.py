@@ -86,9 +86,9 @@ def main(argv):
         megabytes = sum(os.path.getsize(p) for p, _ in converted) / 1e6
 
         checkpoint = os.path.join(run.models_dir(folder), "imitation.weights.h5")
-        metadata = {"model_name": FLAGS.model_name, "environment": "MoveToBeacon",
-                    "screen_size": spec.screen_size, "minimap_size": spec.minimap_size,
-                    "seed": FLAGS.seed, "demonstrator": "pysc2.agents.scripted_agent.MoveToBeacon"}
+        metadata = run.model_description(
+            FLAGS.model_name, "MoveToBeacon", spec, FLAGS.seed,
+            demonstrator="pysc2.agents.scripted_agent.MoveToBeacon")
         config = run.sl_config_from_flags(max_examples=TRAINING_EXAMPLES)
         result = supervised.train(
             hkl_dir, FLAGS.model_name, spec, config, log_dir=os.path.join(folder, "tensorboard"),

@@ -56,11 +56,9 @@ def main(argv):
                                  f"A2C {FLAGS.model_name} on {FLAGS.environment}, seed {FLAGS.seed}")
     mean = runner.recent_mean()
     if FLAGS.save_weights:
-        run.save_model(model, FLAGS.save_weights, {
-            "model_name": model.name, "environment": FLAGS.environment,
-            "screen_size": spec.screen_size, "minimap_size": spec.minimap_size, "seed": FLAGS.seed,
-            "config": dataclasses.asdict(config), "agent_steps": runner.agent_steps,
-            "mean_reward_100": mean})
+        run.save_model(model, FLAGS.save_weights, run.model_description(
+            model.name, FLAGS.environment, spec, FLAGS.seed, config=dataclasses.asdict(config),
+            agent_steps=runner.agent_steps, mean_reward_100=mean))
     reached = len(runner.finished_episodes) >= run.MEAN_WINDOW and mean >= FLAGS.target
     print(json.dumps({
         "model_name": FLAGS.model_name, "target": FLAGS.target, "seed": FLAGS.seed,

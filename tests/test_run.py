@@ -113,12 +113,14 @@ def test_models_are_saved_atomically_and_the_newest_is_loaded(tmp_path, small_mo
     folder = run.models_dir(str(tmp_path))
     older = os.path.join(folder, "MoveToBeacon_fullyconv_seed1_a.weights.h5")
     newer = os.path.join(folder, "MoveToBeacon_fullyconv_seed2_b.weights.h5")
-    metadata = {"model_name": "fullyconv", "screen_size": 16, "minimap_size": 16}
+    metadata = run.model_description("fullyconv", "MoveToBeacon", SPEC, seed=1)
     run.save_model(small_model, older, metadata)
     run.save_model(small_model, newer, metadata)
     os.utime(older, (1, 1))
     assert sorted(os.listdir(folder)) == sorted(
         os.path.basename(p) for p in (older, newer, older[:-11] + ".json", newer[:-11] + ".json"))
+    with open(newer[:-11] + ".json") as f:
+        assert json.load(f).keys() == {*metadata, "saved"}
     assert run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "fullyconv") == newer
     assert run.resolve_load_path(older, str(tmp_path), "MoveToBeacon", "fullyconv") == older
     assert run.resolve_load_path("False", str(tmp_path), "MoveToBeacon", "fullyconv") is None
@@ -266,7 +268,7 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
     # A model file to load, written the way training writes it.
     model = network.make_model("fullyconv", SPEC)
     run.save_model(model, str(tmp_path / "Models" / "MoveToBeacon_fullyconv_x.weights.h5"),
-                   {"model_name": "fullyconv", "screen_size": 16, "minimap_size": 16})
+                   run.model_description("fullyconv", "MoveToBeacon", SPEC, seed=42))
     result = run_cli(*common, "--load_model", "True", "--eval_episodes", "2", "--step_mul", "64")
     assert result.returncode == 0, result.stderr
     assert "over 2 episodes" in result.stderr
