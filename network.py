@@ -71,6 +71,9 @@ class ActorCritic(keras.Model):
     """What both networks share: the input/output contract of the module docstring."""
 
     state_size = 0
+    # Whether `encode` reads the `entities` input: the environment then has to report pysc2's
+    # feature_units (use_feature_units), which costs time on every step.
+    uses_feature_units = False
 
     def __init__(self, spec, **kwargs):
         super().__init__(**kwargs)
@@ -246,6 +249,7 @@ class AlphaStar(ActorCritic):
     """AlphaStar-style encoder -> LSTM core -> action-type-conditioned heads (module docstring)."""
 
     state_size = 256
+    uses_feature_units = True
 
     def __init__(self, spec, **kwargs):
         super().__init__(spec, **kwargs)

@@ -494,7 +494,7 @@ def evaluate(agent, env, spec, episodes, greedy):
 def play_gif(agent, spec, map_name, step_mul, seed, greedy, path):
     """Play one episode on the embedded engine's pysc2 SC2Env and write it as a GIF."""
     env = minigames.SC2Env(**pysc2_env_kwargs(map_name, spec, step_mul,
-                                              agent.model.name == "alphastar", seed,
+                                              agent.model.uses_feature_units, seed,
                                               visualize=True))
     timestep = env.reset()[0]
     state = agent.initial_state(1)
@@ -570,9 +570,8 @@ def run():
         load_model(model, load_path, spec)
     config = a2c_config_from_flags()
     agent = agent_lib.A2CAgent(model, config)
-    use_feature_units = FLAGS.model_name == "alphastar"
     env = make_batch_env(FLAGS.backend, FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
-                         FLAGS.seed, use_feature_units, FLAGS.visualize)
+                         FLAGS.seed, model.uses_feature_units, FLAGS.visualize)
     embedded = isinstance(env, minigames.BatchEnv)
     image_dir = os.path.join(FLAGS.workspace_path, "image")
     name = f"{FLAGS.environment}_{FLAGS.model_name}"

@@ -100,7 +100,7 @@ def main(argv):
         env = minigames.BatchEnv(num_envs=min(FLAGS.eval_episodes, 16),
                                  screen_size=spec.screen_size, minimap_size=spec.minimap_size,
                                  step_mul=FLAGS.step_mul, seed=FLAGS.seed + 1,
-                                 use_feature_units=FLAGS.model_name == "alphastar")
+                                 use_feature_units=model.uses_feature_units)
         scores = run.evaluate(agent_lib.A2CAgent(model), env, spec, FLAGS.eval_episodes,
                               greedy=True)
         env.close()

@@ -41,7 +41,7 @@ def main(argv):
     config = run.a2c_config_from_flags()
     agent = agent_lib.A2CAgent(model, config)
     env = run.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
-                             FLAGS.seed, FLAGS.model_name == "alphastar")
+                             FLAGS.seed, model.uses_feature_units)
     with tempfile.TemporaryDirectory() as scratch:
         log_dir = os.path.join(scratch, FLAGS.tensorboard_path)
         writer = tf.summary.create_file_writer(log_dir)

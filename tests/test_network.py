@@ -132,3 +132,14 @@ def test_architecture_figure_reads_its_sizes_from_the_model(alphastar, tmp_path)
     output = tmp_path / "architecture.png"
     figure.draw(texts, str(output))
     assert image.imread(output).shape[:2] == (1155, 1430)
+
+
+@pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
+def test_uses_feature_units_says_whether_the_entities_input_matters(name):
+    # Environments report feature_units only for a network that says it reads them.
+    model = network.make_model(name, utils.Spec(16, 16))
+    inputs = random_inputs(model, num_envs=2, time_steps=1)
+    inputs["entity_count"] = tf.constant([3, 3], tf.int32)
+    changed = dict(inputs, entities=inputs["entities"] + 1.0)
+    differs = not np.allclose(model(inputs)["function"], model(changed)["function"], atol=1e-5)
+    assert differs == model.uses_feature_units

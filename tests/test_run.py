@@ -149,7 +149,7 @@ def test_training_updates_run_on_the_embedded_batch_env(tmp_path, name):
     config = agent_lib.A2CConfig(n_steps=4)
     agent = agent_lib.A2CAgent(model, config)
     env = run.make_batch_env("embedded", "MoveToBeacon", 4, SPEC, 8, 0,
-                             use_feature_units=name == "alphastar")
+                             use_feature_units=model.uses_feature_units)
     before = [w.numpy().copy() for w in model.trainable_weights]
     writer = tf.summary.create_file_writer(str(tmp_path))
     runner = run.train(agent, env, SPEC, config, rollout_budget(4, 4, 3), writer, log_interval=16)
@@ -186,7 +186,7 @@ def test_training_updates_run_on_pysc2s_mock_environment(tmp_path, name):
     model = network.make_model(name, SPEC)
     config = agent_lib.A2CConfig(n_steps=4)
     agent = agent_lib.A2CAgent(model, config)
-    env = mock_batch_env(2, use_feature_units=name == "alphastar")
+    env = mock_batch_env(2, use_feature_units=model.uses_feature_units)
     writer = tf.summary.create_file_writer(str(tmp_path))
     runner = run.train(agent, env, SPEC, config, rollout_budget(2, 4, 4), writer, log_interval=8)
     writer.close()
@@ -281,7 +281,7 @@ def test_the_shipped_weights_play_move_to_beacon(tmp_path, name):
     model = network.make_model(name, SPEC)
     run.load_model(model, path, SPEC)
     env = minigames.BatchEnv(num_envs=16, screen_size=16, minimap_size=16, seed=1234,
-                             use_feature_units=name == "alphastar")
+                             use_feature_units=model.uses_feature_units)
     scores = run.evaluate(agent_lib.A2CAgent(model), env, SPEC, episodes=16, greedy=False)
     assert np.mean(scores) >= 20  # a random policy scores about 1
 
