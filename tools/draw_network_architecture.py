@@ -12,7 +12,8 @@ import sys
 
 from absl import app
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, PROJECT_ROOT)
 
 import matplotlib  # noqa: E402
 
@@ -23,8 +24,7 @@ import network  # noqa: E402
 import run  # noqa: E402  (its --screen_size and --minimap_size flags)
 import utils  # noqa: E402
 
-DEFAULT_OUTPUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                              "image", "network_architecture.png")
+DEFAULT_OUTPUT = os.path.join(PROJECT_ROOT, "image", "network_architecture.png")
 
 # Box colours by role.
 INPUT, ENCODER, CORE, HEAD, OUTPUT = "#dde8f5", "#fbe3c4", "#e4d7f0", "#d6eed6", "#f4d4d4"

@@ -16,8 +16,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from minigames.files import write_atomically, write_json  # noqa: E402
-
-WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
+from run import SHIPPED_WEIGHTS_DIR  # noqa: E402  (where --load_model True falls back to)
 
 
 def copy_as_float16(source, destination):
@@ -47,10 +46,10 @@ def main(argv):
     with open(source[:-len(".weights.h5")] + ".json") as f:
         description = json.load(f)
     name = f"{description['environment']}_{description['model_name']}"
-    destination = write_atomically(os.path.join(WEIGHTS_DIR, f"{name}.weights.h5"),
+    destination = write_atomically(os.path.join(SHIPPED_WEIGHTS_DIR, f"{name}.weights.h5"),
                                    lambda temporary: copy_as_float16(source, temporary))
     description["shipped_from"] = os.path.basename(source)
-    write_json(os.path.join(WEIGHTS_DIR, f"{name}.json"), description)
+    write_json(os.path.join(SHIPPED_WEIGHTS_DIR, f"{name}.json"), description)
     print(f"{destination}: {os.path.getsize(destination) / 1e6:.1f} MB")
 
 
