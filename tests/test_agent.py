@@ -1,4 +1,5 @@
 """agent: availability masking, argument selection, log-probabilities, returns, the A2C loss."""
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,8 +14,10 @@ FUNCTIONS = actions.FUNCTIONS
 SPEC = utils.Spec(16, 16)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fullyconv():
+    """A FullyConv network of this test's own, with seeded initial weights."""
+    keras.utils.set_random_seed(0)
     return network.make_model("fullyconv", SPEC)
 
 
@@ -247,9 +250,10 @@ def test_updates_make_a_rewarded_action_more_likely(fullyconv):
     select_army = FUNCTIONS.select_army.id
     arg_indices = np.full((2, 13), -1, np.int32)
     arg_indices[:, actions.TYPES.select_add.id] = 0
+    # A reward far above any value the untrained network predicts, so the advantage is positive.
     rollout = agent_lib.Rollout(
         inputs, np.ones(2, np.float32), np.full(2, select_army, np.int32), arg_indices,
-        rewards=np.ones((1, 2), np.float32), dones=np.zeros((1, 2), np.float32),
+        rewards=np.full((1, 2), 10.0, np.float32), dones=np.zeros((1, 2), np.float32),
         bootstrap_value=np.zeros(2, np.float32), initial_state=state)
 
     def probability():
