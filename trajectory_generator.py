@@ -32,7 +32,7 @@ import numpy as np
 from absl import app, flags, logging
 
 import minigames  # noqa: F401  (applies pysc2's Python 3.11 fix)
-from minigames import batch_format, replay
+from minigames import action_format, batch_format, replay
 from minigames.files import write_atomically
 from pysc2.lib import actions, features
 
@@ -54,7 +54,7 @@ RAGGED_FIELDS = (("home_feature_units", "feature_units", np.int64, len(features.
                   len(features.ProductionQueue)),
                  ("home_single_select", "single_select", np.int32, len(features.UnitLayer)),
                  ("home_multi_select", "multi_select", np.int32, len(features.UnitLayer)))
-NUM_ARG_TYPES = len(actions.TYPES)
+NUM_ARG_TYPES = action_format.NUM_ARG_TYPES
 
 FLAGS = flags.FLAGS
 
@@ -97,18 +97,6 @@ class TrajectoryError(Exception):
 
 
 # ------------------------------------------------------------------------------------- building
-def call_to_values(call):
-    """pysc2 FunctionCall -> (function id, [13, 2] argument values, -1 for unused types)."""
-    function = actions.FUNCTIONS[call.function]
-    values = np.full((NUM_ARG_TYPES, 2), -1, np.int32)
-    for arg_type, arg in zip(function.args, call.arguments):
-        if len(arg_type.sizes) == 2:
-            values[arg_type.id] = [int(v) for v in arg]
-        else:
-            values[arg_type.id, 0] = int(arg[0])
-    return int(function.id), values
-
-
 class TrajectoryBuilder:
     """Collects the kept steps of one game from one player's side."""
 
@@ -133,7 +121,7 @@ class TrajectoryBuilder:
         mask[np.asarray(observation["available_actions"], np.int64)] = True
         self.available.append(mask)
         for call in calls:
-            function_id, values = call_to_values(call)
+            function_id, values = action_format.function_call_to_values(call)
             self.functions.append(function_id)
             self.arguments.append(values)
         self.action_count.append(len(calls))
@@ -257,12 +245,7 @@ def training_pairs(data, step_mul=8, rng=None):
             chosen = candidates[0] if rng is None else rng.choice(candidates)
             function_ids[row] = all_functions[chosen]
             values[row] = all_values[chosen]
-    arg_indices = values[:, :, 0].copy()
-    for type_id, width in ((actions.TYPES.screen.id, screen), (actions.TYPES.screen2.id, screen),
-                           (actions.TYPES.minimap.id, minimap)):
-        used = values[:, type_id, 0] >= 0
-        arg_indices[:, type_id] = np.where(
-            used, values[:, type_id, 1] * width + values[:, type_id, 0], -1)
+    arg_indices = action_format.values_to_indices(function_ids, values, screen, minimap)
     return observations, function_ids, arg_indices
 
 
@@ -275,7 +258,8 @@ def convert_embedded(path, saving_path):
         raise TrajectoryError(str(error)) from None
     calls_at = {}
     for game_loop, function_id, values in record["actions"]:
-        calls_at.setdefault(game_loop + 1, []).append(replay.to_function_call(function_id, values))
+        calls_at.setdefault(game_loop + 1, []).append(
+            action_format.values_to_function_call(function_id, values))
     builder = TrajectoryBuilder()
     timesteps = replay.play_back(record)
     previous = next(timesteps)

@@ -16,23 +16,21 @@ Scalar values, which span orders of magnitude (hit points, minerals), are log-sc
 Unit types go through a short table of the units that matter on the mini-games and the Terran
 Simple64 games; every other unit type falls into one "other" bucket instead of raising.
 
-The action format is an integer function id and an [13] array of argument indices by pysc2
-argument type id, -1 where the function takes no such argument; a point is the index y * width + x.
-`to_function_call` and `function_call_to_indices` convert between it and pysc2's `FunctionCall`.
+The action format (an integer function id and an [13] array of argument indices by pysc2
+argument type id, -1 where unused, a point as the index y * width + x) is stated once, in
+`minigames/action_format.py`; its names are re-exported here for the agent and the networks.
 """
 import dataclasses
 
 import numpy as np
 
 import pysc2_shim  # noqa: F401  (must precede pysc2.lib.features)
-from minigames import batch_env
+from minigames import action_format
+from minigames.action_format import (  # noqa: F401  (re-exported)
+    NUM_ARG_TYPES, NUM_FUNCTIONS, SPATIAL_ARG_TYPES, function_call_to_indices, to_function_call)
 from pysc2.lib import actions, features, units
 
-NUM_FUNCTIONS = len(actions.FUNCTIONS)
-NUM_ARG_TYPES = len(actions.TYPES)
-SPATIAL_ARG_TYPES = (actions.TYPES.screen.id, actions.TYPES.minimap.id, actions.TYPES.screen2.id)
-
-USES_ARGUMENT = batch_env.USES_ARG  # [f, t]: function f takes an argument of type t
+USES_ARGUMENT = action_format.USES_ARG  # [f, t]: function f takes an argument of type t
 
 BEACON = 317  # Beacon_Terran; not in pysc2.lib.units
 MINERAL_SHARD = 1680  # NaturalMinerals of CollectMineralShards; not in pysc2.lib.units
@@ -100,7 +98,7 @@ class Spec:
 
     def argument_sizes(self):
         """{pysc2 argument type name: number of distinct indices}, in pysc2's type order."""
-        sizes = batch_env.argument_sizes((self.screen_size,) * 2, (self.minimap_size,) * 2)
+        sizes = action_format.argument_sizes((self.screen_size,) * 2, (self.minimap_size,) * 2)
         return {arg_type.name: int(sizes[arg_type.id]) for arg_type in actions.TYPES}
 
 
@@ -221,31 +219,3 @@ def preprocess(batch, spec):
         "entities": entities,
         "entity_count": entity_count,
     }
-
-
-def to_function_call(function_id, arg_indices, screen_size, minimap_size):
-    """One action in index format -> pysc2 `FunctionCall` (points as [x, y])."""
-    function = actions.FUNCTIONS[int(function_id)]
-    arguments = []
-    for arg_type in function.args:
-        index = int(arg_indices[arg_type.id])
-        if arg_type.id in SPATIAL_ARG_TYPES:
-            width = minimap_size if arg_type.id == actions.TYPES.minimap.id else screen_size
-            arguments.append([index % width, index // width])
-        else:
-            arguments.append([index])
-    return actions.FunctionCall(function.id, arguments)
-
-
-def function_call_to_indices(call, screen_size, minimap_size):
-    """pysc2 `FunctionCall` -> (function id, [13] int64 argument indices, -1 where unused)."""
-    function = actions.FUNCTIONS[int(call.function)]
-    indices = np.full(NUM_ARG_TYPES, -1, np.int64)
-    for arg_type, value in zip(function.args, call.arguments):
-        if arg_type.id in SPATIAL_ARG_TYPES:
-            width = minimap_size if arg_type.id == actions.TYPES.minimap.id else screen_size
-            x, y = (int(v) for v in value)
-            indices[arg_type.id] = y * width + x
-        else:
-            indices[arg_type.id] = int(value[0])  # enum members (Queued.now, ...) are ints too
-    return int(function.id), indices

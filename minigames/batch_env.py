@@ -14,23 +14,7 @@ import numpy as np
 from pysc2.lib import actions
 
 from minigames import move_to_beacon
-
-NUM_ARG_TYPES = len(actions.TYPES)
-SPATIAL_ARGS = (actions.TYPES.screen.id, actions.TYPES.minimap.id, actions.TYPES.screen2.id)
-
-# USES_ARG[f, t]: function f takes an argument of type t.
-USES_ARG = np.zeros((len(actions.FUNCTIONS), NUM_ARG_TYPES), bool)
-for _f in actions.FUNCTIONS:
-    for _t in _f.args:
-        USES_ARG[int(_f.id), _t.id] = True
-
-
-def argument_sizes(screen_size, minimap_size):
-    """[13] number of distinct indices of each argument type at these resolutions."""
-    sizes = np.array([int(np.prod(t.sizes)) if t.sizes != (0, 0) else 0 for t in actions.TYPES])
-    sizes[actions.TYPES.screen.id] = sizes[actions.TYPES.screen2.id] = screen_size[0] * screen_size[1]
-    sizes[actions.TYPES.minimap.id] = minimap_size[0] * minimap_size[1]
-    return sizes
+from minigames.action_format import NUM_ARG_TYPES, USES_ARG, argument_sizes, indices_to_values
 
 
 class BatchEnv:
@@ -126,13 +110,7 @@ class BatchEnv:
 
     def index_to_values(self, arg_indices):
         """[N, 13] indices -> [N, 13, 2] values: points as (x, y), other types in column 0."""
-        values = np.zeros(arg_indices.shape + (2,), np.int64)
-        values[..., 0] = arg_indices
-        for t in SPATIAL_ARGS:
-            width = self.minimap_size[0] if t == actions.TYPES.minimap.id else self.screen_size[0]
-            values[:, t, 0] = arg_indices[:, t] % width
-            values[:, t, 1] = arg_indices[:, t] // width
-        return values
+        return indices_to_values(arg_indices, self.screen_size[0], self.minimap_size[0])
 
     def close(self):
         """Nothing to release; present so that every backend closes the same way."""

@@ -19,6 +19,7 @@ import json
 from pysc2.env import sc2_env
 from pysc2.lib import actions
 
+from minigames import action_format
 from minigames import sc2_env as embedded_env
 
 FORMAT = embedded_env.REPLAY_FORMAT
@@ -49,13 +50,6 @@ def load(path):
     return record
 
 
-def to_function_call(function_id, values):
-    """A recorded action ([13, 2] values by argument type) -> pysc2 FunctionCall."""
-    function = actions.FUNCTIONS[function_id]
-    return actions.FunctionCall(function.id, [
-        list(values[t.id]) if len(t.sizes) == 2 else [values[t.id][0]] for t in function.args])
-
-
 def play_back(record, use_feature_units=True):
     """Re-simulate a replay one game loop at a time.
 
@@ -75,7 +69,7 @@ def play_back(record, use_feature_units=True):
     env.core.reset([0])
     by_loop = collections.defaultdict(list)
     for game_loop, function_id, values in record["actions"]:
-        by_loop[game_loop].append(to_function_call(function_id, values))
+        by_loop[game_loop].append(action_format.values_to_function_call(function_id, values))
     timestep = env.reset()[0]
     yield timestep
     while not timestep.last() and timestep.observation.game_loop[0] < record["game_loops"]:

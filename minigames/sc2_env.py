@@ -16,7 +16,7 @@ from pysc2.env.sc2_env import MAX_STEP_COUNT, Agent, AgentInterfaceFormat
 from pysc2.lib import actions, features, named_array, point
 from s2clientprotocol import sc2api_pb2 as sc_pb
 
-from minigames import batch_env, files, move_to_beacon, render
+from minigames import action_format, files, move_to_beacon, render
 
 REPLAY_FORMAT = "minigames-replay"
 REPLAY_VERSION = 1
@@ -179,12 +179,11 @@ class SC2Env(environment.Base):
     # -------------------------------------------------------------------------------- internals
     def _convert(self, call):
         """Validate a FunctionCall as pysc2's Features.transform_action does; -> (id, [13, 2])."""
-        values = np.zeros((batch_env.NUM_ARG_TYPES, 2), np.int64)
         if isinstance(call, sc_pb.Action):
             if call.ByteSize():
                 raise ValueError("The embedded engine takes no raw sc_pb.Action protos; "
                                  "send pysc2 FunctionCalls.")
-            return 0, values
+            return 0, np.zeros((action_format.NUM_ARG_TYPES, 2), np.int64)
         func_id = call.function
         try:
             func = actions.FUNCTIONS[func_id]
@@ -212,11 +211,8 @@ class SC2Env(environment.Base):
                     raise ValueError("Argument is out of range for %s, got: %s"
                                      % (func, call.arguments))
             arg_type.fn(arg)  # pysc2's conversion, so unusable enum values fail as they do there
-            if len(arg) == 2:
-                values[arg_type.id] = point.Point(*arg).floor()
-            else:
-                values[arg_type.id, 0] = int(arg[0])
-        return int(func.id), values
+        floored = [point.Point(*arg).floor() if len(arg) == 2 else arg for arg in call.arguments]
+        return action_format.function_call_to_values(actions.FunctionCall(func.id, floored))
 
     def _observe(self):
         batch = self._core.observe()

@@ -5,7 +5,7 @@ from pysc2.env import sc2_env
 from pysc2.lib import actions
 
 import minigames
-from minigames import batch_format, replay
+from minigames import action_format, batch_format
 
 FUNCTIONS = actions.FUNCTIONS
 
@@ -54,7 +54,7 @@ def test_rows_equal_single_envs_with_the_same_seeds():
         timesteps = []
         for i, env in enumerate(envs):
             values = batch_env.index_to_values(args[i:i + 1])[0]
-            call = replay.to_function_call(int(fn[i]), values.tolist())
+            call = action_format.values_to_function_call(int(fn[i]), values)
             timesteps.append(env.step([call])[0])
         assert reward.tolist() == [float(ts.reward) for ts in timesteps]
         observations = [ts.observation for ts in timesteps]
