@@ -13,29 +13,30 @@ which is what makes the engine fast. Copy (or preprocess) what you need to keep.
 import numpy as np
 from pysc2.lib import actions
 
-from minigames import move_to_beacon
+from minigames import maps
 from minigames.action_format import NUM_ARG_TYPES, USES_ARG, argument_sizes, indices_to_values
+from minigames.game import Game, View
 
 
 class BatchEnv:
-    """N embedded MoveToBeacon games.
+    """N embedded games of one map.
 
     Args:
+      map_name: a map of `minigames.maps.MAPS`.
       num_envs: N.
       screen_size, minimap_size: an int (square) or (width, height) of the feature layers.
       step_mul: game loops per agent step.
       seed: environment i uses seed + i, so it plays exactly the games of
         `SC2Env(random_seed=seed + i)`; None draws fresh seeds.
       use_feature_units: add `feature_units` to the observations.
-      game_steps_per_episode: end games earlier than the map's 1920 game loops (0/None: the map's).
+      game_steps_per_episode: end games earlier than the map's timer (0/None: the map's).
     """
 
-    def __init__(self, map_name=move_to_beacon.MAP_NAME, num_envs=1, screen_size=32,
-                 minimap_size=32, step_mul=move_to_beacon.DEFAULT_STEP_MUL, seed=None,
-                 use_feature_units=False, camera_width=24.0, game_steps_per_episode=None):
-        if map_name != move_to_beacon.MAP_NAME:
-            raise ValueError(f"The embedded engine has no map {map_name!r}; it simulates "
-                             f"{move_to_beacon.MAP_NAME} only.")
+    def __init__(self, map_name="MoveToBeacon", num_envs=1, screen_size=32, minimap_size=32,
+                 step_mul=None, seed=None, use_feature_units=False, camera_width=24.0,
+                 game_steps_per_episode=None):
+        script = maps.get(map_name)  # ValueError naming the maps there are
+        step_mul = script.step_mul if step_mul is None else step_mul
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}.")
         if step_mul < 1:
@@ -44,13 +45,12 @@ class BatchEnv:
         self.screen_size = _size(screen_size)
         self.minimap_size = _size(minimap_size)
         self.step_mul = int(step_mul)
-        self.episode_loops = move_to_beacon.EPISODE_LOOPS
+        self.episode_loops = script.episode_loops
         if game_steps_per_episode:
             self.episode_loops = min(self.episode_loops, int(game_steps_per_episode))
         seeds = None if seed is None else [seed + i for i in range(num_envs)]
-        self.core = move_to_beacon.MoveToBeaconCore(
-            num_envs, self.screen_size, self.minimap_size, camera_width=camera_width,
-            use_feature_units=use_feature_units, seeds=seeds)
+        self.core = Game(map_name, num_envs, View(self.screen_size, self.minimap_size,
+                                                  camera_width, use_feature_units), seeds)
         self.arg_sizes = argument_sizes(self.screen_size, self.minimap_size)
         self._end_loop = np.full(num_envs, self.episode_loops, np.int64)
         self._fresh = True  # the core starts with its first games drawn
@@ -78,7 +78,7 @@ class BatchEnv:
         self.core.advance(self.step_mul, self._end_loop)
         # pysc2 pays no reward on the first step after a reset (its score baseline is still taken).
         reward = np.where(first_step, 0, self.core.score - previous_score).astype(np.float32)
-        done = self.core.game_loop >= self._end_loop
+        done = (self.core.game_loop >= self._end_loop) | self.core.over()
         if done.any():
             self.core.reset(np.flatnonzero(done))
         return self.core.observe(), reward, done

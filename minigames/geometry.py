@@ -3,7 +3,8 @@
 The transforms follow pysc2's `features.Features.init_camera` (pysc2_fidelity.md section 2.6):
 
 * world -> world-top-left flips y: (x, map_height - y);
-* feature screen: (world_tl - camera_tl) * screen / camera_width + screen / 2;
+* feature screen: (world_tl - camera_tl) * screen / camera_width + screen / 2, where camera_tl is
+  the camera centre in world-top-left coordinates (each environment has its own camera);
 * feature minimap: world_tl * minimap / max(map width, map height);
 * a pixel coordinate is the floor of the continuous one, and a pixel maps back to its centre.
 
@@ -15,90 +16,104 @@ import numpy as np
 
 
 class LayerTransform:
-    """Continuous pixel coordinates of world points on one feature layer of size (width, height)."""
+    """Continuous pixel coordinates of world points on one layer of size (width, height).
 
-    def __init__(self, size, scale, offset, map_height):
+    `offset` is what is added after scaling: one (ox, oy) for the minimap, one per environment
+    for the screen (it depends on the camera); arrays broadcast as [E, ..., 2].
+    """
+
+    def __init__(self, size, scale, map_height):
         self.width, self.height = int(size[0]), int(size[1])
         self.scale = np.asarray(scale, dtype=np.float64)  # pixels per world unit, (sx, sy)
-        self.offset = np.asarray(offset, dtype=np.float64)  # added after scaling, (ox, oy)
         self.map_height = float(map_height)
 
     @classmethod
-    def screen(cls, size, camera_center, camera_width, map_height):
-        scale = np.asarray(size, dtype=np.float64) / camera_width
-        camera_tl = np.array([camera_center[0], map_height - camera_center[1]])
-        return cls(size, scale, np.asarray(size) / 2.0 - camera_tl * scale, map_height)
+    def screen(cls, size, camera_width, map_height):
+        return cls(size, np.asarray(size, dtype=np.float64) / camera_width, map_height)
 
     @classmethod
     def minimap(cls, size, map_size):
-        scale = np.asarray(size, dtype=np.float64) / max(map_size)
-        return cls(size, scale, (0.0, 0.0), map_size[1])
+        return cls(size, np.asarray(size, dtype=np.float64) / max(map_size), map_size[1])
 
-    def to_pixels(self, world_xy):
+    def camera_offset(self, camera):
+        """[..., 2] camera centres (world) -> the screen offsets that centre them."""
+        camera = np.asarray(camera, np.float64)
+        camera_tl = np.stack([camera[..., 0], self.map_height - camera[..., 1]], axis=-1)
+        return np.array([self.width, self.height]) / 2.0 - camera_tl * self.scale
+
+    def to_pixels(self, world_xy, offset=0.0):
         """World points [..., 2] -> continuous pixel coordinates [..., 2] (x right, y down)."""
+        world_xy = np.asarray(world_xy, np.float64)
         world_tl = np.stack([world_xy[..., 0], self.map_height - world_xy[..., 1]], axis=-1)
-        return world_tl * self.scale + self.offset
+        return world_tl * self.scale + offset
 
-    def to_world(self, pixel_xy):
+    def to_world(self, pixel_xy, offset=0.0):
         """Integer pixels [..., 2] -> world coordinates of the pixel centres."""
-        world_tl = (np.floor(pixel_xy) + 0.5 - self.offset) / self.scale
+        world_tl = (np.floor(pixel_xy) + 0.5 - offset) / self.scale
         return np.stack([world_tl[..., 0], self.map_height - world_tl[..., 1]], axis=-1)
 
     def radius_pixels(self, world_radius):
-        return world_radius * self.scale[0]
+        return np.asarray(world_radius) * self.scale[0]
 
-    def pixel_centre_mask(self, world_rect):
-        """[height, width] bool: pixel centres inside the world rectangle (x0, y0, x1, y1)."""
-        cols = np.arange(self.width)
-        rows = np.arange(self.height)
-        world = self.to_world(np.stack(np.meshgrid(cols, rows), axis=-1))
+    def pixel_centres(self, offset=0.0):
+        """[..., height, width, 2] world coordinates of every pixel centre (offset [..., 2])."""
+        cols, rows = np.meshgrid(np.arange(self.width), np.arange(self.height))
+        pixels = np.stack([cols, rows], axis=-1).astype(np.float64)
+        offset = np.asarray(offset, np.float64)
+        return self.to_world(pixels, offset[..., None, None, :] if offset.ndim else offset)
+
+    def pixel_centre_mask(self, world_rect, offset=0.0):
+        """[..., height, width] bool: pixel centres inside the world rectangle (x0, y0, x1, y1)."""
+        world = self.pixel_centres(offset)
         x0, y0, x1, y1 = world_rect
         return ((world[..., 0] >= x0) & (world[..., 0] <= x1)
                 & (world[..., 1] >= y0) & (world[..., 1] <= y1))
 
 
-def footprint(transform, world_xy, world_radius):
-    """Pixels covered by one disc per environment.
+def footprints(centre, radius, width, height):
+    """Pixels covered by discs, one per unit.
 
     Args:
-      transform: the layer's LayerTransform.
-      world_xy: [N, 2] unit centres in world units.
-      world_radius: the unit radius in world units (one value for all N).
+      centre: [K, 2] continuous pixel coordinates of the unit centres.
+      radius: [K] radii in pixels.
+      width, height: the layer's size; pixels outside it are dropped.
 
     Returns:
-      (env, row, col) index arrays of the covered, in-bounds pixels.
+      (unit, row, col) index arrays: pixel (row, col) is covered by unit `unit` (an index into K).
     """
-    centre = transform.to_pixels(world_xy)
-    radius = transform.radius_pixels(world_radius)
-    reach = int(np.ceil(radius))
-    offsets = np.arange(-reach, reach + 1)
+    parts = []
+    reach = np.ceil(radius).astype(np.int64)
     base = np.floor(centre).astype(np.int64)
-    cols = base[:, 0, None, None] + offsets[None, None, :]  # [N, 1, K]
-    rows = base[:, 1, None, None] + offsets[None, :, None]  # [N, K, 1]
-    dx = cols + 0.5 - centre[:, 0, None, None]
-    dy = rows + 0.5 - centre[:, 1, None, None]
-    inside = dx * dx + dy * dy <= radius * radius
-    inside = inside | ((offsets[None, :, None] == 0) & (offsets[None, None, :] == 0))
-    inside &= (cols >= 0) & (cols < transform.width) & (rows >= 0) & (rows < transform.height)
-    env, row_i, col_i = np.nonzero(inside)
-    return env, rows[env, row_i, 0], cols[env, 0, col_i]
+    for r in np.unique(reach):
+        units = np.flatnonzero(reach == r)
+        offsets = np.arange(-r, r + 1)
+        cols = base[units, 0, None, None] + offsets[None, None, :]  # [k, 1, 2r+1]
+        rows = base[units, 1, None, None] + offsets[None, :, None]  # [k, 2r+1, 1]
+        dx = cols + 0.5 - centre[units, 0, None, None]
+        dy = rows + 0.5 - centre[units, 1, None, None]
+        rr = radius[units, None, None]
+        inside = (dx * dx + dy * dy <= rr * rr) | (
+            (offsets[None, :, None] == 0) & (offsets[None, None, :] == 0))
+        inside &= (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
+        k, row_i, col_i = np.nonzero(inside)
+        parts.append((units[k], rows[k, row_i, 0], cols[k, 0, col_i]))
+    if not parts:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    return tuple(np.concatenate(p) for p in zip(*parts))
 
 
-def hits_footprint(transform, world_xy, world_radius, pixel_xy):
-    """[N] bool: does integer pixel (x, y) belong to the disc's footprint (see `footprint`)?"""
-    centre = transform.to_pixels(world_xy)
-    radius = transform.radius_pixels(world_radius)
-    pixel = np.floor(pixel_xy)
+def hits_footprint(centre, radius, pixel):
+    """[...] bool: does integer pixel (x, y) belong to the disc's footprint (see `footprints`)?"""
+    pixel = np.floor(pixel)
     d = pixel + 0.5 - centre
-    return (np.sum(d * d, axis=-1) <= radius * radius) | np.all(pixel == np.floor(centre), axis=-1)
+    return ((np.sum(d * d, axis=-1) <= radius * radius)
+            | np.all(pixel == np.floor(centre), axis=-1))
 
 
-def disc_meets_box(transform, world_xy, world_radius, corner_a, corner_b):
-    """[N] bool: does the disc touch the pixel box spanned by two integer corners (inclusive)?"""
-    centre = transform.to_pixels(world_xy)
-    radius = transform.radius_pixels(world_radius)
+def disc_meets_box(centre, radius, corner_a, corner_b):
+    """[...] bool: does the disc touch the pixel box spanned by two integer corners (inclusive)?"""
     low = np.minimum(np.floor(corner_a), np.floor(corner_b))
     high = np.maximum(np.floor(corner_a), np.floor(corner_b)) + 1.0
-    nearest = np.clip(centre, low, high)
-    d = centre - nearest
+    d = centre - np.clip(centre, low, high)
     return np.sum(d * d, axis=-1) <= radius * radius

@@ -2,41 +2,51 @@
 import numpy as np
 from PIL import Image
 
-from minigames import move_to_beacon as mtb
 from minigames.files import write_atomically
+from minigames.units import TABLE
+from minigames.world import NEUTRAL
 
 PIXELS_PER_UNIT = 10
 _OUTSIDE = (20, 20, 28)
 _GROUND = (78, 74, 64)
-_BEACON = (60, 200, 90)
-_MARINE = (70, 130, 235)
+_OWN = (70, 130, 235)
+_ENEMY = (220, 70, 60)
+_NEUTRAL = {317: (60, 200, 90), 1680: (80, 220, 240)}  # beacon, mineral shard
+_RESOURCE = (90, 200, 230)
 _SELECTION = (120, 255, 120)
 
 
-def screen_rgb(core, row, camera_width=24.0):
-    """[H, W, 3] uint8 picture of environment `row` of a MoveToBeaconCore."""
-    size = int(camera_width * PIXELS_PER_UNIT)
-    left = mtb.CAMERA_CENTER[0] - camera_width / 2
-    top = mtb.CAMERA_CENTER[1] + camera_width / 2
-    # World coordinates of every picture pixel's centre.
-    x = left + (np.arange(size) + 0.5) / PIXELS_PER_UNIT
-    y = top - (np.arange(size) + 0.5) / PIXELS_PER_UNIT
+def screen_rgb(game, row, player=1):
+    """[H, W, 3] uint8 picture of what `player`'s camera shows in environment `row` of a Game."""
+    world = game.world
+    width = game.view.camera_width
+    size = int(width * PIXELS_PER_UNIT)
+    camera = world.camera[row, player - 1]
+    x = camera[0] - width / 2 + (np.arange(size) + 0.5) / PIXELS_PER_UNIT
+    y = camera[1] + width / 2 - (np.arange(size) + 0.5) / PIXELS_PER_UNIT
     wx, wy = np.meshgrid(x, y)
     image = np.empty((size, size, 3), np.uint8)
     image[:] = _OUTSIDE
-    x0, y0, x1, y1 = mtb.PLAYABLE
+    x0, y0, x1, y1 = game.map.playable
     image[(wx >= x0) & (wx <= x1) & (wy >= y0) & (wy <= y1)] = _GROUND
-
-    def distance(centre):
-        return np.hypot(wx - centre[0], wy - centre[1])
-
-    beacon = distance(core.beacon[row])
-    image[beacon <= mtb.BEACON_RADIUS] = _BEACON
-    image[np.abs(beacon - mtb.BEACON_RADIUS) <= 0.08] = (200, 255, 200)
-    marine = distance(core.marine[row])
-    if core.selected[row]:
-        image[np.abs(marine - mtb.MARINE_RADIUS - 0.15) <= 0.07] = _SELECTION
-    image[marine <= mtb.MARINE_RADIUS] = _MARINE
+    seen = game.observers[player - 1].visible_units([row])[0]
+    slots = np.flatnonzero(seen)
+    # Neutral units first, then structures, then units: later ones are drawn on top.
+    slots = slots[np.argsort(game.observers[player - 1].draw_priority([row])[0, slots])]
+    for slot in slots:  # a picture for people, not the simulation's hot path
+        distance = np.hypot(wx - world.pos[row, slot, 0], wy - world.pos[row, slot, 1])
+        radius = world.radius[row, slot]
+        owner = world.owner[row, slot]
+        if owner == NEUTRAL:
+            colour = _NEUTRAL.get(int(world.unit_type[row, slot]), _RESOURCE)
+        else:
+            colour = _OWN if owner == player else _ENEMY
+        if world.selected[row, player - 1, slot]:
+            image[np.abs(distance - radius - 0.15) <= 0.07] = _SELECTION
+        image[distance <= radius] = colour
+        if not TABLE.is_structure[world.unit_type[row, slot]] and owner != NEUTRAL:
+            ratio = world.health[row, slot] / max(TABLE.max_health[world.unit_type[row, slot]], 1)
+            image[(distance <= radius * 0.45) & (ratio < 0.5)] = (250, 200, 60)
     return image
 
 

@@ -1,8 +1,11 @@
-"""`SC2Env`: a drop-in for `pysc2.env.sc2_env.SC2Env` on the embedded MoveToBeacon engine.
+"""`SC2Env`: a drop-in for `pysc2.env.sc2_env.SC2Env` on the embedded engine.
 
 Same keyword-only constructor, same `reset`/`step`/`observation_spec`/`action_spec`/`save_replay`/
 `close`, same TimeStep tuples and NamedDict observations, same ValueErrors for bad actions (they are
-pysc2_fidelity.md section 1 and 3.5). It is one row of the vectorised core.
+pysc2_fidelity.md section 1 and 3.5). It is one row of the vectorised core (`minigames.game`).
+
+Actions are checked against the game's own state, not against the observation handed to the
+agent: an agent (or wrapper) that edits its observation's `available_actions` changes nothing.
 """
 import datetime
 import os
@@ -16,14 +19,15 @@ from pysc2.env.sc2_env import MAX_STEP_COUNT, Agent, AgentInterfaceFormat
 from pysc2.lib import actions, features, named_array, point
 from s2clientprotocol import sc2api_pb2 as sc_pb
 
-from minigames import action_format, files, move_to_beacon, render
+from minigames import action_format, files, maps as engine_maps, render
+from minigames.game import Game, View
 
 REPLAY_FORMAT = "minigames-replay"
 REPLAY_VERSION = 1
 
 
 class SC2Env(environment.Base):
-    """One embedded MoveToBeacon game behind pysc2's environment interface."""
+    """One embedded game behind pysc2's environment interface."""
 
     def __init__(self, *, map_name=None, battle_net_map=False, players=None,
                  agent_interface_format=None, discount=1., discount_zero_after_timeout=False,
@@ -39,9 +43,7 @@ class SC2Env(environment.Base):
                 raise ValueError("The embedded engine plays one map at a time.")
             map_name = map_name[0]
         map_inst = maps.get(map_name)
-        if map_inst.name != move_to_beacon.MAP_NAME:
-            raise ValueError(f"The embedded engine has no map {map_inst.name!r}; it simulates "
-                             f"{move_to_beacon.MAP_NAME} only. Install StarCraft II for other maps.")
+        script = engine_maps.get(map_inst.name)  # ValueError naming the maps the engine plays
         if not players:
             raise ValueError("You must specify the list of players.")
         if len(players) != 1 or not isinstance(players[0], Agent):
@@ -78,15 +80,14 @@ class SC2Env(environment.Base):
                              else int(np.random.SeedSequence().generate_state(1)[0]))
 
         dims = aif.feature_dimensions
-        self._features = features.Features(aif, map_size=point.Point(*move_to_beacon.MAP_SIZE),
+        self._features = features.Features(aif, map_size=point.Point(*script.map_size),
                                            requested_races=[Race.terran], map_name=self._map_name)
-        self._core = move_to_beacon.MoveToBeaconCore(
-            1, (dims.screen.x, dims.screen.y), (dims.minimap.x, dims.minimap.y),
-            camera_width=aif.camera_width_world_units, use_feature_units=aif.use_feature_units,
-            allow_cheating_layers=aif.allow_cheating_layers, seeds=[self._random_seed])
-        self._end_loop = np.array([min(move_to_beacon.EPISODE_LOOPS, self._episode_length)])
+        self._core = Game(self._map_name, 1, View(
+            (dims.screen.x, dims.screen.y), (dims.minimap.x, dims.minimap.y),
+            aif.camera_width_world_units, aif.use_feature_units, aif.allow_cheating_layers),
+            seeds=[self._random_seed])
+        self._end_loop = np.array([min(script.episode_loops, self._episode_length)])
         self._state = environment.StepType.LAST
-        self._obs = None
         self._episode_count = 0
         self._episode_steps = 0
         self._total_steps = 0
@@ -171,10 +172,10 @@ class SC2Env(environment.Base):
 
     def render(self):
         """[H, W, 3] uint8 picture of what the camera shows now."""
-        return render.screen_rgb(self._core, 0, self._interface.camera_width_world_units)
+        return render.screen_rgb(self._core, 0)
 
     def close(self):
-        self._obs = None
+        """Nothing to release (pysc2's close ends the game process)."""
 
     # -------------------------------------------------------------------------------- internals
     def _convert(self, call):
@@ -189,7 +190,7 @@ class SC2Env(environment.Base):
             func = actions.FUNCTIONS[func_id]
         except KeyError:
             raise ValueError("Invalid function id: %s." % func_id) from None
-        if self._ensure_available_actions and func_id not in self._obs["available_actions"]:
+        if self._ensure_available_actions and not self._core.available()[0, func.id]:
             raise ValueError("Function %s/%s is currently not available" % (func_id, func.name))
         if len(call.arguments) != len(func.args):
             raise ValueError("Wrong number of arguments for function: %s, got: %s"
@@ -217,7 +218,6 @@ class SC2Env(environment.Base):
     def _observe(self):
         batch = self._core.observe()
         obs = _to_pysc2_observation(batch, self._map_name)
-        self._obs = obs
         score = int(self._core.score[0])
         game_loop = int(self._core.game_loop[0])
         if self._episode_steps == 0:  # pysc2: the first reward after a reset is always 0
@@ -226,7 +226,7 @@ class SC2Env(environment.Base):
             reward = (score - self._last_score) * self._score_multiplier
         self._last_score = score
         discount = self._discount
-        if game_loop >= move_to_beacon.EPISODE_LOOPS:  # the map's timer ends the game
+        if self._core.over()[0]:  # the map's timer or triggers end the game
             self._state = environment.StepType.LAST
             discount = 0.0
         self._total_steps += game_loop - self._episode_steps

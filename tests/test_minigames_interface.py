@@ -166,8 +166,8 @@ def test_constructor_errors():
     agent = [sc2_env.Agent(sc2_env.Race.terran)]
     with pytest.raises(ValueError, match="Missing a map name"):
         minigames.SC2Env(players=agent, agent_interface_format=aif)
-    with pytest.raises(ValueError, match="simulates MoveToBeacon only"):
-        minigames.SC2Env(map_name="DefeatRoaches", players=agent, agent_interface_format=aif)
+    with pytest.raises(ValueError, match="no map 'Simple128'; it plays .*MoveToBeacon"):
+        minigames.SC2Env(map_name="Simple128", players=agent, agent_interface_format=aif)
     with pytest.raises(ValueError, match="specify the list of players"):
         minigames.SC2Env(map_name="MoveToBeacon", agent_interface_format=aif)
     with pytest.raises(ValueError, match="Please specify agent_interface_format"):

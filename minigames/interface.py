@@ -1,0 +1,344 @@
+"""pysc2 function calls -> selections, the camera and orders; and which functions are available.
+
+Actions arrive validated (the facades raise pysc2's errors first) as a function id and [13, 2]
+argument values per environment (`minigames.action_format`). Points on the screen are read in the
+acting player's camera; a unit "under" a screen point is the top unit whose footprint covers that
+pixel in the player's observation (`Observer.unit_map`), so what an agent clicks is what it sees.
+
+Selection (the readings where the real game's rules are not documented are marked):
+* select_point: select replaces the selection with the unit under the point (nothing there: an
+  empty selection); toggle adds or removes an own unit; select_all_type / add_all_type take every
+  own unit of that type on the screen. Other players' units can be selected only one at a time.
+* select_rect: own units touching the box; when it holds units and structures, only the units
+  (as the game does); no own unit: the top other unit in the box (reading); empty box: an empty
+  selection unless adding.
+* select_army: own units that are neither workers nor structures. select_idle_worker: idle own
+  workers (select / add one, the next after the last picked, or all). select_unit: the
+  multi-selection panel (its rows are the selected units in slot order).
+* control groups: recall (an empty group changes nothing), set, append, and their steal forms.
+* move_camera: the camera centre goes to the minimap point, inside the playable area; on maps
+  whose camera is locked it stays (pysc2_fidelity.md section 4.1).
+
+Commands go to every selected own unit that offers the function (`map.functions` of its type). A
+command nobody takes is ignored and not reported in `last_actions`, as the game does. Points are
+moved into the playable area (a command to a point outside it sends units to its edge). The
+commands and their orders:
+* Attack (screen): an enemy under the point is attacked; elsewhere it is an attack-move.
+  Attack (minimap) is an attack-move.
+* Move, Patrol (screen or minimap): to the point. Smart (screen): attack an enemy under the point
+  (units with a weapon), else move. Smart (minimap): move.
+* HoldPosition, Stop: the queue is replaced by holding, or emptied.
+Queued commands (`queued` = 1) go after the unit's orders; otherwise they replace them.
+"""
+import numpy as np
+from pysc2.lib import actions
+
+from minigames import movement
+from minigames.units import GROUND, TABLE
+from minigames.world import NUM_CONTROL_GROUPS, Order
+
+F = actions.FUNCTIONS
+T = actions.TYPES
+MAX_LAST_ACTIONS = 4
+# Functions every player may use whatever is selected.
+ALWAYS_AVAILABLE = (F.no_op.id, F.move_camera.id, F.select_point.id, F.select_rect.id,
+                    F.select_control_group.id)
+
+# Unit commands: the order each gives, and where its point is read (pysc2 function id -> value).
+NO_POINT, SCREEN_POINT, MINIMAP_POINT = 0, 1, 2
+COMMAND_ORDER = np.zeros(len(F), np.int8)  # 0: not a unit command the engine carries out
+COMMAND_LAYER = np.zeros(len(F), np.int8)
+for _function, _order, _layer in (
+        (F.Attack_screen, Order.ATTACK, SCREEN_POINT), (F.Attack_minimap, Order.ATTACK, MINIMAP_POINT),
+        (F.Move_screen, Order.MOVE, SCREEN_POINT), (F.Move_minimap, Order.MOVE, MINIMAP_POINT),
+        (F.Patrol_screen, Order.PATROL, SCREEN_POINT), (F.Patrol_minimap, Order.PATROL, MINIMAP_POINT),
+        (F.Smart_screen, Order.MOVE, SCREEN_POINT), (F.Smart_minimap, Order.MOVE, MINIMAP_POINT),
+        (F.HoldPosition_quick, Order.HOLD, NO_POINT), (F.Stop_quick, Order.NONE, NO_POINT)):
+    COMMAND_ORDER[_function.id] = _order
+    COMMAND_LAYER[_function.id] = _layer
+IS_COMMAND = np.zeros(len(F), bool)
+IS_COMMAND[[f.id for f in (F.Attack_screen, F.Attack_minimap, F.Move_screen, F.Move_minimap,
+                           F.Patrol_screen, F.Patrol_minimap, F.Smart_screen, F.Smart_minimap,
+                           F.HoldPosition_quick, F.Stop_quick)]] = True
+STOP, SMART_SCREEN = F.Stop_quick.id, F.Smart_screen.id
+SCREEN_ARG, MINIMAP_ARG, QUEUED_ARG = T.screen.id, T.minimap.id, T.queued.id
+
+
+class Interface:
+    """Per-player interface state (idle-worker cursor, last actions) and the action handlers."""
+
+    def __init__(self, game):
+        self.game = game
+        n = game.num_envs
+        self.functions = game.map.functions & IS_COMMAND  # [unit type, function]
+        self.requirements = {key: building for key, building in TABLE.requirement.items()
+                             if self.functions[key]}
+        self.last_actions = np.zeros((n, 2, MAX_LAST_ACTIONS), np.int32)
+        self.last_action_count = np.zeros((n, 2), np.int32)
+        self.idle_worker_cursor = np.full((n, 2), -1, np.int64)  # tag of the last picked worker
+
+    def reset(self, rows):
+        self.last_action_count[rows] = 0
+        self.idle_worker_cursor[rows] = -1
+
+    def get_state(self):
+        return {"last_actions": self.last_actions.copy(),
+                "last_action_count": self.last_action_count.copy(),
+                "idle_worker_cursor": self.idle_worker_cursor.copy()}
+
+    def set_state(self, state):
+        for name, value in state.items():
+            getattr(self, name)[...] = value
+
+    def take_last_actions(self, player):
+        """([N, 4] function ids, [N] count) executed since the last call; then forgets them."""
+        p = player - 1
+        taken = (self.last_actions[:, p].copy(), self.last_action_count[:, p].copy())
+        self.last_action_count[:, p] = 0
+        return taken
+
+    # ------------------------------------------------------------------------ availability
+    def available(self, player):
+        world = self.game.world
+        p = player - 1
+        n = self.game.num_envs
+        mask = np.zeros((n, len(F)), bool)
+        mask[:, ALWAYS_AVAILABLE] = True
+        selected = world.selected[:, p] & world.alive
+        mask[:, F.select_unit.id] = selected.sum(axis=1) >= 2
+        mask[:, F.select_idle_worker.id] = self.idle_workers(player).any(axis=1)
+        mask[:, F.select_army.id] = self.army(player).any(axis=1)
+        commanded = selected & (world.owner == player)
+        types = np.unique(world.unit_type[commanded])
+        if types.size:
+            has_type = (commanded[:, :, None]
+                        & (world.unit_type[:, :, None] == types[None, None, :])).any(axis=1)
+            functions = self.functions[types]
+            free = functions.copy()
+            for (unit_type, function), _ in self.requirements.items():
+                free[types == unit_type, function] = False
+            mask |= (has_type.astype(np.uint8) @ free.astype(np.uint8)) > 0
+            for (unit_type, function), building in self.requirements.items():
+                column = np.flatnonzero(types == unit_type)
+                if column.size:
+                    mask[:, function] |= has_type[:, column[0]] & self.has_finished(player,
+                                                                                    building)
+        return mask
+
+    def has_finished(self, player, unit_type):
+        world = self.game.world
+        return (world.alive & (world.owner == player) & (world.unit_type == unit_type)
+                & (world.build_progress >= 1.0)).any(axis=1)
+
+    def army(self, player):
+        world = self.game.world
+        unit_type = world.unit_type
+        return (world.alive & (world.owner == player) & ~TABLE.is_structure[unit_type]
+                & ~TABLE.is_worker[unit_type] & (TABLE.supply[unit_type] > 0))
+
+    def idle_workers(self, player):
+        world = self.game.world
+        return (world.alive & (world.owner == player) & TABLE.is_worker[world.unit_type]
+                & (world.order_count == 0) & (world.build_progress >= 1.0))
+
+    # ----------------------------------------------------------------------------- actions
+    def apply(self, player, function_ids, values):
+        p = player - 1
+        executed = function_ids != F.no_op.id
+        handlers = {
+            F.move_camera.id: self._move_camera,
+            F.select_point.id: self._select_point,
+            F.select_rect.id: self._select_rect,
+            F.select_control_group.id: self._control_group,
+            F.select_unit.id: self._select_unit,
+            F.select_idle_worker.id: self._select_idle_worker,
+            F.select_army.id: self._select_army,
+        }
+        for function_id in np.unique(function_ids):
+            if function_id in handlers:
+                rows = np.flatnonzero(function_ids == function_id)
+                handlers[function_id](player, rows, values[rows])
+        rows = np.flatnonzero(IS_COMMAND[function_ids])
+        if rows.size:
+            taken = self._commands(player, rows, function_ids[rows], values[rows])
+            executed[rows[~taken]] = False
+        rows = np.flatnonzero(executed)
+        slot = np.minimum(self.last_action_count[rows, p], MAX_LAST_ACTIONS - 1)
+        self.last_actions[rows, p, slot] = function_ids[rows]
+        self.last_action_count[rows, p] = slot + 1
+
+    # Selection.
+    def _set_selection(self, player, rows, new, add):
+        world = self.game.world
+        p = player - 1
+        add = np.asarray(add, bool)[:, None]
+        world.selected[rows, p] = new | (add & world.selected[rows, p])
+
+    def _own(self, player, rows):
+        world = self.game.world
+        return world.alive[rows] & (world.owner[rows] == player)
+
+    def _unit_under(self, player, rows, pixels):
+        """[R] slot of the top unit at each screen pixel (x, y) of rows, -1 where none."""
+        unit_map = self.game.observers[player - 1].unit_map(rows)
+        view = self.game.screen
+        x = np.clip(pixels[:, 0], 0, view.width - 1)
+        y = np.clip(pixels[:, 1], 0, view.height - 1)
+        inside = (pixels[:, 0] < view.width) & (pixels[:, 1] < view.height)
+        return np.where(inside, unit_map[np.arange(len(rows)), y, x], -1)
+
+    def _select_point(self, player, rows, values):
+        world = self.game.world
+        act = values[:, T.select_point_act.id, 0]
+        unit = self._unit_under(player, rows, values[:, T.screen.id])
+        hit = np.zeros((len(rows), world.max_units), bool)
+        found = unit >= 0
+        hit[np.flatnonzero(found), unit[found]] = True
+        own = self._own(player, rows)
+        hit_own = (hit & own).any(axis=1)
+        current = world.selected[rows, player - 1]
+        # select: the unit alone; toggle: flip an own unit (a selection of someone else's unit
+        # is replaced); all_type: every own unit of its type on the screen.
+        toggled = np.where(hit_own[:, None] & (current & own).any(axis=1, keepdims=True),
+                           current ^ hit, hit)
+        same_type = self._on_screen(player, rows) & own & (
+            world.unit_type[rows] == world.unit_type[rows, np.maximum(unit, 0)][:, None])
+        all_type = np.where(hit_own[:, None], same_type, hit)
+        new = np.select([act[:, None] == 0, act[:, None] == 1], [hit, toggled], all_type)
+        self._set_selection(player, rows, new, (act == 3) & hit_own)
+
+    def _on_screen(self, player, rows):
+        world = self.game.world
+        view = self.game.screen
+        offset = view.camera_offset(world.camera[rows, player - 1])
+        pixel = view.to_pixels(world.pos[rows], offset[:, None, :])
+        return ((pixel[..., 0] >= 0) & (pixel[..., 0] < view.width) & (pixel[..., 1] >= 0)
+                & (pixel[..., 1] < view.height))
+
+    def _select_rect(self, player, rows, values):
+        from minigames.geometry import disc_meets_box
+        world = self.game.world
+        view = self.game.screen
+        offset = view.camera_offset(world.camera[rows, player - 1])
+        centre = view.to_pixels(world.pos[rows], offset[:, None, :])
+        radius = view.radius_pixels(world.radius[rows])
+        corner_a = values[:, T.screen.id][:, None, :]
+        corner_b = values[:, T.screen2.id][:, None, :]
+        visible = self.game.observers[player - 1].visible_units(rows)
+        inside = visible & disc_meets_box(centre, radius, corner_a, corner_b)
+        own = inside & self._own(player, rows)
+        mobile = own & ~TABLE.is_structure[world.unit_type[rows]]
+        own = np.where(mobile.any(axis=1, keepdims=True), mobile, own)
+        others = inside & ~own
+        key = np.where(others, self.game.observers[player - 1].draw_priority(rows), -1)
+        top = key.argmax(axis=1)
+        single = np.zeros_like(others)
+        pick = others.any(axis=1) & ~own.any(axis=1)
+        single[np.flatnonzero(pick), top[pick]] = True
+        self._set_selection(player, rows, own | single, values[:, T.select_add.id, 0] == 1)
+
+    def _select_army(self, player, rows, values):
+        self._set_selection(player, rows, self.army(player)[rows],
+                            values[:, T.select_add.id, 0] == 1)
+
+    def _select_idle_worker(self, player, rows, values):
+        world = self.game.world
+        p = player - 1
+        act = values[:, T.select_worker.id, 0]
+        idle = self.idle_workers(player)[rows]
+        tags = np.where(idle, world.tag[rows], np.iinfo(np.int64).max)
+        # One worker: the idle one with the next tag after the last picked (wrapping around).
+        after = np.where(tags > self.idle_worker_cursor[rows, p][:, None], tags,
+                         np.iinfo(np.int64).max)
+        pick = np.where((after < np.iinfo(np.int64).max).any(axis=1), after.argmin(axis=1),
+                        tags.argmin(axis=1))
+        one = np.zeros_like(idle)
+        has = idle.any(axis=1)
+        one[np.flatnonzero(has), pick[has]] = True
+        self.idle_worker_cursor[rows[has], p] = world.tag[rows[has], pick[has]]
+        new = np.where((act >= 2)[:, None], idle, one)
+        self._set_selection(player, rows[has], new[has], (act[has] % 2) == 1)
+
+    def _select_unit(self, player, rows, values):
+        world = self.game.world
+        p = player - 1
+        act = values[:, T.select_unit_act.id, 0]
+        index = values[:, T.select_unit_id.id, 0]
+        current = world.selected[rows, p] & world.alive[rows]
+        position = np.cumsum(current, axis=1) - 1  # row of each selected unit in the panel
+        chosen = current & (position == index[:, None])
+        has = chosen.any(axis=1)
+        slot = chosen.argmax(axis=1)
+        same_type = current & (world.unit_type[rows] == world.unit_type[rows, slot][:, None])
+        new = np.select([act[:, None] == 0, act[:, None] == 1, act[:, None] == 2],
+                        [chosen, current & ~chosen, same_type], current & ~same_type)
+        world.selected[rows[has], p] = new[has]
+
+    def _control_group(self, player, rows, values):
+        world = self.game.world
+        p = player - 1
+        act = values[:, T.control_group_act.id, 0]
+        group = values[:, T.control_group_id.id, 0]
+        selection = world.selected[rows, p] & self._own(player, rows)
+        members = world.groups[rows, p, group] & world.alive[rows]
+        recall = (act == 0) & members.any(axis=1)
+        world.selected[rows[recall], p] = members[recall]
+        steal = (act == 3) | (act == 4)
+        world.groups[rows[steal], p] &= ~selection[steal][:, None, :]
+        setting = (act == 1) | (act == 3)
+        appending = (act == 2) | (act == 4)
+        world.groups[rows[setting], p, group[setting]] = selection[setting]
+        world.groups[rows[appending], p, group[appending]] |= selection[appending]
+
+    def _move_camera(self, player, rows, values):
+        if self.game.map.camera_locked:
+            return
+        point = self.game.minimap.to_world(values[:, T.minimap.id].astype(np.float64))
+        x0, y0, x1, y1 = self.game.map.playable
+        self.game.world.camera[rows, player - 1] = np.stack(
+            [np.clip(point[:, 0], x0, x1), np.clip(point[:, 1], y0, y1)], axis=-1)
+
+    # Commands.
+    def _commands(self, player, rows, function_ids, values):
+        """Give each row's command to its selected own units that offer it; [R] bool: taken."""
+        world = self.game.world
+        takers = (world.selected[rows, player - 1] & self._own(player, rows)
+                  & self.functions[world.unit_type[rows], function_ids[:, None]])
+        r, slot = np.nonzero(takers)
+        env = rows[r]
+        function = function_ids[r]
+        layer = COMMAND_LAYER[function_ids]
+        # The point of each row's command, in world units, and the unit under a screen point.
+        point = np.zeros((len(rows), 2))
+        under = np.full(len(rows), -1)
+        on_screen = np.flatnonzero(layer == SCREEN_POINT)
+        if on_screen.size:
+            screen_rows = rows[on_screen]
+            offset = self.game.screen.camera_offset(world.camera[screen_rows, player - 1])
+            pixels = values[on_screen, SCREEN_ARG]
+            point[on_screen] = self.game.screen.to_world(pixels.astype(np.float64), offset)
+            under[on_screen] = self._unit_under(player, screen_rows, pixels)
+        on_minimap = np.flatnonzero(layer == MINIMAP_POINT)
+        point[on_minimap] = self.game.minimap.to_world(
+            values[on_minimap, MINIMAP_ARG].astype(np.float64))
+        point = np.where((layer[r] == NO_POINT)[:, None], world.pos[env, slot],
+                         movement.clamp_to_playable(self.game, point[r], world.radius[env, slot]))
+        kinds = COMMAND_ORDER[function].copy()
+        target = under[r]
+        target_owner = world.owner[env, np.maximum(target, 0)]
+        enemy = (target >= 0) & (target_owner != player) & (target_owner != 0)
+        # Attack on an enemy attacks it; Smart on an enemy attacks it if the unit can.
+        unit_type = world.unit_type[env, slot]
+        can_attack = (TABLE.weapon_damage[unit_type, GROUND] > 0) | (
+            TABLE.explosion_damage[unit_type] > 0)
+        smart_attack = enemy & (function == SMART_SCREEN) & can_attack
+        kinds[smart_attack] = Order.ATTACK
+        enemy &= kinds == Order.ATTACK
+        target = np.where(enemy, target, -1)
+        tag = np.where(enemy, world.tag[env, np.maximum(target, 0)], 0)
+        stop = function == STOP
+        world.clear_orders(env[stop], slot[stop])
+        give = ~stop
+        world.give_orders(env[give], slot[give], kinds[give], point[give], target=target[give],
+                          target_tag=tag[give], queued=values[r[give], QUEUED_ARG, 0] == 1)
+        return takers.any(axis=1)

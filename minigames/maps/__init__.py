@@ -1,0 +1,12 @@
+"""The maps the engine plays, by pysc2 map name."""
+from minigames.maps.move_to_beacon import MoveToBeacon
+
+MAPS = {script.name: script for script in (MoveToBeacon,)}
+
+
+def get(name):
+    """A new script instance of map `name`; ValueError names the maps there are."""
+    if name not in MAPS:
+        raise ValueError(f"The embedded engine has no map {name!r}; it plays "
+                         f"{', '.join(sorted(MAPS))}. Install StarCraft II for other maps.")
+    return MAPS[name]()

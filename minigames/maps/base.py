@@ -1,0 +1,83 @@
+"""What every map script provides: its geometry, its units at the start, its rules each game loop.
+
+A map is a small script over the engine's core (`minigames.game.Game`): `start` spawns the units
+of new games, `tick` runs after the systems every game loop (scores, respawns, waves) and `ended`
+says which games are over. Everything else (movement, combat, the interface, observations) is
+the core's and is the same on every map.
+"""
+import numpy as np
+
+from minigames.units import TABLE
+
+
+class MapScript:
+    """Defaults shared by the SC2LE mini-games (pysc2_fidelity.md section 4.1)."""
+
+    name = None
+    map_size = (64, 64)          # world units (width, height)
+    playable = (22.0, 20.0, 44.0, 36.0)  # region 1 of the map: x0, y0, x1, y1
+    camera = (33.0, 25.0)        # where the camera starts (centre of region 1, 3 units south)
+    camera_locked = True         # move_camera is accepted but the camera stays (a stated reading)
+    fog = False                  # False: region 1 is revealed to player 1 (VisRevealArea)
+    episode_loops = 1920         # the map's timer
+    max_units = 32               # unit slots per environment
+    step_mul = 8
+    height = 132                 # height_map value of the flat ground (height 7.5)
+    players = 1                  # agent players; player 2, when present, is the map's
+
+    def __init__(self):
+        self.functions = TABLE.functions  # [type, function]: command cards (a map may reduce them)
+
+    def pathable(self):
+        """[map height, map width] bool grid, row 0 at the top (world y = map height)."""
+        return self.region_grid(self.playable)
+
+    def buildable(self):
+        return self.region_grid(self.playable)
+
+    def height_grid(self):
+        """[map height, map width] height_map values (flat ground inside the playable area)."""
+        return np.where(self.region_grid(self.playable), self.height, 0).astype(np.int32)
+
+    def region_grid(self, rect):
+        width, height = self.map_size
+        x = np.arange(width) + 0.5
+        y = height - (np.arange(height) + 0.5)
+        x0, y0, x1, y1 = rect
+        return ((x[None, :] >= x0) & (x[None, :] <= x1)
+                & (y[:, None] >= y0) & (y[:, None] <= y1))
+
+    def start(self, game, rows):
+        """Spawn the first units of new games in environments `rows` (the world is empty)."""
+        raise NotImplementedError
+
+    def tick(self, game, running):
+        """Scoring and the map's triggers, after the systems of one game loop."""
+
+    def ended(self, game):
+        """[E] bool: games the map's triggers have ended (besides its timer)."""
+        return np.zeros(game.num_envs, bool)
+
+    # Helpers for scripts.
+    @staticmethod
+    def uniform_points(rng, rect, count):
+        x0, y0, x1, y1 = rect
+        return np.stack([rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)], axis=-1)
+
+    @staticmethod
+    def count(game, owner, unit_type=None):
+        """[E] number of living units of an owner (and type)."""
+        mask = game.world.alive & (game.world.owner == owner)
+        if unit_type is not None:
+            mask &= game.world.unit_type == unit_type
+        return mask.sum(axis=1)
+
+    @staticmethod
+    def deaths(game, owner, unit_types=None):
+        """[E] units of `owner` (of `unit_types`) that died in this game loop."""
+        world = game.world
+        mask = world.died & (world.died_owner == owner)
+        if unit_types is not None:
+            mask &= np.isin(world.died_type, unit_types)
+        return mask.sum(axis=1)
+

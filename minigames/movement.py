@@ -1,0 +1,140 @@
+"""Movement: orders to points, the step towards them, separation, and the map's bounds.
+
+Each game loop the systems that run before movement record what units want (`Intents`): combat
+asks units to chase their targets or to stand and fire, the economy sends workers to fields and
+town halls. Then `tick` moves every unit at its type's speed:
+
+* a unit that stands (firing, or holding position) does not move;
+* a unit asked to move by a system goes where it was asked;
+* otherwise its current order decides: Move goes to the order's point and ends there; an
+  attack-move or a patrol goes to its point when it has nothing to fight (a patrol then turns back
+  to where it started, an attack-move ends); Hold Position stays.
+
+Arrival: a unit arrives when it can reach its point within this loop's step. A unit sent to a point
+where others already stand cannot reach it; it arrives when it is within ARRIVAL_SLACK of the
+point and made less than a quarter of a step of progress in this loop (a reading: the real game's
+group-arrival rule is not documented), so a group sent to one point stops as a clump.
+
+Separation: ground units that are not structures push apart when their discs overlap, each by
+half the overlap; structures, resources and units holding position do not move, and a unit
+overlapping one is pushed out by the whole overlap. Workers on the way to or from a resource pass
+through other units (as mining workers do in the real game). Units never leave the playable area.
+"""
+import numpy as np
+
+from minigames.units import TABLE
+from minigames.world import NEUTRAL, Order, compact, gather
+
+ARRIVAL_SLACK = 1.0
+# Units that occupy no ground: pick-ups and markers (Beacon_Terran, NaturalMinerals).
+COLLIDES = np.ones(TABLE.size, bool)
+COLLIDES[[317, 1680]] = False
+# Orders that move a unit to their point when no system says otherwise.
+MOVES_TO_POINT = np.zeros(8, bool)
+MOVES_TO_POINT[[Order.MOVE, Order.ATTACK, Order.PATROL]] = True
+_GOLDEN_ANGLE = 2.399963229728653
+
+
+class Intents:
+    """What the systems ask of each unit in the current game loop."""
+
+    def __init__(self, world):
+        self.stand = np.zeros(world.alive.shape, bool)
+        self.wants_move = np.zeros(world.alive.shape, bool)
+        self.destination = np.zeros(world.pos.shape)
+        self.passes_through = np.zeros(world.alive.shape, bool)  # ignores other units
+
+    def move(self, env, slot, point):
+        self.wants_move[env, slot] = True
+        self.destination[env, slot] = point
+
+
+def tick(game, running, intents):
+    world = game.world
+    active = world.alive & running[:, None] & (world.stats("speed") > 0)
+    kind = world.current_order()
+    by_order = active & ~intents.wants_move & ~intents.stand & MOVES_TO_POINT[kind]
+    # An Attack order on a unit moves only by chasing (combat's intents), never to its point.
+    by_order &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
+    moving = (active & intents.wants_move & ~intents.stand) | by_order
+    destination = np.where(by_order[..., None], world.order_point[:, :, 0], intents.destination)
+
+    env, slot = np.nonzero(moving)
+    start = world.pos[env, slot]
+    goal = destination[env, slot]
+    delta = goal - start
+    distance = np.hypot(delta[:, 0], delta[:, 1])
+    speed = TABLE.speed[world.unit_type[env, slot]]
+    reach = distance <= speed
+    step = np.where(reach, 1.0, speed / np.maximum(distance, 1e-9))[:, None]
+    world.pos[env, slot] = start + delta * step
+    turning = distance > 1e-9
+    world.facing[env[turning], slot[turning]] = (
+        np.arctan2(delta[turning, 1], delta[turning, 0]) % (2 * np.pi))
+
+    _separate(game, intents, kind)
+    _keep_inside(game, active)
+
+    after = world.pos[env, slot] - goal
+    remaining = np.hypot(after[:, 0], after[:, 1])
+    blocked = (remaining <= ARRIVAL_SLACK) & (distance - remaining < 0.25 * speed)
+    arrived = by_order[env, slot] & (reach | blocked)
+    _arrive(world, env[arrived], slot[arrived])
+
+
+def _arrive(world, env, slot):
+    """Units that reached their order's point: patrols turn back, other orders end."""
+    patrol = world.order_kind[env, slot, 0] == Order.PATROL
+    p_env, p_slot = env[patrol], slot[patrol]
+    turn = world.order_point[p_env, p_slot, 0].copy()
+    world.order_point[p_env, p_slot, 0] = world.order_origin[p_env, p_slot, 0]
+    world.order_origin[p_env, p_slot, 0] = turn
+    world.finish_order(env[~patrol], slot[~patrol])
+
+
+def _separate(game, intents, kind):
+    world = game.world
+    unit_type = world.unit_type
+    solid = world.alive & ~TABLE.is_flying[unit_type] & COLLIDES[unit_type]
+    solid &= ~intents.passes_through
+    if solid.sum(axis=1).max(initial=0) <= 1:
+        return
+    fixed = (TABLE.is_structure[unit_type] | (world.owner == NEUTRAL)
+             | (kind == Order.HOLD) | (TABLE.speed[unit_type] == 0))
+    movable = solid & ~fixed
+    if not movable.any():
+        return
+    m_slot, m_ok = compact(movable)
+    s_slot, s_ok = compact(solid)
+    m_pos, s_pos = gather(world.pos, m_slot), gather(world.pos, s_slot)
+    delta = m_pos[:, :, None, :] - s_pos[:, None, :, :]  # [E, M, S, 2]
+    distance = np.hypot(delta[..., 0], delta[..., 1])
+    overlap = (gather(world.radius, m_slot)[:, :, None] + gather(world.radius, s_slot)[:, None, :]
+               - distance)
+    pair = (m_ok[:, :, None] & s_ok[:, None, :] & (overlap > 0)
+            & (m_slot[:, :, None] != s_slot[:, None, :]))
+    if not pair.any():
+        return
+    # Units on the same spot part in a direction fixed by their slots (deterministic).
+    angle = (m_slot[:, :, None] - s_slot[:, None, :]) * _GOLDEN_ANGLE
+    direction = np.where((distance > 1e-9)[..., None],
+                         delta / np.maximum(distance, 1e-9)[..., None],
+                         np.stack([np.cos(angle), np.sin(angle)], axis=-1))
+    share = np.where(gather(fixed, s_slot)[:, None, :], 1.0, 0.5)
+    push = (direction * np.where(pair, overlap * share, 0.0)[..., None]).sum(axis=2)
+    env, column = np.nonzero(m_ok)
+    world.pos[env, m_slot[env, column]] += push[env, column]
+
+
+def _keep_inside(game, mobile):
+    world = game.world
+    env, slot = np.nonzero(mobile)
+    world.pos[env, slot] = clamp_to_playable(game, world.pos[env, slot], world.radius[env, slot])
+
+
+def clamp_to_playable(game, point, radius):
+    """Points [K, 2] moved to the nearest place a unit of `radius` [K] can stand in the playable
+    area (a command to a point outside it sends the unit there)."""
+    x0, y0, x1, y1 = game.map.playable
+    return np.stack([np.clip(point[:, 0], x0 + radius, x1 - radius),
+                     np.clip(point[:, 1], y0 + radius, y1 - radius)], axis=-1)

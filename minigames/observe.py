@@ -1,0 +1,375 @@
+"""Observations: pysc2's feature layers, unit lists and vectors, drawn from the world's arrays.
+
+`Observer.observe` writes one batch (`minigames/batch_format.py`) for all environments as one
+player sees them. Its arrays are reused from call to call; only the pixels units covered last
+time are cleared and redrawn, and the static layers are redrawn only where the camera moved or the
+ground changed, so the cost follows the units on screen, not the 27 + 11 layers of every game.
+
+Drawing. A unit covers the pixels of its footprint (`geometry.footprints`: the disc of its radius).
+Where footprints overlap, the layers show the top unit: air over ground units over structures over
+neutral units, and among equals the unit in the later slot (a reading; the game's draw order is not
+documented). `unit_density` counts every unit covering the pixel and `unit_density_aa` is 16 per
+unit (at most 255). Layer values:
+
+* player_id: the owner (neutral: 16); player_relative: 1 self, 3 neutral, 4 enemy;
+* unit_type, selected (by this player), unit_hit_points (rounded up), the ratios as value / max *
+  255, energy and shields likewise;
+* active: the unit has an order; build_progress: progress * 255 of unfinished structures, 0 for
+  finished units (readings);
+* height_map: the map's height grid; visibility_map: `minigames.vision`; pathable and buildable:
+  the map's grids (as structures change them); creep, power, effects, buffs and the rest: 0.
+
+The minimap draws every unit the player sees over the whole map (`unit_type` only with
+`allow_cheating_layers`, as pysc2), and the `camera` layer marks the pixels whose centre the screen
+covers. `feature_units` lists the units whose centre is on the screen, in slot order.
+"""
+import numpy as np
+from pysc2.lib import actions, features
+
+from minigames import batch_format, geometry
+from minigames.units import GROUND, TABLE
+from minigames.world import NEUTRAL
+
+SCREEN = features.SCREEN_FEATURES
+MINIMAP = features.MINIMAP_FEATURES
+FU = features.FeatureUnit
+UL = features.UnitLayer
+PLAYER = features.Player
+_SCREEN_UNIT_LAYERS = np.array([getattr(SCREEN, name).index for name in (
+    "player_id", "player_relative", "unit_type", "selected", "unit_hit_points",
+    "unit_hit_points_ratio", "unit_energy", "unit_energy_ratio", "unit_shields",
+    "unit_shields_ratio", "unit_density", "unit_density_aa", "active", "build_progress")])
+_MINIMAP_UNIT_LAYERS = np.array([getattr(MINIMAP, name).index for name in (
+    "player_id", "player_relative", "selected", "unit_type")])
+NEUTRAL_PLAYER_ID = 16
+# feature_units' order columns hold raw function ids; the engine's orders map to these.
+_ORDER_RAW_FUNCTION = np.zeros(8, np.int64)
+for _order, _function in ((1, actions.FUNCTIONS.Move_Move_screen),
+                          (2, actions.FUNCTIONS.Attack_Attack_screen),
+                          (3, actions.FUNCTIONS.Patrol_Patrol_screen),
+                          (4, actions.FUNCTIONS.HoldPosition_Hold_quick),
+                          (5, actions.FUNCTIONS.Harvest_Gather_SCV_screen),
+                          (6, actions.FUNCTIONS.Harvest_Return_SCV_quick)):
+    _ORDER_RAW_FUNCTION[_order] = actions.RAW_ABILITY_ID_TO_FUNC_ID.get(_function.ability_id, 0)
+
+
+class Observer:
+    """Draws the observations of one player of a `Game`."""
+
+    def __init__(self, game, player):
+        self.game = game
+        self.player = player
+        self.batch = None
+        self._screen_drawn = None  # (env, row, col) of the unit pixels drawn last time
+        self._minimap_drawn = None
+        self._static_camera = None  # [E, 2] camera of the static screen layers drawn
+        self._static_version = -1  # game.ground_version when the static layers were drawn
+        self._minimap_version = -1  # likewise for the minimap's ground layers
+        self._minimap_camera = None
+
+    # ----------------------------------------------------------------------- what is where
+    def visible_units(self, rows=None):
+        seen = self.game.vision.sees(self.player)
+        return seen if rows is None else seen[rows]
+
+    def draw_priority(self, rows=None):
+        """[R, U] key: the unit with the larger key is drawn on top (and clicked)."""
+        world = self.game.world
+        rows = np.arange(world.num_envs) if rows is None else rows
+        unit_type = world.unit_type[rows]
+        level = np.where(world.owner[rows] == NEUTRAL, 0,
+                         np.where(TABLE.is_structure[unit_type], 1,
+                                  np.where(TABLE.is_flying[unit_type], 3, 2)))
+        return level * world.max_units + np.arange(world.max_units)
+
+    def _screen_footprints(self, rows):
+        world = self.game.world
+        view = self.game.screen
+        r, slot = np.nonzero(self.visible_units(rows))
+        env = rows[r]
+        offset = view.camera_offset(world.camera[env, self.player - 1])
+        centre = view.to_pixels(world.pos[env, slot], offset)
+        unit, row, col = geometry.footprints(centre, view.radius_pixels(world.radius[env, slot]),
+                                             view.width, view.height)
+        return r[unit], slot[unit], row, col
+
+    def _top_units(self, r, slot, flat, size, rows):
+        """[size] key of the top unit at each flat pixel index (-1 where none)."""
+        key = self.draw_priority(rows)[r, slot]
+        best = np.full(size, -1, np.int64)
+        np.maximum.at(best, flat, key)
+        return best
+
+    def unit_map(self, rows):
+        """[R, H, W] slot of the top unit at each screen pixel of environments `rows` (-1: none)."""
+        view = self.game.screen
+        r, slot, row, col = self._screen_footprints(rows)
+        size = len(rows) * view.height * view.width
+        best = self._top_units(r, slot, (r * view.height + row) * view.width + col, size, rows)
+        top = np.where(best >= 0, best % self.game.world.max_units, -1)
+        return top.reshape(len(rows), view.height, view.width)
+
+    # ------------------------------------------------------------------------ observation
+    def observe(self):
+        game, world = self.game, self.game.world
+        view = game.view
+        if self.batch is None:
+            self.batch = batch_format.empty_batch(game.num_envs, view.screen_size,
+                                                  view.minimap_size, view.use_feature_units)
+        batch = self.batch
+        game.update_vision()
+        self._draw_static_screen(batch["feature_screen"])
+        self._screen_drawn = self._draw_units(
+            batch["feature_screen"], self._screen_drawn, *self._screen_footprints(
+                np.arange(game.num_envs)), game.screen, SCREEN, _SCREEN_UNIT_LAYERS, True)
+        self._draw_static_minimap(batch["feature_minimap"])
+        self._minimap_drawn = self._draw_units(
+            batch["feature_minimap"], self._minimap_drawn, *self._minimap_footprints(),
+            game.minimap, MINIMAP, _MINIMAP_UNIT_LAYERS, view.allow_cheating_layers)
+        self._vectors(batch)
+        self._selection(batch)
+        if view.use_feature_units:
+            self._feature_units(batch)
+        return batch
+
+    def _minimap_footprints(self):
+        world = self.game.world
+        view = self.game.minimap
+        env, slot = np.nonzero(self.visible_units())
+        centre = view.to_pixels(world.pos[env, slot])
+        unit, row, col = geometry.footprints(centre, view.radius_pixels(world.radius[env, slot]),
+                                             view.width, view.height)
+        return env[unit], slot[unit], row, col
+
+    def _draw_units(self, layers, previous, env, slot, row, col, view, names, unit_layers,
+                    draw_unit_type):
+        """Clear the unit pixels of last time, draw the top unit of every covered pixel."""
+        world = self.game.world
+        if previous is not None:
+            e, r, c = previous
+            layers[e[:, None], unit_layers[None, :], r[:, None], c[:, None]] = 0
+        n = world.num_envs
+        size = n * view.height * view.width
+        flat = (env * view.height + row) * view.width + col
+        best = self._top_units(env, slot, flat, size, np.arange(n))
+        pixel = np.flatnonzero(best >= 0)
+        s = best[pixel] % world.max_units
+        e = pixel // (view.height * view.width)
+        r = (pixel // view.width) % view.height
+        c = pixel % view.width
+        unit_type = world.unit_type[e, s]
+        owner = world.owner[e, s]
+        p = self.player
+        layers[e, names.player_id.index, r, c] = np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID,
+                                                          owner)
+        layers[e, names.player_relative.index, r, c] = relative(owner, p)
+        layers[e, names.selected.index, r, c] = world.selected[e, p - 1, s]
+        if draw_unit_type:
+            layers[e, names.unit_type.index, r, c] = unit_type
+        if names is SCREEN:
+            health, max_health = world.health[e, s], TABLE.max_health[unit_type]
+            layers[e, SCREEN.unit_hit_points.index, r, c] = np.ceil(health)
+            layers[e, SCREEN.unit_hit_points_ratio.index, r, c] = _ratio(health, max_health)
+            energy, max_energy = world.energy[e, s], TABLE.max_energy[unit_type]
+            layers[e, SCREEN.unit_energy.index, r, c] = energy
+            layers[e, SCREEN.unit_energy_ratio.index, r, c] = _ratio(energy, max_energy)
+            shields, max_shields = world.shields[e, s], TABLE.max_shield[unit_type]
+            layers[e, SCREEN.unit_shields.index, r, c] = shields
+            layers[e, SCREEN.unit_shields_ratio.index, r, c] = _ratio(shields, max_shields)
+            density = np.bincount(flat, minlength=size)[pixel]
+            layers[e, SCREEN.unit_density.index, r, c] = density
+            layers[e, SCREEN.unit_density_aa.index, r, c] = np.minimum(16 * density, 255)
+            layers[e, SCREEN.active.index, r, c] = world.order_count[e, s] > 0
+            progress = world.build_progress[e, s]
+            layers[e, SCREEN.build_progress.index, r, c] = np.where(progress < 1.0,
+                                                                    progress * 255, 0)
+        return e, r, c
+
+    def _draw_static_screen(self, layers):
+        """Height, visibility, pathable and buildable where the camera moved or the ground
+        changed (visibility on every call on maps with fog)."""
+        game = self.game
+        camera = game.world.camera[:, self.player - 1]
+        redraw = np.ones(game.num_envs, bool)
+        if self._static_camera is not None and self._static_version == game.ground_version:
+            redraw = np.any(camera != self._static_camera, axis=1)
+        if game.map.fog:
+            redraw[:] = True
+        rows = np.flatnonzero(redraw)
+        if rows.size == 0:
+            return
+        offset = game.screen.camera_offset(camera[rows])
+        self._sample_ground(layers, rows, game.screen.pixel_centres(offset), SCREEN)
+        self._static_camera = camera.copy()
+        self._static_version = game.ground_version
+
+    def _draw_static_minimap(self, layers):
+        """The minimap's ground layers when the ground changed (visibility on every call on maps
+        with fog), and its camera layer where the camera moved."""
+        game = self.game
+        centres = game.minimap.pixel_centres()
+        if game.map.fog or self._minimap_version != game.ground_version:
+            rows = np.arange(game.num_envs)
+            self._sample_ground(layers, rows, np.broadcast_to(
+                centres, (game.num_envs,) + centres.shape), MINIMAP)
+            self._minimap_version = game.ground_version
+        camera = game.world.camera[:, self.player - 1]
+        moved = (np.ones(game.num_envs, bool) if self._minimap_camera is None
+                 else np.any(camera != self._minimap_camera, axis=1))
+        rows = np.flatnonzero(moved)
+        if rows.size:
+            half = np.array([game.screen.width, game.screen.height]) / game.screen.scale / 2.0
+            low, high = camera[rows] - half, camera[rows] + half
+            layers[rows, MINIMAP.camera.index] = (
+                (centres[..., 0] >= low[:, None, None, 0])
+                & (centres[..., 0] <= high[:, None, None, 0])
+                & (centres[..., 1] >= low[:, None, None, 1])
+                & (centres[..., 1] <= high[:, None, None, 1]))
+            self._minimap_camera = camera.copy()
+
+    def _sample_ground(self, layers, rows, centres, names):
+        """Write the ground layers of environments `rows` from the map's grids at the world
+        points `centres` [R, H, W, 2]; points off the map get 0."""
+        game = self.game
+        height, width = game.vision.shape
+        inside = ((centres[..., 0] >= 0) & (centres[..., 0] < width)
+                  & (centres[..., 1] >= 0) & (centres[..., 1] < height))
+        cell_row, cell_col = game.vision.cell_of(centres)
+        env = rows[:, None, None]
+        visibility = game.vision.grid[env, self.player - 1, cell_row, cell_col]
+        for layer, grid in ((names.height_map, game.height_grid),
+                            (names.visibility_map, None),
+                            (names.pathable, game.pathable),
+                            (names.buildable, game.buildable)):
+            values = visibility if grid is None else grid[cell_row, cell_col]
+            layers[rows, layer.index] = np.where(inside, values, 0)
+
+    # ----------------------------------------------------------------------- vectors
+    def _vectors(self, batch):
+        game, world = self.game, self.game.world
+        p = self.player
+        own = world.alive & (world.owner == p)
+        unit_type = world.unit_type
+        supply = np.where(own & (world.build_progress >= 1.0), TABLE.supply[unit_type], 0.0)
+        workers = own & TABLE.is_worker[unit_type]
+        army = game.interface.army(p)
+        player = batch["player"]
+        player[:, PLAYER.player_id] = p
+        player[:, PLAYER.minerals] = world.minerals[:, p - 1]
+        player[:, PLAYER.vespene] = world.vespene[:, p - 1]
+        player[:, PLAYER.food_used] = np.ceil(np.where(supply > 0, supply, 0).sum(axis=1)
+                                              + world.food_queued[:, p - 1])
+        player[:, PLAYER.food_cap] = np.minimum(np.where(supply < 0, -supply, 0).sum(axis=1), 200)
+        player[:, PLAYER.food_army] = np.ceil(np.where(army, TABLE.supply[unit_type], 0).sum(1))
+        player[:, PLAYER.food_workers] = np.where(workers, TABLE.supply[unit_type], 0).sum(1)
+        player[:, PLAYER.idle_worker_count] = game.interface.idle_workers(p).sum(axis=1)
+        player[:, PLAYER.army_count] = army.sum(axis=1)
+        batch["game_loop"][:, 0] = world.game_loop
+        batch["score_cumulative"][:] = world.score_cumulative[:, p - 1]
+        if p == 1:
+            batch["score_cumulative"][:, 0] = world.score
+        batch["available_actions"][:] = game.available(p)
+        last, count = game.interface.take_last_actions(p)
+        batch["last_actions"][:] = np.where(np.arange(last.shape[1]) < count[:, None], last, 0)
+        batch["last_actions_count"][:] = count
+
+    def _selection(self, batch):
+        world = self.game.world
+        p = self.player
+        selected = world.selected[:, p - 1] & world.alive
+        rows = unit_layer_rows(world, selected, p)
+        count = selected.sum(axis=1)
+        single = count == 1
+        batch["single_select"][:, 0] = np.where(single[:, None], rows[:, 0], 0)
+        batch["single_select_count"][:] = single
+        limit = min(batch["multi_select"].shape[1], world.max_units)
+        multi = count >= 2
+        batch["multi_select"][:, :limit] = np.where(multi[:, None, None], rows[:, :limit], 0)
+        batch["multi_select_count"][:] = np.where(multi, np.minimum(count, limit), 0)
+        groups = world.groups[:, p - 1] & world.alive[:, None, :]
+        first = groups.argmax(axis=2)
+        has = groups.any(axis=2)
+        leader = np.take_along_axis(world.unit_type[:, None, :], first[..., None], axis=2)[..., 0]
+        batch["control_groups"][:, :, 0] = np.where(has, leader, 0)
+        batch["control_groups"][:, :, 1] = groups.sum(axis=2)
+
+    def _feature_units(self, batch):
+        game, world = self.game, self.game.world
+        view = game.screen
+        p = self.player
+        offset = view.camera_offset(world.camera[:, p - 1])
+        pixel = view.to_pixels(world.pos, offset[:, None, :])
+        on_screen = (self.visible_units() & (pixel[..., 0] >= 0) & (pixel[..., 0] < view.width)
+                     & (pixel[..., 1] >= 0) & (pixel[..., 1] < view.height))
+        table, count = batch["feature_units"], batch["feature_units_count"]
+        limit = table.shape[1]
+        table[:, :count.max(initial=0)] = 0
+        rank = np.cumsum(on_screen, axis=1) - 1
+        env, slot = np.nonzero(on_screen & (rank < limit))
+        rows = table[env, rank[env, slot]]
+        unit_type = world.unit_type[env, slot]
+        owner = world.owner[env, slot]
+        health, shields, energy = world.health[env, slot], world.shields[env, slot], \
+            world.energy[env, slot]
+        rows[:, FU.unit_type] = unit_type
+        rows[:, FU.alliance] = relative(owner, p)
+        rows[:, FU.health] = np.ceil(health)
+        rows[:, FU.shield] = shields
+        rows[:, FU.energy] = energy
+        rows[:, FU.build_progress] = world.build_progress[env, slot] * 100
+        rows[:, FU.health_ratio] = _ratio(health, TABLE.max_health[unit_type])
+        rows[:, FU.shield_ratio] = _ratio(shields, TABLE.max_shield[unit_type])
+        rows[:, FU.energy_ratio] = _ratio(energy, TABLE.max_energy[unit_type])
+        rows[:, FU.display_type] = 1  # visible
+        rows[:, FU.owner] = np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)
+        rows[:, FU.x] = np.floor(pixel[env, slot, 0])
+        rows[:, FU.y] = np.floor(pixel[env, slot, 1])
+        rows[:, FU.facing] = world.facing[env, slot]
+        rows[:, FU.radius] = view.radius_pixels(world.radius[env, slot])
+        rows[:, FU.cloak] = 3  # not cloaked
+        rows[:, FU.is_selected] = world.selected[env, p - 1, slot]
+        rows[:, FU.is_powered] = 1
+        rows[:, FU.mineral_contents] = world.minerals_left[env, slot]
+        rows[:, FU.vespene_contents] = world.vespene_left[env, slot]
+        rows[:, FU.weapon_cooldown] = np.where(
+            TABLE.weapon_damage[unit_type, GROUND] > 0, world.cooldown[env, slot], 0)
+        orders = world.order_count[env, slot]
+        rows[:, FU.order_length] = orders
+        for column, k in ((FU.order_id_0, 0), (FU.order_id_1, 1), (FU.order_id_2, 2),
+                          (FU.order_id_3, 3)):
+            rows[:, column] = np.where(orders > k,
+                                       _ORDER_RAW_FUNCTION[world.order_kind[env, slot, k]], 0)
+        rows[:, FU.active] = orders > 0
+        rows[:, FU.is_on_screen] = 1
+        table[env, rank[env, slot]] = rows
+        count[:] = np.minimum(on_screen.sum(axis=1), limit)
+
+
+def relative(owner, player):
+    """pysc2's PlayerRelative of units of `owner` seen by `player`."""
+    return np.where(owner == NEUTRAL, features.PlayerRelative.NEUTRAL,
+                    np.where(owner == player, features.PlayerRelative.SELF,
+                             features.PlayerRelative.ENEMY))
+
+
+def _ratio(value, maximum):
+    return np.where(maximum > 0, value / np.maximum(maximum, 1e-9) * 255, 0)
+
+
+def unit_layer_rows(world, mask, player):
+    """[E, U, 7] pysc2 UnitLayer rows of the units in `mask`, gathered to the front in slot
+    order (the rest zeros)."""
+    order = np.argsort(~mask, axis=1, kind="stable")
+    env = np.arange(world.num_envs)[:, None]
+    keep = np.take_along_axis(mask, order, axis=1)
+    unit_type = world.unit_type[env, order]
+    rows = np.zeros(mask.shape + (len(UL),), np.int32)
+    rows[..., UL.unit_type] = unit_type
+    rows[..., UL.player_relative] = relative(world.owner[env, order], player)
+    rows[..., UL.health] = np.ceil(world.health[env, order])
+    rows[..., UL.shields] = world.shields[env, order]
+    rows[..., UL.energy] = world.energy[env, order]
+    rows[..., UL.build_progress] = np.where(world.build_progress[env, order] < 1.0,
+                                            world.build_progress[env, order] * 100, 0)
+    rows[~keep] = 0
+    return rows

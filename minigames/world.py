@@ -1,0 +1,254 @@
+"""The state of N games as arrays over [environments, unit slots], and how units come and go.
+
+Every unit of every environment lives in one slot of fixed-size arrays: `alive[e, u]` says whether
+slot u of environment e holds a unit, `unit_type[e, u]` what it is, `pos[e, u]` where it stands, and
+so on. The systems (movement, combat, ...) read and write these arrays for all environments at
+once; nothing loops over units in Python. A map decides how many slots it needs.
+
+A unit keeps its slot until it dies; a slot is then free for the next unit spawned. Anything that
+refers to another unit (an order's target, a weapon's target) stores its slot and its `tag`, a
+number unique within the environment, so that a reused slot is never mistaken for the old unit:
+`world.valid(env, slot, tag)`.
+
+Players: 0 is neutral (pysc2 reports it as player 16), 1 and 2 are the two sides. What each side
+sees and selects (selection, control groups, camera) is kept per player in arrays [E, 2, ...]
+indexed by player - 1.
+"""
+import numpy as np
+
+from minigames.units import TABLE
+
+NEUTRAL = 0
+MAX_ORDERS = 8  # a command queued beyond this many orders is dropped
+NUM_CONTROL_GROUPS = 10
+
+
+class Order:
+    """What a unit's order tells it to do; the point and target unit are in the order arrays.
+    (Plain ints rather than an enum: the systems compare them every game loop.)"""
+    NONE = 0
+    MOVE = 1      # go to the point (or follow the target unit)
+    ATTACK = 2    # attack the target unit, or attack-move to the point
+    PATROL = 3    # attack-move between the order's origin and its point
+    HOLD = 4      # stay; fire at what comes in range
+    GATHER = 5    # mine the target resource (economy)
+    RETURN = 6    # bring the cargo back to a town hall (economy)
+    BUILD = 7     # build `order_build_type` at the point (or on the target geyser)
+
+
+class World:
+    """Unit slots and per-player state of `num_envs` games of one map.
+
+    Args:
+      num_envs: E.
+      max_units: U, slots per environment.
+      map_size: (width, height) of the map in world units.
+    """
+
+    def __init__(self, num_envs, max_units, map_size):
+        e, u, q = num_envs, max_units, MAX_ORDERS
+        self.num_envs, self.max_units = e, u
+        self.map_size = tuple(float(v) for v in map_size)
+        # Identity.
+        self.alive = np.zeros((e, u), bool)
+        self.unit_type = np.zeros((e, u), np.int32)
+        self.owner = np.zeros((e, u), np.int8)
+        self.tag = np.zeros((e, u), np.int64)
+        self.next_tag = np.ones(e, np.int64)
+        # Body.
+        self.pos = np.zeros((e, u, 2))
+        self.facing = np.zeros((e, u))
+        self.radius = np.zeros((e, u))
+        self.health = np.zeros((e, u))
+        self.shields = np.zeros((e, u))
+        self.energy = np.zeros((e, u))
+        self.build_progress = np.ones((e, u))  # 1.0: finished
+        # Orders: a queue per unit; index 0 is the current order.
+        self.order_kind = np.zeros((e, u, q), np.int8)
+        self.order_point = np.zeros((e, u, q, 2))
+        self.order_origin = np.zeros((e, u, q, 2))  # where a patrol turns back
+        self.order_target = np.full((e, u, q), -1, np.int32)  # target slot, -1 for a point
+        self.order_target_tag = np.zeros((e, u, q), np.int64)
+        self.order_build_type = np.zeros((e, u, q), np.int32)
+        self.order_count = np.zeros((e, u), np.int32)
+        # Combat.
+        self.cooldown = np.zeros((e, u))  # loops until the weapon may fire again
+        self.target = np.full((e, u), -1, np.int32)  # what the weapon is aimed at now
+        self.target_tag = np.zeros((e, u), np.int64)
+        self.died = np.zeros((e, u), bool)  # killed during the current game loop
+        self.died_type = np.zeros((e, u), np.int32)
+        self.died_owner = np.zeros((e, u), np.int8)
+        # Resources a unit holds (mineral fields, geysers).
+        self.minerals_left = np.zeros((e, u))
+        self.vespene_left = np.zeros((e, u))
+        # Per player (index player - 1).
+        self.minerals = np.zeros((e, 2))
+        self.vespene = np.zeros((e, 2))
+        self.food_queued = np.zeros((e, 2))  # supply of units in production
+        self.score_cumulative = np.zeros((e, 2, 13))  # pysc2's ScoreCumulative
+        self.selected = np.zeros((e, 2, u), bool)
+        self.groups = np.zeros((e, 2, NUM_CONTROL_GROUPS, u), bool)
+        self.camera = np.zeros((e, 2, 2))  # camera centre in world units
+        # Per environment.
+        self.game_loop = np.zeros(e, np.int64)
+        self.score = np.zeros(e, np.int64)  # the map's curriculum score of player 1
+
+    # ------------------------------------------------------------------------------- units
+    def spawn(self, env, unit_type, owner, pos):
+        """Create units; returns their slots.
+
+        Args:
+          env: [K] environment of each new unit.
+          unit_type, owner: [K] or one value for all.
+          pos: [K, 2] world positions.
+        """
+        env = np.asarray(env, np.int64)
+        k = len(env)
+        unit_type = np.broadcast_to(np.asarray(unit_type, np.int32), (k,))
+        owner = np.broadcast_to(np.asarray(owner, np.int8), (k,))
+        # The r-th new unit of an environment takes its r-th free slot (free slots in order).
+        order = np.argsort(env, kind="stable")
+        sorted_env = env[order]
+        first = np.searchsorted(sorted_env, sorted_env, side="left")
+        rank = np.empty(k, np.int64)
+        rank[order] = np.arange(k) - first
+        free_first = np.argsort(self.alive, axis=1, kind="stable")  # free slots first, in order
+        free_count = (~self.alive).sum(axis=1)
+        if np.any(rank >= free_count[env]):
+            raise RuntimeError(f"The map needs more than its {self.max_units} unit slots.")
+        slot = free_first[env, rank]
+        self.alive[env, slot] = True
+        self.unit_type[env, slot] = unit_type
+        self.owner[env, slot] = owner
+        self.tag[env, slot] = self.next_tag[env] + rank
+        np.add.at(self.next_tag, env, 1)
+        self.pos[env, slot] = pos
+        self.facing[env, slot] = 0.0
+        self.radius[env, slot] = TABLE.radius[unit_type]
+        self.health[env, slot] = TABLE.max_health[unit_type]
+        self.shields[env, slot] = TABLE.max_shield[unit_type]
+        self.energy[env, slot] = TABLE.start_energy[unit_type]
+        self.build_progress[env, slot] = 1.0
+        self.minerals_left[env, slot] = TABLE.minerals_contained[unit_type]
+        self.vespene_left[env, slot] = TABLE.vespene_contained[unit_type]
+        self.order_kind[env, slot] = 0
+        self.order_count[env, slot] = 0
+        self.cooldown[env, slot] = 0.0
+        self.target[env, slot] = -1
+        self.selected[env, :, slot] = False
+        self.groups[env, :, :, slot] = False
+        return slot
+
+    def remove(self, env, slot):
+        """Take units off the map without a death (picked-up shards, re-created units)."""
+        self.alive[env, slot] = False
+        self.selected[env, :, slot] = False
+        self.groups[env, :, :, slot] = False
+        self.order_count[env, slot] = 0
+        self.order_kind[env, slot] = 0
+
+    def kill(self, env, slot):
+        """Units die: removed, and recorded in `died` for the map's scoring of this loop."""
+        self.died[env, slot] = True
+        self.died_type[env, slot] = self.unit_type[env, slot]
+        self.died_owner[env, slot] = self.owner[env, slot]
+        self.remove(env, slot)
+
+    def clear(self, rows):
+        """Empty environments `rows` (before a map spawns a new game in them)."""
+        self.remove(np.repeat(rows, self.max_units), np.tile(np.arange(self.max_units), len(rows)))
+        self.died[rows] = False
+        self.camera[rows] = 0.0
+        self.game_loop[rows] = 0
+        self.score[rows] = 0
+        self.minerals[rows] = 0.0
+        self.vespene[rows] = 0.0
+        self.food_queued[rows] = 0.0
+        self.score_cumulative[rows] = 0.0
+
+    def valid(self, env, slot, tag):
+        """[K] bool: slot still holds the unit with that tag (slot -1 is never valid)."""
+        safe = np.maximum(slot, 0)
+        return (slot >= 0) & self.alive[env, safe] & (self.tag[env, safe] == tag)
+
+    def stats(self, field):
+        """[E, U] per-slot view of a unit-table field, e.g. stats("speed")."""
+        return getattr(TABLE, field)[self.unit_type]
+
+    # ------------------------------------------------------------------------------ orders
+    def give_orders(self, env, slot, kind, point, target=None, target_tag=None, build_type=None,
+                    queued=None):
+        """Give or queue one order per (env, slot).
+
+        An order replaces the queue unless `queued` is True and the unit has orders; a patrol
+        turns back at where the unit stands when the patrol starts (the end of the queue before it).
+        """
+        k = len(env)
+        kind = np.broadcast_to(np.asarray(kind, np.int8), (k,))
+        target = np.full(k, -1, np.int32) if target is None else np.asarray(target, np.int32)
+        target_tag = np.zeros(k, np.int64) if target_tag is None else target_tag
+        build_type = np.zeros(k, np.int32) if build_type is None else build_type
+        queued = np.zeros(k, bool) if queued is None else np.broadcast_to(queued, (k,))
+        count = self.order_count[env, slot]
+        replace = ~queued | (count == 0)
+        last = np.maximum(count - 1, 0)
+        origin = np.where(replace[:, None], self.pos[env, slot], self.order_point[env, slot, last])
+        index = np.where(replace, 0, count)
+        self.order_kind[env[replace], slot[replace]] = 0
+        keep = index < MAX_ORDERS
+        env, slot, index = env[keep], slot[keep], index[keep]
+        self.order_kind[env, slot, index] = kind[keep]
+        self.order_point[env, slot, index] = np.asarray(point)[keep]
+        self.order_origin[env, slot, index] = origin[keep]
+        self.order_target[env, slot, index] = target[keep]
+        self.order_target_tag[env, slot, index] = target_tag[keep]
+        self.order_build_type[env, slot, index] = build_type[keep]
+        self.order_count[env, slot] = index + 1
+        # A new current order drops the target the weapon had.
+        now = index == 0
+        self.target[env[now], slot[now]] = -1
+
+    def finish_order(self, env, slot):
+        """The current order of each (env, slot) is done: the next queued one starts."""
+        for field in (self.order_kind, self.order_point, self.order_origin, self.order_target,
+                      self.order_target_tag, self.order_build_type):
+            field[env, slot, :-1] = field[env, slot, 1:]
+        self.order_kind[env, slot, -1] = 0
+        self.order_count[env, slot] = np.maximum(self.order_count[env, slot] - 1, 0)
+        # The next order starts from where the unit is now (a queued patrol's origin was set
+        # when it was queued, which is where the unit now stands).
+        self.target[env, slot] = -1
+
+    def clear_orders(self, env, slot):
+        self.order_count[env, slot] = 0
+        self.order_kind[env, slot] = 0
+        self.target[env, slot] = -1
+
+    def current_order(self):
+        """[E, U] kind of each unit's current order (Order.NONE when idle or dead)."""
+        return np.where(self.alive & (self.order_count > 0), self.order_kind[:, :, 0], 0)
+
+    # ------------------------------------------------------------------------------- state
+    def get_state(self):
+        """Copies of every state array (a picklable dict)."""
+        return {name: value.copy() for name, value in vars(self).items()
+                if isinstance(value, np.ndarray)}
+
+    def set_state(self, state):
+        for name, value in state.items():
+            getattr(self, name)[...] = value
+
+
+def compact(mask):
+    """Gather the True slots of each row to the front: (slots [E, K], valid [E, K]) with K the
+    largest count of any row (slots of invalid entries are 0)."""
+    k = int(mask.sum(axis=1).max(initial=0))
+    order = np.argsort(~mask, axis=1, kind="stable")[:, :k]
+    valid = np.take_along_axis(mask, order, axis=1)
+    return order, valid
+
+
+def gather(array, slots):
+    """array [E, U, ...] at per-row slots [E, K] -> [E, K, ...]."""
+    rows = np.arange(array.shape[0])[:, None]
+    return array[rows, slots]

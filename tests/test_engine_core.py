@@ -1,0 +1,214 @@
+"""The engine's core on any map: transforms, orders, movement, selection, drawing, availability."""
+import numpy as np
+import pytest
+from pysc2.env import sc2_env
+from pysc2.lib import actions, features, point, units
+
+from minigames import geometry
+from minigames.world import Order
+from tests.engine_helpers import action, empty_game, make_game, pixel_of, run, select
+
+F = actions.FUNCTIONS
+SCREEN = features.SCREEN_FEATURES
+MARINE = units.Terran.Marine
+SPEED = 0.140625  # marine, world units per game loop
+
+
+def marine_game(pos=(25.0, 28.0), selected=True, **kwargs):
+    """An empty MoveToBeacon game with one marine of player 1."""
+    game = empty_game(**kwargs)
+    slot = game.world.spawn([0], MARINE, 1, np.array([pos]))[0]
+    if selected:
+        select(game, 0, [slot])
+    return game, slot
+
+
+@pytest.mark.parametrize("size", [16, 32, 64, 84])
+def test_transforms_match_pysc2_features(size):
+    aif = sc2_env.AgentInterfaceFormat(
+        feature_dimensions=sc2_env.Dimensions(screen=size, minimap=size), use_feature_units=True,
+        raw_resolution=size)  # pysc2's minimap transform scales to the raw resolution
+    reference = features.Features(aif, map_size=point.Point(64, 64))
+    camera = np.array([33.0, 25.0])
+    reference._update_camera(point.Point(*camera))
+    screen = geometry.LayerTransform.screen((size, size), 24, 64)
+    offset = screen.camera_offset(camera)
+    minimap = geometry.LayerTransform.minimap((size, size), (64, 64))
+    rng = np.random.default_rng(0)
+    for world in rng.uniform(14, 50, size=(50, 2)):
+        expected = reference._world_to_feature_screen_px.fwd_pt(point.Point(*world))
+        assert tuple(np.floor(screen.to_pixels(world, offset))) == (expected.x, expected.y)
+        expected = reference._world_to_minimap_px.fwd_pt(point.Point(*world))
+        assert tuple(np.floor(minimap.to_pixels(world))) == (expected.x, expected.y)
+    pixel = np.array([5.0, 7.0])
+    back = reference._world_to_feature_screen_px.back_pt(point.Point(*pixel))
+    assert np.allclose(screen.to_world(pixel, offset), (back.x, back.y))
+
+
+def test_marine_speed_and_arrival():
+    game, slot = marine_game()
+    target = pixel_of(game, (35.0, 28.0))
+    game.apply(*action(F.Move_screen.id, screen=target, queued=0))
+    goal = game.world.order_point[0, slot, 0].copy()
+    run(game, 8)
+    assert np.allclose(game.world.pos[0, slot], (25.0 + 8 * SPEED, 28.0), atol=0.05)
+    run(game, 200)
+    assert np.allclose(game.world.pos[0, slot], goal) and game.world.order_count[0, slot] == 0
+
+
+def test_queued_orders_run_in_turn_and_stop_clears():
+    game, slot = marine_game()
+    first, second = pixel_of(game, (30.0, 28.0)), pixel_of(game, (30.0, 22.0))
+    game.apply(*action(F.Move_screen.id, screen=first, queued=0))
+    game.apply(*action(F.Move_screen.id, screen=second, queued=1))
+    assert game.world.order_count[0, slot] == 2
+    run(game, 48)  # 6.75 units: past the first target, on to the second
+    assert game.world.order_count[0, slot] == 1 and game.world.pos[0, slot, 1] < 28.0
+    game.apply(*action(F.Stop_quick.id, queued=0))
+    stopped = game.world.pos[0, slot].copy()
+    run(game, 16)
+    assert np.array_equal(game.world.pos[0, slot], stopped)
+    assert game.world.order_count[0, slot] == 0
+
+
+def test_patrol_goes_back_and_forth():
+    game, slot = marine_game()
+    game.apply(*action(F.Patrol_screen.id, screen=pixel_of(game, (30.0, 28.0)), queued=0))
+    xs = []
+    for _ in range(80):
+        run(game, 1)
+        xs.append(game.world.pos[0, slot, 0])
+    far = int(np.argmax(xs))
+    assert xs[far] > 29.5 and min(xs[far:]) < 25.3  # reached the far end and came back
+    assert game.world.order_count[0, slot] == 1
+
+
+def test_commands_outside_the_playable_area_go_to_its_edge():
+    game, slot = marine_game()
+    game.apply(*action(F.Move_minimap.id, minimap=(0, 0), queued=0))
+    x0, y0, x1, y1 = game.map.playable
+    r = game.world.radius[0, slot]
+    assert np.allclose(game.world.order_point[0, slot, 0], (x0 + r, y1 - r))  # top-left corner
+
+
+def test_hold_position_is_an_order_and_commands_need_a_selection():
+    game, slot = marine_game()
+    game.apply(*action(F.Move_screen.id, screen=(2, 2), queued=0))
+    game.apply(*action(F.HoldPosition_quick.id, queued=0))
+    assert game.world.order_count[0, slot] == 1
+    assert game.world.order_kind[0, slot, 0] == Order.HOLD
+    before = game.world.pos[0, slot].copy()
+    run(game, 16)
+    assert np.array_equal(game.world.pos[0, slot], before)
+    select(game, 0, [])
+    game.interface.take_last_actions(1)
+    game.apply(*action(F.Move_screen.id, screen=(2, 2), queued=0))
+    assert game.world.order_kind[0, slot, 0] == Order.HOLD  # nobody took the command
+    assert game.interface.take_last_actions(1)[1][0] == 0  # and it is not reported
+
+
+def test_select_point_rect_and_control_groups():
+    game, slot = marine_game(selected=False)
+    world = game.world
+    marine_pixel = pixel_of(game, world.pos[0, slot])
+    empty_pixel = pixel_of(game, (40.0, 34.0))
+    game.apply(*action(F.select_point.id, select_point_act=0, screen=marine_pixel))
+    assert world.selected[0, 0, slot]
+    game.apply(*action(F.select_control_group.id, control_group_act=1, control_group_id=3))
+    game.apply(*action(F.select_point.id, select_point_act=0, screen=empty_pixel))
+    assert not world.selected[0, 0, slot]
+    game.apply(*action(F.select_control_group.id, control_group_act=0, control_group_id=3))
+    assert world.selected[0, 0, slot]
+    game.apply(*action(F.select_point.id, select_point_act=1, screen=marine_pixel))
+    assert not world.selected[0, 0, slot]  # toggle
+    game.apply(*action(F.select_rect.id, select_add=0, screen=marine_pixel - 2,
+                       screen2=marine_pixel + 2))
+    assert world.selected[0, 0, slot]
+    game.apply(*action(F.select_rect.id, select_add=1, screen=empty_pixel, screen2=empty_pixel))
+    assert world.selected[0, 0, slot]  # add keeps the marine
+    batch = game.observe()
+    assert batch["control_groups"][0, 3].tolist() == [MARINE, 1]
+
+
+def test_select_rect_prefers_units_and_select_unit_edits_the_panel():
+    game = empty_game()
+    world = game.world
+    slots = world.spawn([0, 0, 0], [MARINE, MARINE, units.Terran.SupplyDepot], 1,
+                        np.array([[25.0, 28.0], [27.0, 28.0], [30.0, 28.0]]))
+    game.apply(*action(F.select_rect.id, select_add=0, screen=pixel_of(game, (23.0, 31.0)),
+                       screen2=pixel_of(game, (33.0, 25.0))))
+    assert world.selected[0, 0, slots].tolist() == [True, True, False]
+    assert game.observe()["multi_select_count"][0] == 2
+    assert F.select_unit.id in np.flatnonzero(game.available()[0])
+    game.apply(*action(F.select_unit.id, select_unit_act=1, select_unit_id=0))  # deselect row 0
+    assert world.selected[0, 0, slots].tolist() == [False, True, False]
+
+
+def test_select_army_and_idle_workers():
+    game = empty_game()
+    world = game.world
+    marine, scv_a, scv_b = world.spawn([0, 0, 0], [MARINE, units.Terran.SCV, units.Terran.SCV], 1,
+                                       np.array([[25.0, 28.0], [27.0, 28.0], [29.0, 28.0]]))
+    available = np.flatnonzero(game.available()[0])
+    assert F.select_army.id in available and F.select_idle_worker.id in available
+    game.apply(*action(F.select_army.id, select_add=0))
+    assert world.selected[0, 0, [marine, scv_a, scv_b]].tolist() == [True, False, False]
+    game.apply(*action(F.select_idle_worker.id, select_worker=0))
+    first = world.selected[0, 0, [scv_a, scv_b]].tolist()
+    game.apply(*action(F.select_idle_worker.id, select_worker=0))
+    second = world.selected[0, 0, [scv_a, scv_b]].tolist()
+    assert sorted([first, second]) == [[False, True], [True, False]]  # cycles through them
+    game.apply(*action(F.select_idle_worker.id, select_worker=2))
+    assert world.selected[0, 0, [marine, scv_a, scv_b]].tolist() == [False, True, True]
+
+
+def test_available_actions_follow_selection():
+    game = make_game(n=2)
+    marine = (game.world.unit_type[1] == MARINE).argmax()
+    select(game, 1, [marine])
+    mask = game.available()
+    assert np.flatnonzero(mask[0]).tolist() == [0, 1, 2, 3, 4, 7]
+    assert np.flatnonzero(mask[1]).tolist() == [0, 1, 2, 3, 4, 7, 12, 13, 274, 331, 332, 333,
+                                                334, 451, 452, 453]
+
+
+def test_units_push_apart_and_a_group_stops_as_a_clump():
+    game = empty_game()
+    world = game.world
+    slots = world.spawn(np.zeros(6, int), MARINE, 1,
+                        np.array([[25.0, 24.0 + i] for i in range(6)]))
+    select(game, 0, slots)
+    game.apply(*action(F.Move_screen.id, screen=pixel_of(game, (36.0, 28.0)), queued=0))
+    run(game, 200)
+    pos = world.pos[0, slots]
+    distance = np.hypot(*(pos[:, None] - pos[None, :]).T)
+    assert distance[~np.eye(6, dtype=bool)].min() >= 0.7  # no two marines overlap much
+    assert np.all(np.hypot(*(pos - (36.0, 28.0)).T) < 2.5)  # all arrived near the point
+    assert np.all(world.order_count[0, slots] == 0)  # and stopped
+
+
+@pytest.mark.parametrize("function,kind", [(F.Attack_screen, Order.ATTACK),
+                                           (F.Smart_screen, Order.MOVE),
+                                           (F.Move_screen, Order.MOVE)])
+def test_screen_commands_give_orders_shown_in_feature_units(function, kind):
+    game, slot = marine_game(use_feature_units=True)
+    game.apply(*action(function.id, screen=pixel_of(game, (35.0, 28.0)), queued=0))
+    assert game.world.order_kind[0, slot, 0] == kind
+    run(game, 8)
+    assert game.world.pos[0, slot, 0] > 25.5
+    batch = game.observe()
+    row = batch["feature_units"][0, 0]
+    fu = features.FeatureUnit
+    assert row[fu.unit_type] == MARINE and row[fu.order_length] == 1
+    ability = (F.Attack_Attack_screen if kind == Order.ATTACK else F.Move_Move_screen).ability_id
+    assert row[fu.order_id_0] == actions.RAW_ABILITY_ID_TO_FUNC_ID[ability]
+
+
+def test_camera_moves_only_on_maps_that_allow_it():
+    game, _ = marine_game()
+    before = game.world.camera[0, 0].copy()
+    game.apply(*action(F.move_camera.id, minimap=(5, 5)))
+    assert np.array_equal(game.world.camera[0, 0], before)  # MoveToBeacon locks the camera
+    game.map.camera_locked = False
+    game.apply(*action(F.move_camera.id, minimap=(12, 12)))  # world (25, 39): 2 units per pixel
+    assert np.allclose(game.world.camera[0, 0], (25.0, 36.0))  # clamped into the playable area
