@@ -1,11 +1,11 @@
-"""Agent steps per second of the embedded engine; prints one JSON line.
+"""Agent steps per second of the embedded engine, one JSON line per map.
 
 (a) one `minigames.SC2Env` driven through pysc2's API (FunctionCalls in, NamedDict TimeSteps out), and
-(b) the batch API at N = 1, 16, 64, 256, each at screen/minimap 32 and 64 with full observations
-(all 27 screen and 11 minimap layers, feature units). Actions are random available functions with
-random arguments, drawn before timing, so the figures measure the engine alone.
+(b) the batch API at N = 1, 16, 64, 256, at screen/minimap 32 (and any other `--sizes`) with full
+observations (all 27 screen and 11 minimap layers, feature units). Actions are random available
+functions with random arguments, drawn before timing, so the figures measure the engine alone.
 
-    python -m bench.env_throughput [--seconds 3]
+    python -m bench.env_throughput [--seconds 3] [--maps MoveToBeacon,DefeatRoaches]
 """
 import json
 import os
@@ -15,19 +15,21 @@ import numpy as np
 from absl import app, flags
 
 import minigames
+from minigames import maps
 from pysc2.env import sc2_env
 from pysc2.lib import actions
 
 flags.DEFINE_float("seconds", 3.0, "Wall time to measure each configuration for.")
+flags.DEFINE_list("maps", sorted(maps.MAPS), "Maps to measure.")
 flags.DEFINE_list("num_envs", ["1", "16", "64", "256"], "Batch sizes to measure.")
-flags.DEFINE_list("sizes", ["32", "64"], "Screen (= minimap) resolutions to measure.")
+flags.DEFINE_list("sizes", ["32"], "Screen (= minimap) resolutions to measure.")
 FLAGS = flags.FLAGS
 
 
-def single_env_steps_per_second(size, seconds):
+def single_env_steps_per_second(map_name, size, seconds):
     aif = sc2_env.AgentInterfaceFormat(
         feature_dimensions=sc2_env.Dimensions(screen=size, minimap=size), use_feature_units=True)
-    env = minigames.SC2Env(map_name="MoveToBeacon", players=[sc2_env.Agent(sc2_env.Race.terran)],
+    env = minigames.SC2Env(map_name=map_name, players=[sc2_env.Agent(sc2_env.Race.terran)],
                            agent_interface_format=aif, random_seed=0)
     spec = env.action_spec()[0]
     rng = np.random.default_rng(0)
@@ -41,9 +43,9 @@ def single_env_steps_per_second(size, seconds):
     return steps / (time.perf_counter() - start)
 
 
-def batch_steps_per_second(num_envs, size, seconds):
-    env = minigames.BatchEnv(num_envs=num_envs, screen_size=size, minimap_size=size, seed=0,
-                             use_feature_units=True)
+def batch_steps_per_second(map_name, num_envs, size, seconds):
+    env = minigames.BatchEnv(map_name=map_name, num_envs=num_envs, screen_size=size,
+                             minimap_size=size, seed=0, use_feature_units=True)
     batch = env.reset()
     rng = np.random.default_rng(0)
     # Random indices for every argument type, and random priorities: each step takes the available
@@ -60,15 +62,16 @@ def batch_steps_per_second(num_envs, size, seconds):
 
 def main(argv):
     del argv
-    result = {"benchmark": "env_throughput", "cpu_count": os.cpu_count(),
-              "unit": "agent steps per second", "single_env_pysc2_api": {}, "batch_api": {}}
-    for size in (int(s) for s in FLAGS.sizes):
-        result["single_env_pysc2_api"][f"screen{size}"] = round(
-            single_env_steps_per_second(size, FLAGS.seconds))
-        for n in (int(v) for v in FLAGS.num_envs):
-            result["batch_api"][f"screen{size}_n{n}"] = round(
-                batch_steps_per_second(n, size, FLAGS.seconds))
-    print(json.dumps(result))
+    for map_name in FLAGS.maps:
+        result = {"benchmark": "env_throughput", "map": map_name, "cpu_count": os.cpu_count(),
+                  "unit": "agent steps per second", "single_env_pysc2_api": {}, "batch_api": {}}
+        for size in (int(s) for s in FLAGS.sizes):
+            result["single_env_pysc2_api"][f"screen{size}"] = round(
+                single_env_steps_per_second(map_name, size, FLAGS.seconds))
+            for n in (int(v) for v in FLAGS.num_envs):
+                result["batch_api"][f"screen{size}_n{n}"] = round(
+                    batch_steps_per_second(map_name, n, size, FLAGS.seconds))
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

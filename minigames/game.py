@@ -54,8 +54,10 @@ class Game:
         self.height_grid = self.map.height_grid()
         self.ground_version = 0  # increases whenever pathable or buildable change
         self.vision = vision.Vision(self)
-        self._vision_loops = -1  # game loops simulated when vision was last updated
-        self._loops = 0
+        self._vision_loops = -1  # self._loops when vision was last updated
+        self._loops = 0  # counts every change of the world (game loops, resets, restores)
+        self._applies = 0  # counts actions carried out (they change selections)
+        self._available = {}  # player -> ((loops, applies), [N, 573] mask)
         seeds = np.random.SeedSequence().generate_state(num_envs) if seeds is None else seeds
         self.seeds = [int(s) for s in seeds]
         self.episode = np.zeros(num_envs, np.int64)  # index of the next game each row starts
@@ -95,10 +97,15 @@ class Game:
         """Carry out one validated pysc2 action per environment ([N] ids, [N, 13, 2] values)."""
         self.interface.apply(player, np.asarray(function_ids, np.int64),
                              np.asarray(values, np.int64))
+        self._applies += 1
 
     def available(self, player=1):
-        """[N, 573] bool: the functions the player's next action may use."""
-        return self.interface.available(player)
+        """[N, 573] bool: the functions the player's next action may use (do not modify)."""
+        key = (self._loops, self._applies)
+        cached = self._available.get(player)
+        if cached is None or cached[0] != key:
+            cached = self._available[player] = (key, self.interface.available(player))
+        return cached[1]
 
     def advance(self, loops, end_loop):
         """Simulate up to `loops` game loops; environment i stops at game loop `end_loop[i]` or

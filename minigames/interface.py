@@ -28,7 +28,8 @@ commands and their orders:
 * Move, Patrol (screen or minimap): to the point. Smart (screen): attack an enemy under the point
   (units with a weapon), else move. Smart (minimap): move.
 * HoldPosition, Stop: the queue is replaced by holding, or emptied.
-Queued commands (`queued` = 1) go after the unit's orders; otherwise they replace them.
+Queued commands (`queued` = 1) go after the unit's orders; otherwise they replace them. A group
+sent to a point outside the box around it keeps its formation (`_formation_offsets`).
 """
 import numpy as np
 from pysc2.lib import actions
@@ -322,7 +323,10 @@ class Interface:
         point[on_minimap] = self.game.minimap.to_world(
             values[on_minimap, MINIMAP_ARG].astype(np.float64))
         point = np.where((layer[r] == NO_POINT)[:, None], world.pos[env, slot],
-                         movement.clamp_to_playable(self.game, point[r], world.radius[env, slot]))
+                         movement.clamp_to_playable(
+                             self.game, point[r] + _formation_offsets(world, r, env, slot,
+                                                                      point[r]),
+                             world.radius[env, slot]))
         kinds = COMMAND_ORDER[function].copy()
         target = under[r]
         target_owner = world.owner[env, np.maximum(target, 0)]
@@ -342,3 +346,25 @@ class Interface:
         world.give_orders(env[give], slot[give], kinds[give], point[give], target=target[give],
                           target_tag=tag[give], queued=values[r[give], QUEUED_ARG, 0] == 1)
         return takers.any(axis=1)
+
+
+def _formation_offsets(world, group, env, slot, point):
+    """Where each unit of a group command goes relative to the point: the "magic box".
+
+    When the point lies outside the box bounding the units that take the command, they keep their
+    places relative to the group's centre (and move side by side); inside the box they all go to
+    the point itself. This is the game's documented group-move behaviour (Liquipedia, "Magic Box").
+    `group` [K] says which command (row) each unit took.
+    """
+    pos = world.pos[env, slot]
+    k = group.max(initial=-1) + 1
+    low = np.full((k, 2), np.inf)
+    high = np.full((k, 2), -np.inf)
+    np.minimum.at(low, group, pos)
+    np.maximum.at(high, group, pos)
+    count = np.bincount(group, minlength=k)
+    centre = np.zeros((k, 2))
+    np.add.at(centre, group, pos)
+    centre /= np.maximum(count, 1)[:, None]
+    outside = np.any((point < low[group]) | (point > high[group]), axis=1) & (count[group] > 1)
+    return np.where(outside[:, None], pos - centre[group], 0.0)

@@ -51,17 +51,18 @@ class Intents:
 
 def tick(game, running, intents):
     world = game.world
+    before = world.pos.copy()
     active = world.alive & running[:, None] & (world.stats("speed") > 0)
     kind = world.current_order()
     by_order = active & ~intents.wants_move & ~intents.stand & MOVES_TO_POINT[kind]
     # An Attack order on a unit moves only by chasing (combat's intents), never to its point.
     by_order &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
     moving = (active & intents.wants_move & ~intents.stand) | by_order
-    destination = np.where(by_order[..., None], world.order_point[:, :, 0], intents.destination)
 
     env, slot = np.nonzero(moving)
     start = world.pos[env, slot]
-    goal = destination[env, slot]
+    goal = np.where(by_order[env, slot, None], world.order_point[env, slot, 0],
+                    intents.destination[env, slot])
     delta = goal - start
     distance = np.hypot(delta[:, 0], delta[:, 1])
     speed = TABLE.speed[world.unit_type[env, slot]]
@@ -73,7 +74,9 @@ def tick(game, running, intents):
         np.arctan2(delta[turning, 1], delta[turning, 0]) % (2 * np.pi))
 
     _separate(game, intents, kind)
-    _keep_inside(game, active)
+    moved = world.alive & np.any(world.pos != before, axis=-1)
+    _keep_inside(game, moved)
+    world.awake = moved
 
     after = world.pos[env, slot] - goal
     remaining = np.hypot(after[:, 0], after[:, 1])
@@ -93,37 +96,45 @@ def _arrive(world, env, slot):
 
 
 def _separate(game, intents, kind):
+    """Push overlapping units apart. Only units that moved or were pushed in the last loop (or
+    were just spawned: `world.awake`) are checked against the others, so a still crowd costs
+    nothing; a still unit that an awake one runs into is pushed too, and wakes up."""
     world = game.world
     unit_type = world.unit_type
     solid = world.alive & ~TABLE.is_flying[unit_type] & COLLIDES[unit_type]
     solid &= ~intents.passes_through
-    if solid.sum(axis=1).max(initial=0) <= 1:
-        return
     fixed = (TABLE.is_structure[unit_type] | (world.owner == NEUTRAL)
              | (kind == Order.HOLD) | (TABLE.speed[unit_type] == 0))
-    movable = solid & ~fixed
-    if not movable.any():
+    rows = solid & ~fixed & world.awake
+    if not rows.any():
         return
-    m_slot, m_ok = compact(movable)
+    r_slot, r_ok = compact(rows)
     s_slot, s_ok = compact(solid)
-    m_pos, s_pos = gather(world.pos, m_slot), gather(world.pos, s_slot)
-    delta = m_pos[:, :, None, :] - s_pos[:, None, :, :]  # [E, M, S, 2]
-    distance = np.hypot(delta[..., 0], delta[..., 1])
-    overlap = (gather(world.radius, m_slot)[:, :, None] + gather(world.radius, s_slot)[:, None, :]
-               - distance)
-    pair = (m_ok[:, :, None] & s_ok[:, None, :] & (overlap > 0)
-            & (m_slot[:, :, None] != s_slot[:, None, :]))
-    if not pair.any():
+    r_pos, s_pos = gather(world.pos, r_slot), gather(world.pos, s_slot)
+    dx = r_pos[:, :, None, 0] - s_pos[:, None, :, 0]
+    dy = r_pos[:, :, None, 1] - s_pos[:, None, :, 1]
+    reach = gather(world.radius, r_slot)[:, :, None] + gather(world.radius, s_slot)[:, None, :]
+    d2 = dx * dx + dy * dy
+    close = (d2 < reach * reach) & r_ok[:, :, None] & s_ok[:, None, :] & (
+        r_slot[:, :, None] != s_slot[:, None, :])
+    env, i, j = np.nonzero(close)
+    if env.size == 0:
         return
+    a, b = r_slot[env, i], s_slot[env, j]
+    distance = np.sqrt(d2[env, i, j])
+    overlap = reach[env, i, j] - distance
     # Units on the same spot part in a direction fixed by their slots (deterministic).
-    angle = (m_slot[:, :, None] - s_slot[:, None, :]) * _GOLDEN_ANGLE
-    direction = np.where((distance > 1e-9)[..., None],
-                         delta / np.maximum(distance, 1e-9)[..., None],
-                         np.stack([np.cos(angle), np.sin(angle)], axis=-1))
-    share = np.where(gather(fixed, s_slot)[:, None, :], 1.0, 0.5)
-    push = (direction * np.where(pair, overlap * share, 0.0)[..., None]).sum(axis=2)
-    env, column = np.nonzero(m_ok)
-    world.pos[env, m_slot[env, column]] += push[env, column]
+    angle = (a - b) * _GOLDEN_ANGLE
+    apart = distance > 1e-9
+    safe = np.maximum(distance, 1e-9)
+    direction = np.stack([np.where(apart, dx[env, i, j] / safe, np.cos(angle)),
+                          np.where(apart, dy[env, i, j] / safe, np.sin(angle))], axis=-1)
+    b_fixed = fixed[env, b]
+    share = np.where(b_fixed, 1.0, 0.5)[:, None]
+    np.add.at(world.pos, (env, a), direction * overlap[:, None] * share)
+    still = ~b_fixed & ~rows[env, b]  # a still unit that was run into takes its half
+    np.add.at(world.pos, (env[still], b[still]),
+              -direction[still] * overlap[still, None] * 0.5)
 
 
 def _keep_inside(game, mobile):

@@ -62,9 +62,12 @@ class Observer:
         self.batch = None
         self._screen_drawn = None  # (env, row, col) of the unit pixels drawn last time
         self._minimap_drawn = None
-        self._static_camera = None  # [E, 2] camera of the static screen layers drawn
-        self._static_version = -1  # game.ground_version when the static layers were drawn
-        self._minimap_version = -1  # likewise for the minimap's ground layers
+        # Map cells under every pixel: (row, col, inside the map), [E, H, W] each; the screen's
+        # follow the camera (`_static_camera`).
+        self._screen_cells = self._minimap_cells = self._minimap_centres = None
+        self._static_camera = None  # [E, 2] camera the screen's cells were computed for
+        self._static_version = -1  # game.ground_version of the ground layers drawn
+        self._minimap_version = -1
         self._minimap_camera = None
 
     # ----------------------------------------------------------------------- what is where
@@ -186,38 +189,54 @@ class Observer:
         return e, r, c
 
     def _draw_static_screen(self, layers):
-        """Height, visibility, pathable and buildable where the camera moved or the ground
-        changed (visibility on every call on maps with fog)."""
+        """The ground layers where the camera moved or the ground changed; visibility also on
+        every call on maps with fog."""
         game = self.game
         camera = game.world.camera[:, self.player - 1]
-        redraw = np.ones(game.num_envs, bool)
-        if self._static_camera is not None and self._static_version == game.ground_version:
-            redraw = np.any(camera != self._static_camera, axis=1)
+        if self._screen_cells is None:
+            self._screen_cells = tuple(np.zeros((game.num_envs, game.screen.height,
+                                                 game.screen.width), dtype)
+                                       for dtype in (np.int64, np.int64, bool))
+            moved = np.ones(game.num_envs, bool)
+        else:
+            moved = np.any(camera != self._static_camera, axis=1)
+        rows = np.flatnonzero(moved)
+        if rows.size:
+            offset = game.screen.camera_offset(camera[rows])
+            cells = self._cells_of(game.screen.pixel_centres(offset))
+            for cached, new in zip(self._screen_cells, cells):
+                cached[rows] = new
+            self._static_camera = camera.copy()
+        if self._static_version != game.ground_version:
+            rows = np.arange(game.num_envs)
+        self._sample(layers, rows, self._screen_cells, SCREEN, ground=True)
         if game.map.fog:
-            redraw[:] = True
-        rows = np.flatnonzero(redraw)
-        if rows.size == 0:
-            return
-        offset = game.screen.camera_offset(camera[rows])
-        self._sample_ground(layers, rows, game.screen.pixel_centres(offset), SCREEN)
-        self._static_camera = camera.copy()
+            rows = np.arange(game.num_envs)
+        self._sample(layers, rows, self._screen_cells, SCREEN, ground=False)
         self._static_version = game.ground_version
 
     def _draw_static_minimap(self, layers):
-        """The minimap's ground layers when the ground changed (visibility on every call on maps
-        with fog), and its camera layer where the camera moved."""
+        """The minimap's ground layers when the ground changed, visibility on every call on maps
+        with fog, and its camera layer where the camera moved."""
         game = self.game
-        centres = game.minimap.pixel_centres()
-        if game.map.fog or self._minimap_version != game.ground_version:
-            rows = np.arange(game.num_envs)
-            self._sample_ground(layers, rows, np.broadcast_to(
-                centres, (game.num_envs,) + centres.shape), MINIMAP)
+        rows = np.arange(game.num_envs)
+        if self._minimap_cells is None:
+            centres = game.minimap.pixel_centres()
+            self._minimap_centres = centres
+            self._minimap_cells = tuple(np.broadcast_to(c, (game.num_envs,) + c.shape)
+                                        for c in self._cells_of(centres))
+            self._sample(layers, rows, self._minimap_cells, MINIMAP, ground=False)
+        if self._minimap_version != game.ground_version:
+            self._sample(layers, rows, self._minimap_cells, MINIMAP, ground=True)
             self._minimap_version = game.ground_version
+        if game.map.fog:
+            self._sample(layers, rows, self._minimap_cells, MINIMAP, ground=False)
         camera = game.world.camera[:, self.player - 1]
         moved = (np.ones(game.num_envs, bool) if self._minimap_camera is None
                  else np.any(camera != self._minimap_camera, axis=1))
         rows = np.flatnonzero(moved)
         if rows.size:
+            centres = self._minimap_centres
             half = np.array([game.screen.width, game.screen.height]) / game.screen.scale / 2.0
             low, high = camera[rows] - half, camera[rows] + half
             layers[rows, MINIMAP.camera.index] = (
@@ -227,22 +246,29 @@ class Observer:
                 & (centres[..., 1] <= high[:, None, None, 1]))
             self._minimap_camera = camera.copy()
 
-    def _sample_ground(self, layers, rows, centres, names):
-        """Write the ground layers of environments `rows` from the map's grids at the world
-        points `centres` [R, H, W, 2]; points off the map get 0."""
-        game = self.game
-        height, width = game.vision.shape
+    def _cells_of(self, centres):
+        """World points [..., 2] -> (row, col, inside) of the map cells under them."""
+        height, width = self.game.vision.shape
         inside = ((centres[..., 0] >= 0) & (centres[..., 0] < width)
                   & (centres[..., 1] >= 0) & (centres[..., 1] < height))
-        cell_row, cell_col = game.vision.cell_of(centres)
-        env = rows[:, None, None]
-        visibility = game.vision.grid[env, self.player - 1, cell_row, cell_col]
-        for layer, grid in ((names.height_map, game.height_grid),
-                            (names.visibility_map, None),
-                            (names.pathable, game.pathable),
-                            (names.buildable, game.buildable)):
-            values = visibility if grid is None else grid[cell_row, cell_col]
-            layers[rows, layer.index] = np.where(inside, values, 0)
+        return (*self.game.vision.cell_of(centres), inside)
+
+    def _sample(self, layers, rows, cells, names, ground):
+        """Write the ground layers (height, pathable, buildable), or the visibility layer, of
+        environments `rows` from the map's grids at the pixels' cells; cells off the map get 0."""
+        if rows.size == 0:
+            return
+        game = self.game
+        cell_row, cell_col, inside = (c[rows] for c in cells)
+        if ground:
+            for layer, grid in ((names.height_map, game.height_grid),
+                                (names.pathable, game.pathable),
+                                (names.buildable, game.buildable)):
+                layers[rows, layer.index] = np.where(inside, grid[cell_row, cell_col], 0)
+        else:
+            visibility = game.vision.grid[rows[:, None, None], self.player - 1, cell_row,
+                                          cell_col]
+            layers[rows, names.visibility_map.index] = np.where(inside, visibility, 0)
 
     # ----------------------------------------------------------------------- vectors
     def _vectors(self, batch):

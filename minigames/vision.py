@@ -49,13 +49,15 @@ class Vision:
         return row, col
 
     def update(self):
-        """Recompute what every player sees now (maps with fog only)."""
+        """Recompute what the agent players see now (maps with fog only; a map's own scripted
+        opponent needs no vision)."""
         if not self.game.map.fog:
             return
         world = self.game.world
-        grid = self.grid
+        players = self.game.map.players
+        grid = self.grid[:, :players]
         grid[grid == VISIBLE] = SEEN
-        env, slot = np.nonzero(world.alive & (world.owner > 0))
+        env, slot = np.nonzero(world.alive & (world.owner > 0) & (world.owner <= players))
         if env.size == 0:
             return
         player = world.owner[env, slot].astype(np.int64) - 1

@@ -63,6 +63,7 @@ class World:
         self.shields = np.zeros((e, u))
         self.energy = np.zeros((e, u))
         self.build_progress = np.ones((e, u))  # 1.0: finished
+        self.awake = np.zeros((e, u), bool)  # moved or was pushed in the last loop (or is new)
         # Orders: a queue per unit; index 0 is the current order.
         self.order_kind = np.zeros((e, u, q), np.int8)
         self.order_point = np.zeros((e, u, q, 2))
@@ -123,6 +124,7 @@ class World:
         self.tag[env, slot] = self.next_tag[env] + rank
         np.add.at(self.next_tag, env, 1)
         self.pos[env, slot] = pos
+        self.awake[env, slot] = True
         self.facing[env, slot] = 0.0
         self.radius[env, slot] = TABLE.radius[unit_type]
         self.health[env, slot] = TABLE.max_health[unit_type]

@@ -175,16 +175,31 @@ def test_available_actions_follow_selection():
 def test_units_push_apart_and_a_group_stops_as_a_clump():
     game = empty_game()
     world = game.world
-    slots = world.spawn(np.zeros(6, int), MARINE, 1,
-                        np.array([[25.0, 24.0 + i] for i in range(6)]))
+    block = np.array([[x, y] for x in (26.0, 30.0) for y in (24.0, 28.0, 32.0)])
+    slots = world.spawn(np.zeros(6, int), MARINE, 1, block)
     select(game, 0, slots)
-    game.apply(*action(F.Move_screen.id, screen=pixel_of(game, (36.0, 28.0)), queued=0))
+    # A point inside the group's box: every marine goes to the point itself.
+    game.apply(*action(F.Move_screen.id, screen=pixel_of(game, (28.0, 28.0)), queued=0))
     run(game, 200)
     pos = world.pos[0, slots]
     distance = np.hypot(*(pos[:, None] - pos[None, :]).T)
     assert distance[~np.eye(6, dtype=bool)].min() >= 0.7  # no two marines overlap much
-    assert np.all(np.hypot(*(pos - (36.0, 28.0)).T) < 2.5)  # all arrived near the point
+    assert np.all(np.hypot(*(pos - (28.0, 28.0)).T) < 2.0)  # all arrived near the point
     assert np.all(world.order_count[0, slots] == 0)  # and stopped
+
+
+def test_a_group_sent_beyond_its_box_keeps_its_formation():
+    game = empty_game()
+    world = game.world
+    slots = world.spawn(np.zeros(3, int), MARINE, 1,
+                        np.array([[25.0, 24.0], [25.0, 28.0], [25.0, 32.0]]))
+    select(game, 0, slots)
+    game.apply(*action(F.Move_screen.id, screen=pixel_of(game, (38.0, 28.0)), queued=0))
+    run(game, 200)
+    centre = pixel_of(game, (38.0, 28.0))  # the pixel's centre is the group's destination
+    target = game.screen.to_world(centre.astype(float), game.screen.camera_offset(
+        world.camera[0, 0]))
+    assert np.allclose(world.pos[0, slots], target + [[0, -4], [0, 0], [0, 4]], atol=0.01)
 
 
 @pytest.mark.parametrize("function,kind", [(F.Attack_screen, Order.ATTACK),

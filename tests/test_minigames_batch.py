@@ -102,5 +102,5 @@ def test_bad_batch_actions_are_refused():
         env.step(np.array([600, 0]), no_args(2))
     with pytest.raises(ValueError, match="shape"):
         env.step(np.array([0]), no_args(1))
-    with pytest.raises(ValueError, match="no map 'DefeatRoaches'"):
-        minigames.BatchEnv(map_name="DefeatRoaches")
+    with pytest.raises(ValueError, match="no map 'Simple128'"):
+        minigames.BatchEnv(map_name="Simple128")

@@ -65,6 +65,18 @@ class MapScript:
         return np.stack([rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)], axis=-1)
 
     @staticmethod
+    def points_away_from(rng, rect, count, others, min_distance):
+        """`count` uniform points of `rect`, each drawn again until it is at least `min_distance`
+        from every point of `others` [K, 2]."""
+        points = []
+        x0, y0, x1, y1 = rect
+        while len(points) < count:
+            point = np.array([rng.uniform(x0, x1), rng.uniform(y0, y1)])
+            if len(others) == 0 or np.min(np.hypot(*(others - point).T)) >= min_distance:
+                points.append(point)
+        return np.array(points)
+
+    @staticmethod
     def count(game, owner, unit_type=None):
         """[E] number of living units of an owner (and type)."""
         mask = game.world.alive & (game.world.owner == owner)
