@@ -33,6 +33,7 @@ COLLIDES[[317, 1680]] = False
 MOVES_TO_POINT = np.zeros(8, bool)
 MOVES_TO_POINT[[Order.MOVE, Order.ATTACK, Order.PATROL]] = True
 _GOLDEN_ANGLE = 2.399963229728653
+FAR = 1e6  # a position off any map, for padding
 
 
 class Intents:
@@ -110,14 +111,16 @@ def _separate(game, intents, kind):
         return
     r_slot, r_ok = compact(rows)
     s_slot, s_ok = compact(solid)
-    r_pos, s_pos = gather(world.pos, r_slot), gather(world.pos, s_slot)
+    # Padding entries are placed far away, so they never touch anything.
+    r_pos = np.where(r_ok[..., None], gather(world.pos, r_slot), FAR)
+    s_pos = np.where(s_ok[..., None], gather(world.pos, s_slot), -FAR)
     dx = r_pos[:, :, None, 0] - s_pos[:, None, :, 0]
     dy = r_pos[:, :, None, 1] - s_pos[:, None, :, 1]
     reach = gather(world.radius, r_slot)[:, :, None] + gather(world.radius, s_slot)[:, None, :]
     d2 = dx * dx + dy * dy
-    close = (d2 < reach * reach) & r_ok[:, :, None] & s_ok[:, None, :] & (
-        r_slot[:, :, None] != s_slot[:, None, :])
-    env, i, j = np.nonzero(close)
+    env, i, j = np.nonzero(d2 < reach * reach)
+    itself = r_slot[env, i] == s_slot[env, j]
+    env, i, j = env[~itself], i[~itself], j[~itself]
     if env.size == 0:
         return
     a, b = r_slot[env, i], s_slot[env, j]
