@@ -159,13 +159,8 @@ def check_ramps(cliff_level, terrain):
         r'<ramp [^>]*hi="(\d+)" lo="(\d+)"[^>]* mid="[^"]*c=\(([-\d.e+]+), ([-\d.e+]+)\)',
         terrain)]
     ramp = cliff_level % LEVEL != 0
-    remaining = ramp.copy()
     found = []
-    while remaining.any():
-        seed = np.zeros_like(ramp)
-        seed[tuple(np.argwhere(remaining)[0])] = True
-        group = layout.reachable(ramp, seed)
-        remaining &= ~group
+    for group in layout.components(ramp):
         y, x = np.argwhere(group).mean(axis=0) + 0.5
         around = layout.neighbours(group) & ~ramp
         found.append((round(float(x), 1), round(float(y), 1),

@@ -118,6 +118,19 @@ def reachable(mask, seeds):
         region = grown
 
 
+def components(mask):
+    """The 8-connected groups of cells of `mask`, each as a bool grid."""
+    groups = []
+    remaining = mask.copy()
+    while remaining.any():
+        seed = np.zeros_like(mask)
+        seed[tuple(np.argwhere(remaining)[0])] = True
+        group = reachable(mask, seed)
+        groups.append(group)
+        remaining &= ~group
+    return groups
+
+
 def neighbours(mask):
     """Cells 8-adjacent to a cell of `mask` (a [rows, cols] bool grid)."""
     padded = np.pad(mask, 1)
