@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from minigames import combat, geometry, interface, maps, movement, observe, vision
+from minigames import combat, geometry, interface, maps, movement, observe, pathing, vision
 from minigames.world import World
 
 
@@ -52,6 +52,9 @@ class Game:
         self.pathable = self.map.pathable()
         self.buildable = self.map.buildable()
         self.height_grid = self.map.height_grid()
+        # Paths around cliffs, on maps whose pathable cells do not fill the playable area.
+        self.pathing = (None if self.map.region_grid(self.map.playable).sum()
+                        == self.pathable.sum() else pathing.Pathing(self.pathable))
         self.ground_version = 0  # increases whenever pathable or buildable change
         self.vision = vision.Vision(self)
         self._vision_loops = -1  # self._loops when vision was last updated

@@ -15,6 +15,10 @@ where others already stand cannot reach it; it arrives when it is within ARRIVAL
 point and made less than a quarter of a step of progress in this loop (a reading: the real game's
 group-arrival rule is not documented), so a group sent to one point stops as a clump.
 
+Paths: on maps with cliffs (`game.pathing`), a unit whose way to its point is not clear follows
+the shortest path over the pathable cells (`minigames.pathing`), and a step or push that would put
+it on a cliff is undone.
+
 Separation: ground units that are not structures push apart when their discs overlap, each by
 half the overlap; structures, resources and units holding position do not move, and a unit
 overlapping one is pushed out by the whole overlap. Workers on the way to or from a resource pass
@@ -64,7 +68,8 @@ def tick(game, running, intents):
     start = world.pos[env, slot]
     goal = np.where(by_order[env, slot, None], world.order_point[env, slot, 0],
                     intents.destination[env, slot])
-    delta = goal - start
+    heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
+    delta = heading - start
     distance = np.hypot(delta[:, 0], delta[:, 1])
     speed = TABLE.speed[world.unit_type[env, slot]]
     reach = distance <= speed
@@ -77,12 +82,15 @@ def tick(game, running, intents):
     _separate(game, intents, kind)
     moved = world.alive & np.any(world.pos != before, axis=-1)
     _keep_inside(game, moved)
+    if game.pathing is not None:
+        _keep_on_ground(game, moved, before)
     world.awake = moved
 
     after = world.pos[env, slot] - goal
     remaining = np.hypot(after[:, 0], after[:, 1])
-    blocked = (remaining <= ARRIVAL_SLACK) & (distance - remaining < 0.25 * speed)
-    arrived = by_order[env, slot] & (reach | blocked)
+    progress = np.hypot(*(start - goal).T) - remaining
+    blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
+    arrived = by_order[env, slot] & ((reach & (heading == goal).all(axis=1)) | blocked)
     _arrive(world, env[arrived], slot[arrived])
 
 
@@ -144,6 +152,14 @@ def _keep_inside(game, mobile):
     world = game.world
     env, slot = np.nonzero(mobile)
     world.pos[env, slot] = clamp_to_playable(game, world.pos[env, slot], world.radius[env, slot])
+
+
+def _keep_on_ground(game, moved, before):
+    """Units that a step or a push would put on an unpathable cell (a cliff) stay where they were."""
+    world = game.world
+    env, slot = np.nonzero(moved)
+    off = ~game.pathing.walkable(world.pos[env, slot])
+    world.pos[env[off], slot[off]] = before[env[off], slot[off]]
 
 
 def clamp_to_playable(game, point, radius):
