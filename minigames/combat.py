@@ -233,6 +233,8 @@ def _retaliate(world, env, victim, attacker):
 
 def _resolve_deaths(world):
     """Kill units at 0 hit points; exploders that die explode, which may kill more units."""
+    if not (world.alive & (world.health <= 0)).any():
+        return
     mortal = world.alive & (TABLE.max_health[world.unit_type] > 0)  # beacons and shards are not
     exploded = np.zeros_like(world.alive)
     while True:
@@ -247,17 +249,18 @@ def _resolve_deaths(world):
 
 
 def _explode(world, exploders):
-    """Splash damage of each exploding unit on the enemy ground units around it."""
-    e_slot, e_ok = compact(exploders)
+    """Splash damage of each exploding unit on the enemy ground units around it (to their edge)."""
+    env, slot = np.nonzero(exploders)
     t_slot, t_ok = compact(world.alive & (world.owner != NEUTRAL)
                            & ~TABLE.is_flying[world.unit_type])
-    delta = gather(world.pos, e_slot)[:, :, None, :] - gather(world.pos, t_slot)[:, None, :, :]
-    distance = np.hypot(delta[..., 0], delta[..., 1]) - gather(world.radius, t_slot)[:, None, :]
-    e_type = gather(world.unit_type, e_slot)
-    t_type = gather(world.unit_type, t_slot)
-    hit = (e_ok[:, :, None] & t_ok[:, None, :]
-           & (gather(world.owner, e_slot)[:, :, None] != gather(world.owner, t_slot)[:, None, :])
-           & (distance <= TABLE.explosion_radius[e_type][:, :, None]))
-    damage = np.where(hit, explosion_damage(e_type[:, :, None], t_type[:, None, :]), 0.0)
-    rows = np.arange(world.num_envs)[:, None]
-    np.add.at(world.health, (np.broadcast_to(rows, t_slot.shape), t_slot), -damage.sum(axis=1))
+    targets = t_slot[env]  # [X, T] the targets of each exploder's game
+    delta = world.pos[env, slot][:, None, :] - world.pos[env[:, None], targets]
+    distance = np.hypot(delta[..., 0], delta[..., 1]) - world.radius[env[:, None], targets]
+    radius = TABLE.explosion_radius[world.unit_type[env, slot]]
+    hit = (t_ok[env] & (distance <= radius[:, None])
+           & (world.owner[env[:, None], targets] != world.owner[env, slot][:, None]))
+    k, j = np.nonzero(hit)
+    victims = targets[k, j]
+    damage = explosion_damage(world.unit_type[env[k], slot[k]],
+                              world.unit_type[env[k], victims])
+    np.add.at(world.health, (env[k], victims), -damage)

@@ -117,29 +117,31 @@ def _separate(game, intents, kind):
     rows = solid & ~fixed & world.awake
     if not rows.any():
         return
-    r_slot, r_ok = compact(rows)
+    # Each awake unit (a row) against the solid units of its own game (compacted per game).
+    env, a = np.nonzero(rows)
     s_slot, s_ok = compact(solid)
-    # Padding entries are placed far away, so they never touch anything.
-    r_pos = np.where(r_ok[..., None], gather(world.pos, r_slot), FAR)
-    s_pos = np.where(s_ok[..., None], gather(world.pos, s_slot), -FAR)
-    dx = r_pos[:, :, None, 0] - s_pos[:, None, :, 0]
-    dy = r_pos[:, :, None, 1] - s_pos[:, None, :, 1]
-    reach = gather(world.radius, r_slot)[:, :, None] + gather(world.radius, s_slot)[:, None, :]
-    d2 = dx * dx + dy * dy
-    env, i, j = np.nonzero(d2 < reach * reach)
-    itself = r_slot[env, i] == s_slot[env, j]
-    env, i, j = env[~itself], i[~itself], j[~itself]
+    s_pos = np.where(s_ok[..., None], gather(world.pos, s_slot), FAR)[env]  # [R, S, 2]
+    delta = world.pos[env, a][:, None, :] - s_pos
+    d2 = delta[..., 0] * delta[..., 0]
+    d2 += delta[..., 1] * delta[..., 1]
+    # Pairs closer than the two largest radii here, then those whose own discs overlap.
+    widest = 2.0 * world.radius[solid].max()
+    k, j = np.nonzero(d2 < widest * widest)
+    env, a, b = env[k], a[k], s_slot[env[k], j]
+    reach = world.radius[env, a] + world.radius[env, b]
+    d2, dx, dy = d2[k, j], delta[k, j, 0], delta[k, j, 1]
+    touching = (d2 < reach * reach) & (a != b)
+    env, a, b, reach, d2, dx, dy = (v[touching] for v in (env, a, b, reach, d2, dx, dy))
     if env.size == 0:
         return
-    a, b = r_slot[env, i], s_slot[env, j]
-    distance = np.sqrt(d2[env, i, j])
-    overlap = reach[env, i, j] - distance
+    distance = np.sqrt(d2)
+    overlap = reach - distance
     # Units on the same spot part in a direction fixed by their slots (deterministic).
     angle = (a - b) * _GOLDEN_ANGLE
     apart = distance > 1e-9
     safe = np.maximum(distance, 1e-9)
-    direction = np.stack([np.where(apart, dx[env, i, j] / safe, np.cos(angle)),
-                          np.where(apart, dy[env, i, j] / safe, np.sin(angle))], axis=-1)
+    direction = np.stack([np.where(apart, dx / safe, np.cos(angle)),
+                          np.where(apart, dy / safe, np.sin(angle))], axis=-1)
     b_fixed = fixed[env, b]
     share = np.where(b_fixed, 1.0, 0.5)[:, None]
     np.add.at(world.pos, (env, a), direction * overlap[:, None] * share)
