@@ -35,6 +35,7 @@ ACQUIRES = np.zeros(8, bool)  # orders under which armed units pick their own ta
 ACQUIRES[[Order.NONE, Order.ATTACK, Order.PATROL, Order.HOLD]] = True
 UNARMED_PENALTY = 1e6  # added to the distance of unarmed enemies when choosing a target
 ARMED = (TABLE.weapon_damage[:, GROUND] > 0) | (TABLE.explosion_damage > 0)
+MORTAL = TABLE.max_health > 0  # beacons, shards and resources cannot be killed
 # ATTRIBUTE_BITS[type, a]: 1.0 where units of the type have attribute a (units.ATTRIBUTES order).
 ATTRIBUTE_BITS = ((TABLE.attributes[:, None] >> np.arange(TABLE.weapon_bonus.shape[2])) & 1
                   ).astype(np.float64)
@@ -233,9 +234,9 @@ def _retaliate(world, env, victim, attacker):
 
 def _resolve_deaths(world):
     """Kill units at 0 hit points; exploders that die explode, which may kill more units."""
-    if not (world.alive & (world.health <= 0)).any():
+    mortal = world.alive & MORTAL[world.unit_type]
+    if not (mortal & (world.health <= 0)).any():
         return
-    mortal = world.alive & (TABLE.max_health[world.unit_type] > 0)  # beacons and shards are not
     exploded = np.zeros_like(world.alive)
     while True:
         dying = mortal & (world.health <= 0)

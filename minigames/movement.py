@@ -115,7 +115,7 @@ def _separate(game, intents, kind):
     fixed = (TABLE.is_structure[unit_type] | (world.owner == NEUTRAL)
              | (kind == Order.HOLD) | (TABLE.speed[unit_type] == 0))
     rows = solid & ~fixed & world.awake
-    if not rows.any():
+    if not rows.any() or solid.sum(axis=1).max() < 2:
         return
     # Each awake unit (a row) against the solid units of its own game (compacted per game).
     env, a = np.nonzero(rows)
