@@ -153,6 +153,36 @@ class MoveToBeaconCore:
         self.game_loop[rows] = 0
         self.last_action[rows] = -1
 
+    # --------------------------------------------------------------------------------- state
+    # Everything a game's future depends on; the observation buffers are redrawn from it.
+    _STATE_ARRAYS = ("marine", "beacon", "facing", "selected", "groups", "order_kind",
+                     "order_target", "order_origin", "order_count", "score", "game_loop",
+                     "last_action", "episode")
+
+    def get_state(self):
+        """A picklable copy of every game's state: the arrays, the seeds and each
+        environment's random generator (`bit_generator.state`)."""
+        state = {name: getattr(self, name).copy() for name in self._STATE_ARRAYS}
+        state["seeds"] = list(self.seeds)
+        state["rngs"] = [rng.bit_generator.state for rng in self.rngs]
+        return state
+
+    def set_state(self, state):
+        """Continue from a `get_state()` of a core of the same size; ValueError if it is not."""
+        if len(state["seeds"]) != self.num_envs:
+            raise ValueError(f"The saved state holds {len(state['seeds'])} environments; this "
+                             f"engine has {self.num_envs}.")
+        for name in self._STATE_ARRAYS:
+            setattr(self, name, np.array(state[name], dtype=getattr(self, name).dtype))
+        self.seeds = [int(s) for s in state["seeds"]]
+        self.rngs = []
+        for saved in state["rngs"]:
+            rng = np.random.default_rng()
+            rng.bit_generator.state = saved
+            self.rngs.append(rng)
+        self._batch = None  # the next observe() draws everything afresh
+        self._screen_drawn = self._minimap_drawn = None
+
     @staticmethod
     def _draw_beacon(rng, marine):
         (hx, hy), hole = BEACON_SPAWN_HOLE
