@@ -157,8 +157,17 @@ class DivergenceError(Exception):
 
 def divergence_message(what, learning_rate):
     return (f"training diverged: {what}; the learning rate ({learning_rate:g}) is the likely "
-            "cause: lower --learning_rate and resume from the last good checkpoint "
-            "(--resume True).")
+            "cause: lower --learning_rate")
+
+
+def divergence(error, learning_rate, progress, last_checkpoint):
+    """The DivergenceError that stops a run: `error` (a DivergenceError, or another error whose
+    message says what was not finite), where training stood and its last good checkpoint."""
+    message = str(error) if isinstance(error, DivergenceError) else divergence_message(
+        str(error), learning_rate)
+    kept = (f"the last good checkpoint is {last_checkpoint} (--resume {last_checkpoint} goes on "
+            "from it)" if last_checkpoint else "no training checkpoint was written")
+    return DivergenceError(f"{message}; stopped at {progress}; {kept}.")
 
 
 class SkippedUpdates:
@@ -183,8 +192,17 @@ class SkippedUpdates:
                         "row, %d in all)", step, self.in_a_row, self.total)
         if self.in_a_row >= self.limit:
             raise DivergenceError(divergence_message(
-                f"{self.in_a_row} updates in a row had a non-finite loss or gradient (at {step})",
+                f"{self.in_a_row} updates in a row had a non-finite loss or gradient",
                 self.learning_rate))
+
+    def checkpoint_allowed(self):
+        """Whether a training checkpoint may be written now: not while the latest update was
+        skipped (a warning says so), when it would push a good checkpoint out of the few kept
+        for weights that are about to diverge."""
+        if self.in_a_row:
+            logging.warning("No training checkpoint while updates are skipped; the last one is "
+                            "kept.")
+        return not self.in_a_row
 
 
 # ------------------------------------------------------------------------------- returns/loss
@@ -370,12 +388,34 @@ class A2CAgent:
 
 
 def apply_if_finite(optimizer, gradients, variables, finite):
-    """Apply the gradients only where `finite` (a scalar bool tensor) holds; returns it."""
+    """Apply the gradients only where `finite` (a scalar bool tensor, the same on every replica)
+    holds; returns it."""
     def apply():
         optimizer.apply_gradients(zip(gradients, variables))
         return tf.constant(True)
 
-    return tf.cond(finite, apply, lambda: tf.constant(False))
+    def skip():
+        return tf.constant(False)
+
+    if not tf.distribute.has_strategy() or \
+            tf.__internal__.distribute.strategy_supports_no_merge_call():
+        return tf.cond(finite, apply, skip)
+
+    # Under a strategy that synchronises replicas by merge_call (MirroredStrategy),
+    # apply_gradients calls merge_call, which may not run in a tf.cond inside a replica: decide
+    # in the cross-replica context instead, as keras.optimizers.LossScaleOptimizer does.
+    def cross_replica(distribution, finite, gradients):
+        def apply_on_every_replica():
+            distribution.extended.call_for_each_replica(
+                lambda replica_gradients: optimizer.apply_gradients(
+                    zip(replica_gradients, variables)), args=(gradients,))
+            return tf.constant(True)
+
+        return tf.cond(distribution.experimental_local_results(finite)[0],
+                       apply_on_every_replica, skip)
+
+    return tf.distribute.get_replica_context().merge_call(cross_replica,
+                                                          args=(finite, gradients))
 
 
 def _input_signature(spec):

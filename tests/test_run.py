@@ -1,21 +1,25 @@
-"""run.py: flags, the save rule, checkpoints, and training/evaluation end to end."""
+"""run.py: flags and their errors, training/evaluation end to end, replays, divergence."""
 import glob
 import json
 import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from pysc2.env import mock_sc2_env
 
 import agent as agent_lib
+import checkpoints
 import minigames
 import network
 import run
 import utils
+from minigames import pysc2_batch_env
 
+run.define_flags()
 FLAGS = run.FLAGS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = utils.Spec(16, 16)
@@ -89,54 +93,11 @@ def test_each_network_gets_its_default_optimizer_epsilon_unless_the_flag_is_give
     assert run.a2c_config_from_flags().optimizer_epsilon == agent_lib.A2CConfig().optimizer_epsilon
 
 
-def scores(*values):
-    return [float(v) for v in values]
-
-
-def test_save_rule_needs_a_full_window_above_five_and_improving():
-    rule = run.SaveRule()
-    assert not rule.should_save(scores(*[20] * 99))  # fewer than 100 episodes
-    assert not rule.should_save(scores(*[5] * 100))  # not above 5.0
-    assert rule.should_save(scores(*[6] * 100))
-    assert not rule.should_save(scores(*[6] * 100))  # not improving
-    assert not rule.should_save(scores(*[9] * 100, *[5.5] * 100))  # only the last 100 count
-    assert rule.should_save(scores(*[6] * 50, *[8] * 50))
-    assert rule.best == pytest.approx(7.0)
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def small_model():
+    """A FullyConv network of this test's own, with seeded initial weights."""
+    keras.utils.set_random_seed(0)
     return network.make_model("fullyconv", SPEC)
-
-
-def test_models_are_saved_atomically_and_the_newest_is_loaded(tmp_path, small_model):
-    folder = run.models_dir(str(tmp_path))
-    older = os.path.join(folder, "MoveToBeacon_fullyconv_seed1_a.weights.h5")
-    newer = os.path.join(folder, "MoveToBeacon_fullyconv_seed2_b.weights.h5")
-    metadata = run.model_description("fullyconv", "MoveToBeacon", SPEC, seed=1)
-    run.save_model(small_model, older, metadata)
-    run.save_model(small_model, newer, metadata)
-    os.utime(older, (1, 1))
-    assert sorted(os.listdir(folder)) == sorted(
-        os.path.basename(p) for p in (older, newer, older[:-11] + ".json", newer[:-11] + ".json"))
-    with open(newer[:-11] + ".json") as f:
-        assert json.load(f).keys() == {*metadata, "saved"}
-    assert run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "fullyconv") == newer
-    assert run.resolve_load_path(older, str(tmp_path), "MoveToBeacon", "fullyconv") == older
-    assert run.resolve_load_path("False", str(tmp_path), "MoveToBeacon", "fullyconv") is None
-    assert run.resolve_load_path(None, str(tmp_path), "MoveToBeacon", "fullyconv") is None
-    with pytest.raises(run.UserError, match="No saved alphastar model"):
-        run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "alphastar",
-                              shipped_dir=str(tmp_path / "none"))
-    with pytest.raises(run.UserError, match="no such file"):
-        run.resolve_load_path("missing.weights.h5", str(tmp_path), "MoveToBeacon", "fullyconv")
-
-    copy = network.make_model("fullyconv", SPEC)
-    run.load_model(copy, newer, SPEC)
-    for saved, loaded in zip(small_model.weights, copy.weights):
-        np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
-    with pytest.raises(run.UserError, match="--screen_size 16"):
-        run.load_model(copy, newer, utils.Spec(32, 32))
 
 
 def rollout_budget(num_envs, n_steps, updates):
@@ -145,6 +106,7 @@ def rollout_budget(num_envs, n_steps, updates):
 
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_training_updates_run_on_the_embedded_batch_env(tmp_path, name):
+    keras.utils.set_random_seed(0)
     model = network.make_model(name, SPEC)
     config = agent_lib.A2CConfig(n_steps=4)
     agent = agent_lib.A2CAgent(model, config)
@@ -175,14 +137,15 @@ def test_training_stops_when_the_100_episode_mean_reaches_the_target(tmp_path, s
 
 
 def mock_batch_env(num_envs, use_feature_units=False):
-    envs = [mock_sc2_env.SC2TestEnv(**run.pysc2_env_kwargs("MoveToBeacon", SPEC, 8,
-                                                           use_feature_units, seed=i))
+    envs = [mock_sc2_env.SC2TestEnv(**pysc2_batch_env.env_kwargs(
+                "MoveToBeacon", 16, 16, 8, use_feature_units, seed=i))
             for i in range(num_envs)]
-    return run.PySC2BatchEnv(envs, SPEC.screen_size, SPEC.minimap_size)
+    return pysc2_batch_env.PySC2BatchEnv(envs, SPEC.screen_size, SPEC.minimap_size)
 
 
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_training_updates_run_on_pysc2s_mock_environment(tmp_path, name):
+    keras.utils.set_random_seed(0)
     model = network.make_model(name, SPEC)
     config = agent_lib.A2CConfig(n_steps=4)
     agent = agent_lib.A2CAgent(model, config)
@@ -266,9 +229,10 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
     assert "steps        16" in result.stderr
     assert glob.glob(str(tmp_path / "tensorboard" / "MoveToBeacon_fullyconv_seed42_*"))
     # A model file to load, written the way training writes it.
+    keras.utils.set_random_seed(0)
     model = network.make_model("fullyconv", SPEC)
-    run.save_model(model, str(tmp_path / "Models" / "MoveToBeacon_fullyconv_x.weights.h5"),
-                   run.model_description("fullyconv", "MoveToBeacon", SPEC, seed=42))
+    checkpoints.save_model(model, str(tmp_path / "Models" / "MoveToBeacon_fullyconv_x.weights.h5"),
+                           checkpoints.model_description("fullyconv", "MoveToBeacon", SPEC, seed=42))
     result = run_cli(*common, "--load_model", "True", "--eval_episodes", "2", "--step_mul", "64")
     assert result.returncode == 0, result.stderr
     assert "over 2 episodes" in result.stderr
@@ -276,10 +240,10 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
 
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_the_shipped_weights_play_move_to_beacon(tmp_path, name):
-    path = run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", name)
-    assert path == os.path.join(run.SHIPPED_WEIGHTS_DIR, f"MoveToBeacon_{name}.weights.h5")
+    path = checkpoints.resolve_load_path("True", str(tmp_path), "MoveToBeacon", name, SPEC)
+    assert path == os.path.join(checkpoints.SHIPPED_WEIGHTS_DIR, f"MoveToBeacon_{name}.weights.h5")
     model = network.make_model(name, SPEC)
-    run.load_model(model, path, SPEC)
+    checkpoints.load_model(model, path, SPEC)
     env = minigames.BatchEnv(num_envs=16, screen_size=16, minimap_size=16, seed=1234,
                              use_feature_units=model.uses_feature_units)
     scores = run.evaluate(agent_lib.A2CAgent(model), env, SPEC, episodes=16, greedy=False)

@@ -1,0 +1,218 @@
+"""checkpoints: the save rule, model files, training checkpoints and exact resume of A2C."""
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import agent as agent_lib
+import checkpoints
+import minigames
+import network
+import run
+import utils
+
+SPEC = utils.Spec(16, 16)
+
+
+@pytest.fixture
+def small_model():
+    """A FullyConv network of this test's own, with seeded initial weights."""
+    keras.utils.set_random_seed(0)
+    return network.make_model("fullyconv", SPEC)
+
+
+def scores(*values):
+    return [float(v) for v in values]
+
+
+def test_save_rule_needs_a_full_window_above_five_and_improving():
+    rule = checkpoints.SaveRule()
+    assert not rule.should_save(scores(*[20] * 99))  # fewer than 100 episodes
+    assert not rule.should_save(scores(*[5] * 100))  # not above 5.0
+    assert rule.should_save(scores(*[6] * 100))
+    assert not rule.should_save(scores(*[6] * 100))  # not improving
+    assert not rule.should_save(scores(*[9] * 100, *[5.5] * 100))  # only the last 100 count
+    assert rule.should_save(scores(*[6] * 50, *[8] * 50))
+    assert rule.best == pytest.approx(7.0)
+
+
+# ------------------------------------------------------------------------------ model files
+def save(model, folder, name, spec=SPEC):
+    path = os.path.join(checkpoints.models_dir(folder), f"{name}.weights.h5")
+    checkpoints.save_model(model, path, checkpoints.model_description(
+        model.name, "MoveToBeacon", spec, seed=1))
+    return path
+
+
+def test_models_are_saved_atomically_and_the_newest_is_loaded(tmp_path, small_model):
+    folder = str(tmp_path)
+    older = save(small_model, folder, "MoveToBeacon_fullyconv_seed1_a")
+    newer = save(small_model, folder, "MoveToBeacon_fullyconv_seed2_b")
+    os.utime(older, (1, 1))
+    assert sorted(os.listdir(checkpoints.models_dir(folder))) == sorted(
+        os.path.basename(p) for p in (older, newer, older[:-11] + ".json", newer[:-11] + ".json"))
+    with open(newer[:-11] + ".json") as f:
+        assert json.load(f)["saved"]
+    resolve = checkpoints.resolve_load_path
+    assert resolve("True", folder, "MoveToBeacon", "fullyconv", SPEC) == newer
+    assert resolve(older, folder, "MoveToBeacon", "fullyconv", SPEC) == older
+    assert resolve("False", folder, "MoveToBeacon", "fullyconv", SPEC) is None
+    assert resolve(None, folder, "MoveToBeacon", "fullyconv", SPEC) is None
+    with pytest.raises(checkpoints.CheckpointError, match="No saved alphastar model"):
+        resolve("True", folder, "MoveToBeacon", "alphastar", SPEC,
+                shipped_dir=str(tmp_path / "none"))
+    with pytest.raises(checkpoints.CheckpointError, match="no such file"):
+        resolve("missing.weights.h5", folder, "MoveToBeacon", "fullyconv", SPEC)
+
+    copy = network.make_model("fullyconv", SPEC)
+    checkpoints.load_model(copy, newer, SPEC)
+    for saved, loaded in zip(small_model.weights, copy.weights):
+        np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
+    with pytest.raises(checkpoints.CheckpointError, match="--screen_size 16"):
+        checkpoints.load_model(copy, newer, utils.Spec(32, 32))
+
+
+def test_load_model_true_picks_the_newest_model_of_the_requested_resolution(tmp_path,
+                                                                           small_model):
+    folder = str(tmp_path)
+    at_16 = save(small_model, folder, "MoveToBeacon_fullyconv_seed1_16")
+    keras.utils.set_random_seed(0)
+    at_24 = save(network.make_model("fullyconv", utils.Spec(24, 24)), folder,
+                 "MoveToBeacon_fullyconv_seed1_24", utils.Spec(24, 24))
+    os.utime(at_16, (1, 1))  # the 24x24 model is the newest
+    none = str(tmp_path / "none")
+    assert checkpoints.resolve_load_path("True", folder, "MoveToBeacon", "fullyconv", SPEC,
+                                         none) == at_16
+    assert checkpoints.resolve_load_path("True", folder, "MoveToBeacon", "fullyconv",
+                                         utils.Spec(24, 24), none) == at_24
+    with pytest.raises(checkpoints.CheckpointError, match="screen/minimap 16/16, 24/24"):
+        checkpoints.resolve_load_path("True", folder, "MoveToBeacon", "fullyconv",
+                                      utils.Spec(32, 32), none)
+
+
+def test_non_finite_weights_are_never_saved(tmp_path, small_model):
+    path = save(small_model, str(tmp_path), "MoveToBeacon_fullyconv_good")
+    before = open(path, "rb").read()
+    kernel = small_model.function_head.kernel
+    kernel.assign(tf.fill(kernel.shape, np.nan))
+    with pytest.raises(checkpoints.NonFiniteWeights):
+        save(small_model, str(tmp_path), "MoveToBeacon_fullyconv_good")
+    assert open(path, "rb").read() == before  # the good model is kept
+    checkpoint = checkpoints.TrainingCheckpoint(str(tmp_path / "run"), small_model,
+                                                keras.optimizers.Adam())
+    with pytest.raises(checkpoints.NonFiniteWeights):
+        checkpoint.save({"step": 1}, 1)
+    assert checkpoint.latest is None
+
+
+def test_a_model_with_non_finite_weights_is_not_loaded(tmp_path, small_model):
+    path = os.path.join(str(tmp_path), "diverged.weights.h5")
+    kernel = small_model.function_head.kernel
+    kernel.assign(tf.fill(kernel.shape, np.inf))
+    small_model.save_weights(path)  # as a run of another program might have
+    with pytest.raises(checkpoints.CheckpointError, match="non-finite weights"):
+        checkpoints.load_model(network.make_model("fullyconv", SPEC), path, SPEC)
+
+
+# ---------------------------------------------------------------------- training checkpoints
+def test_the_last_three_checkpoints_are_kept_and_found(tmp_path, small_model):
+    optimizer = keras.optimizers.Adam()
+    optimizer.build(small_model.trainable_variables)
+    folders = checkpoints.checkpoints_dir(str(tmp_path))
+    run_dir = os.path.join(folders, "MoveToBeacon_fullyconv_seed1_20250101-000000")
+    checkpoint = checkpoints.TrainingCheckpoint(run_dir, small_model, optimizer)
+    for step in (10, 20, 30, 40):
+        checkpoint.save({"run_name": "r", "agent_steps": step}, step)
+    assert sorted(f for f in os.listdir(run_dir) if f.endswith(".index")) == [
+        "ckpt-20.index", "ckpt-30.index", "ckpt-40.index"]
+    latest = os.path.join(run_dir, "ckpt-40")
+    assert checkpoints.read_loop_state(latest) == {"run_name": "r", "agent_steps": 40}
+    find = checkpoints.find_checkpoint
+    assert find("True", str(tmp_path), "MoveToBeacon", "fullyconv", supervised=False) == latest
+    assert find(run_dir, str(tmp_path), "MoveToBeacon", "fullyconv", False) == latest
+    assert find(os.path.join(run_dir, "ckpt-30"), str(tmp_path), "MoveToBeacon", "fullyconv",
+                False).endswith("ckpt-30")
+    assert find("False", str(tmp_path), "MoveToBeacon", "fullyconv", False) is None
+    with pytest.raises(checkpoints.CheckpointError, match="no supervised training checkpoint"):
+        find("True", str(tmp_path), "MoveToBeacon", "fullyconv", supervised=True)
+    with pytest.raises(checkpoints.CheckpointError, match="no training checkpoint of alphastar"):
+        find("True", str(tmp_path), "MoveToBeacon", "alphastar", supervised=None)
+    with pytest.raises(checkpoints.CheckpointError, match="no such checkpoint"):
+        find(os.path.join(run_dir, "ckpt-10"), str(tmp_path), "MoveToBeacon", "fullyconv", False)
+
+
+def test_a_checkpoint_of_another_network_is_refused(tmp_path, small_model):
+    checkpoint = checkpoints.TrainingCheckpoint(str(tmp_path), small_model,
+                                                keras.optimizers.Adam())
+    path = checkpoint.save({"run_name": "r"}, 1)
+    keras.utils.set_random_seed(0)
+    other = network.make_model("alphastar", SPEC)
+    with pytest.raises(checkpoints.CheckpointError, match="does not fit"):
+        checkpoints.TrainingCheckpoint(str(tmp_path / "other"), other,
+                                       keras.optimizers.Adam()).restore(path)
+
+
+# -------------------------------------------------------------------------- exact A2C resume
+UPDATE = 3 * 4  # agent steps per update: 3 environments, 4 steps each
+
+
+def a2c_run(name, budget, checkpoint_dir, resume_from=None, seed=0, should_stop=None):
+    """A2C with checkpoints every 4 updates; games of 10 steps, so that episodes end, reset and
+    score within a few updates. `seed` seeds the parts a resumed run must restore."""
+    keras.utils.set_random_seed(seed)
+    model = network.make_model(name, SPEC)
+    config = agent_lib.A2CConfig(n_steps=4, learning_rate=1e-3)
+    agent = agent_lib.A2CAgent(model, config, seed=seed)
+    env = minigames.BatchEnv(num_envs=3, screen_size=16, minimap_size=16, seed=seed,
+                             use_feature_units=model.uses_feature_units,
+                             game_steps_per_episode=80)
+    writer = tf.summary.create_file_writer(os.path.join(checkpoint_dir, "tensorboard"))
+    checkpointing = checkpoints.Checkpointing(checkpoint_dir, 4 * UPDATE, {"run_name": "test"},
+                                              resume_from)
+    runner = run.train(agent, env, SPEC, config, budget, writer, log_interval=10 ** 9,
+                       checkpointing=checkpointing, should_stop=should_stop)
+    writer.close()
+    return agent, runner
+
+
+@pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
+def test_a_killed_and_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, name):
+    whole_agent, whole = a2c_run(name, 8 * UPDATE, str(tmp_path / "whole"))
+
+    first_half_dir = str(tmp_path / "halves")
+    a2c_run(name, 4 * UPDATE, first_half_dir)  # then "killed": nothing of it is kept but files
+    latest = tf.train.latest_checkpoint(first_half_dir)
+    assert latest.endswith(f"ckpt-{4 * UPDATE}")
+    # Other seeds: everything the second half needs must come from the checkpoint.
+    resumed_agent, resumed = a2c_run(name, 8 * UPDATE, first_half_dir, resume_from=latest,
+                                     seed=1)
+
+    assert resumed.agent_steps == whole.agent_steps == 8 * UPDATE
+    assert resumed.finished_episodes == whole.finished_episodes and whole.finished_episodes
+    assert int(resumed_agent.optimizer.iterations) == int(whole_agent.optimizer.iterations) == 8
+    for ours, theirs in zip(resumed_agent.optimizer.variables, whole_agent.optimizer.variables):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for ours, theirs in zip(resumed_agent.model.weights, whole_agent.model.weights):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.path)
+    np.testing.assert_array_equal(resumed_agent.generator.state.numpy(),
+                                  whole_agent.generator.state.numpy())
+
+
+def test_a_stop_request_writes_a_checkpoint_after_the_current_update(tmp_path):
+    updates = []
+
+    def stop_after_two_updates():
+        updates.append(1)
+        return len(updates) == 2
+
+    agent, runner = a2c_run("fullyconv", 100 * UPDATE, str(tmp_path),
+                            should_stop=stop_after_two_updates)
+    assert runner.agent_steps == 2 * UPDATE
+    latest = tf.train.latest_checkpoint(str(tmp_path))
+    assert latest.endswith(f"ckpt-{2 * UPDATE}")
+    state = checkpoints.read_loop_state(latest)
+    assert state["agent_steps"] == 2 * UPDATE and state["run_name"] == "test"
+    assert state["skipped_updates"] == 0 and state["save_rule_best"] == 5.0
