@@ -207,7 +207,8 @@ def parse_flags(argv):
     try:
         return FLAGS(join_boolean_values(argv, boolean_flags, {"load_model", "load", "resume"}))
     except flags.Error as error:
-        print(f"{os.path.basename(argv[0])}: error: {error} (--helpshort lists the flags)",
+        message = " ".join(str(error).split("\n"))  # one line, however many flags are wrong
+        print(f"{os.path.basename(argv[0])}: error: {message} (--helpshort lists the flags)",
               file=sys.stderr)
         sys.exit(2)
 
@@ -270,16 +271,25 @@ def ensure_folder(path, flag):
 
 
 # --------------------------------------------------------------------------- environments
+def choose_backend(backend, player_1):
+    """--backend -> "embedded" or "sc2"; UserError if the embedded engine cannot play
+    player_1's race or StarCraft II is asked for but not installed."""
+    try:
+        chosen = minigames.choose_backend(backend)
+    except minigames.BackendError as error:
+        raise UserError(str(error)) from None
+    if chosen == "embedded" and player_1 != "terran":
+        raise UserError(f"--player_1 {player_1}: the embedded engine plays Terran only; pass "
+                        "--player_1 terran, or --backend sc2 with StarCraft II.")
+    return chosen
+
+
 def make_batch_env(backend, map_name, num_envs, spec, step_mul, seed, use_feature_units,
                    visualize=False, player_1="terran", player_2="terran", replay_dir=None,
                    save_replay_episodes=0):
     """`BatchEnv` on the embedded engine, or N real games behind the same interface."""
     try:
-        backend = minigames.choose_backend(backend)
-        if backend == "embedded":
-            if player_1 != "terran":
-                raise UserError(f"--player_1 {player_1}: the embedded engine plays Terran only; "
-                                "pass --player_1 terran, or --backend sc2 with StarCraft II.")
+        if choose_backend(backend, player_1) == "embedded":
             return minigames.BatchEnv(map_name=map_name, num_envs=num_envs,
                                       screen_size=spec.screen_size,
                                       minimap_size=spec.minimap_size, step_mul=step_mul,
@@ -292,7 +302,7 @@ def make_batch_env(backend, map_name, num_envs, spec, step_mul, seed, use_featur
                     save_replay_episodes))
                 for i in range(num_envs)]
         return pysc2_batch_env.PySC2BatchEnv(envs, spec.screen_size, spec.minimap_size)
-    except (minigames.BackendError, ValueError) as error:
+    except ValueError as error:
         raise UserError(str(error)) from None
 
 
@@ -759,6 +769,8 @@ def run():
         if load_path is None:
             raise UserError("Nothing to do: pass --training True to train, or --load_model True "
                             "(or a path) to evaluate a saved model.")
+    if FLAGS.training or not supervised_run:
+        choose_backend(FLAGS.backend, FLAGS.player_1)
     check_output_folders(FLAGS.training, supervised_run)
     configure_devices(FLAGS.gpu_use)
     keras.utils.set_random_seed(FLAGS.seed)  # Python, numpy and TensorFlow
