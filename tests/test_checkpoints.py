@@ -1,6 +1,11 @@
 """checkpoints: the save rule, model files, training checkpoints and exact resume of A2C."""
+import glob
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import keras
 import numpy as np
@@ -216,3 +221,70 @@ def test_a_stop_request_writes_a_checkpoint_after_the_current_update(tmp_path):
     state = checkpoints.read_loop_state(latest)
     assert state["agent_steps"] == 2 * UPDATE and state["run_name"] == "test"
     assert state["skipped_updates"] == 0 and state["save_rule_best"] == 5.0
+
+
+# ------------------------------------------------------------------ signals and kill -9, CLI
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def start_training(workspace, *args):
+    return subprocess.Popen(
+        [sys.executable, "run.py", "--workspace_path", str(workspace), "--training", "True",
+         "--backend", "embedded", "--num_envs", "2", "--n_steps", "4", "--log_interval", "16",
+         "--checkpoint_interval", "16", "--step_mul", "64", *args],  # games of 30 steps
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+def wait_for_checkpoint(workspace, beyond=0, timeout=300):
+    """The latest checkpoint of the workspace's only run once its step is beyond `beyond`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        folders = glob.glob(os.path.join(checkpoints.checkpoints_dir(str(workspace)), "*"))
+        latest = tf.train.latest_checkpoint(folders[0]) if folders else None
+        if latest and int(latest.rsplit("-", 1)[1]) > beyond:
+            return latest
+        time.sleep(0.2)
+    raise AssertionError(f"no checkpoint beyond {beyond} within {timeout} s")
+
+
+def step_of(path):
+    return int(path.rsplit("-", 1)[1])
+
+
+def test_sigterm_and_kill_9_leave_checkpoints_a_resumed_run_goes_on_from(tmp_path):
+    # SIGTERM: the run writes a checkpoint after its current update and exits 128 + 15.
+    training = start_training(tmp_path, "--max_agent_steps", "1000000")
+    wait_for_checkpoint(tmp_path)
+    training.send_signal(signal.SIGTERM)
+    _, stderr = training.communicate(timeout=120)
+    assert training.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert "Stopped by SIGTERM; continue with --resume True." in stderr
+    stopped_at = step_of(wait_for_checkpoint(tmp_path))
+
+    # kill -9 of the resumed run: its latest checkpoint is whole and restores.
+    training = start_training(tmp_path, "--resume", "True", "--max_agent_steps", "1000000")
+    latest = wait_for_checkpoint(tmp_path, beyond=stopped_at + 16)
+    training.kill()
+    training.communicate(timeout=60)
+    latest = wait_for_checkpoint(tmp_path, beyond=stopped_at + 16)  # the newest whole one
+    state = checkpoints.read_loop_state(latest)
+    assert state["agent_steps"] == step_of(latest) and state["flags"]["num_envs"] == 2
+    keras.utils.set_random_seed(0)
+    model = network.make_model("fullyconv", SPEC)
+    agent = agent_lib.A2CAgent(model)
+    restored = checkpoints.TrainingCheckpoint(str(tmp_path / "scratch"), model, agent.optimizer,
+                                              generator=agent.generator).restore(latest)
+    assert restored["run_name"] == state["run_name"] and int(agent.optimizer.iterations) > 0
+
+    # Resumed again, the run ends at its budget in the same folders.
+    budget = step_of(latest) + 32
+    training = start_training(tmp_path, "--resume", "True", "--max_agent_steps", str(budget))
+    _, stderr = training.communicate(timeout=300)
+    assert training.returncode == 0, stderr[-2000:]
+    assert f"at {step_of(latest)} agent steps" in stderr
+    assert step_of(wait_for_checkpoint(tmp_path)) == budget
+    run_name = state["run_name"]
+    assert os.listdir(checkpoints.checkpoints_dir(str(tmp_path))) == [run_name]
+    assert os.listdir(tmp_path / "tensorboard") == [run_name]
+    assert os.path.getsize(tmp_path / "tensorboard" / run_name / "learning_curve.png") > 1000

@@ -17,7 +17,7 @@ import minigames
 import network
 import run
 import utils
-from minigames import pysc2_batch_env
+from minigames import pysc2_batch_env, replay
 
 run.define_flags()
 FLAGS = run.FLAGS
@@ -211,13 +211,103 @@ def run_cli(*args):
                           env={**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
+def last_line(result):
+    return result.stderr.strip().splitlines()[-1]
+
+
 def test_cli_errors_are_one_clear_line_and_a_nonzero_exit():
     result = run_cli("--sl_training", "True", "--replay_hkl_file_path", "/nonexistent/hkl")
-    assert result.returncode != 0
-    assert "--replay_hkl_file_path /nonexistent/hkl: no such folder" in result.stderr
-    result = run_cli("--training", "False")
-    assert result.returncode != 0
-    assert "Nothing to do" in result.stderr
+    assert result.returncode == 1
+    assert last_line(result) == ("run.py: error: --replay_hkl_file_path /nonexistent/hkl: no such "
+                                 "folder; convert replays into it with trajectory_generator.py "
+                                 "--saving_path.")
+    result = run_cli("--model_name", "lstm")  # a flag error, from absl's own parser
+    assert result.returncode == 2
+    assert last_line(result) == ("run.py: error: flag --model_name=lstm: value should be one of "
+                                 "<fullyconv|alphastar> (--helpshort lists the flags)")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model_name", "lstm"], "flag --model_name=lstm: value should be one of"),
+    (["--num_envs", "abc"], "flag --num_envs=abc: invalid literal for int()"),
+    (["--log_interval", "0"], "flag --log_interval=0: 0 is not a positive integer"),
+    (["--eval_episodes", "0"], "flag --eval_episodes=0: 0 is not a positive integer"),
+    (["--n_steps", "0"], "flag --n_steps=0: 0 is not a positive integer"),
+    (["--screen_size", "0"], "flag --screen_size=0: 0 is not a positive integer"),
+    (["--learning_rate", "0"], "--learning_rate must be greater than 0"),
+    (["--discount", "1.5"], "flag --discount=1.5: 1.5 is not a number in the range [0.0, 1.0]"),
+    (["--seed", "-1"], "flag --seed=-1: -1 is not a non-negative integer"),
+    (["--player_1", "elf"], "flag --player_1=elf: value should be one of"),
+    (["--no_such_flag"], "Unknown command line flag 'no_such_flag'"),
+])
+def test_every_bad_flag_value_is_one_line_and_exit_status_2(args, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        run.parse_flags(["run.py", *args])
+    FLAGS.unparse_flags()
+    FLAGS.mark_as_parsed()
+    assert exit.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("run.py: error: ") and message in error
+
+
+@pytest.fixture
+def run_main():
+    """Run run.py's main in this process with a command line; returns its SystemExit code."""
+    def main(*args):
+        FLAGS.unparse_flags()
+        run.parse_flags(["run.py", *args])
+        with pytest.raises(SystemExit) as exit:
+            run.main(["run.py"])
+        return exit.value.code
+    yield main
+    FLAGS.unparse_flags()
+    FLAGS.mark_as_parsed()
+
+
+def test_a_workspace_that_is_a_file_is_refused_before_any_work(tmp_path, run_main):
+    workspace = tmp_path / "file"
+    workspace.write_text("not a folder")
+    expected = (f"run.py: error: --workspace_path {workspace}: {workspace} is a file, not a "
+                "folder; move it away or pass another --workspace_path.")
+    assert run_main("--training", "True", "--workspace_path", str(workspace)) == expected
+    # Evaluating with --visualize: refused before the evaluation, not when the GIF is written.
+    assert run_main("--load_model", "True", "--visualize", "True", "--workspace_path",
+                    str(workspace)) == expected
+    (tmp_path / "ws").mkdir()
+    image = tmp_path / "ws" / "image"
+    image.write_text("a file where the GIF folder goes")
+    assert run_main("--load_model", "True", "--visualize", "True", "--workspace_path",
+                    str(tmp_path / "ws")).endswith(f"{image} is a file, not a folder; move it "
+                                                   "away or pass another --workspace_path.")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--training", "False"], "Nothing to do: pass --training True to train"),
+    (["--training", "True", "--player_1", "zerg"], "--player_1 zerg: the embedded engine plays "
+                                                   "Terran only"),
+    (["--resume", "True"], "--resume continues a training run: add --training True"),
+    (["--training", "True", "--resume", "True", "--load_model", "True"],
+     "--resume and --load_model together"),
+    (["--training", "True", "--resume", "True"], "--resume True: no A2C training checkpoint of "
+                                                 "fullyconv on MoveToBeacon"),
+    (["--training", "True", "--resume", "/no/such/run"], "--resume /no/such/run: no such "
+                                                         "checkpoint folder or checkpoint."),
+    (["--load_model", "/no/model.weights.h5"], "--load_model /no/model.weights.h5: no such file."),
+])
+def test_bad_flag_combinations_are_one_line(tmp_path, run_main, args, message):
+    error = run_main("--workspace_path", str(tmp_path), "--backend", "embedded", *args)
+    assert error.startswith("run.py: error: ") and message in error and "\n" not in error
+
+
+def test_a2c_at_a_huge_learning_rate_stops_with_one_line_naming_it(tmp_path):
+    result = run_cli("--workspace_path", str(tmp_path), "--training", "True", "--backend",
+                     "embedded", "--num_envs", "2", "--n_steps", "4", "--learning_rate", "1e4",
+                     "--max_agent_steps", "100000", "--checkpoint_interval", "16")
+    assert result.returncode == 1
+    line = last_line(result)
+    assert line.startswith("run.py: error: training diverged: ")
+    assert "the learning rate (10000) is the likely cause: lower --learning_rate" in line
+    assert "is currently not available" not in result.stderr  # no action from NaN logits
 
 
 def test_cli_trains_saves_and_evaluates(tmp_path):
@@ -233,9 +323,15 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
     model = network.make_model("fullyconv", SPEC)
     checkpoints.save_model(model, str(tmp_path / "Models" / "MoveToBeacon_fullyconv_x.weights.h5"),
                            checkpoints.model_description("fullyconv", "MoveToBeacon", SPEC, seed=42))
-    result = run_cli(*common, "--load_model", "True", "--eval_episodes", "2", "--step_mul", "64")
+    result = run_cli(*common, "--load_model", "True", "--eval_episodes", "2", "--step_mul", "64",
+                     "--save_replay_episodes", "1")
     assert result.returncode == 0, result.stderr
-    assert "over 2 episodes" in result.stderr
+    assert "over 2 episodes of seed 1000042" in result.stderr  # not the games training played
+    # --save_replay_episodes 1: each environment's game is a replay that plays back its score.
+    records = [replay.load(path) for path in (tmp_path / "replays").glob("*.json")]
+    assert sorted(r["random_seed"] for r in records) == [1000042, 1000043]
+    assert all(list(replay.play_back(r))[-1].observation.score_cumulative[0] == r["score"]
+               for r in records)
 
 
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
