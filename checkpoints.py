@@ -244,6 +244,13 @@ def read_loop_state(path):
                               f"({str(error).splitlines()[0]}).") from None
 
 
+def is_supervised(path):
+    """Whether a run's checkpoint folder, or one checkpoint in it, is of supervised learning
+    (run.py names those runs <map>_<network>_sl_seed<seed>_<time>)."""
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    return "_sl_" in os.path.basename(os.path.normpath(folder))
+
+
 def find_checkpoint(resume, workspace, environment, model_name, supervised):
     """--resume value -> checkpoint path (None when not resuming).
 
@@ -265,9 +272,8 @@ def find_checkpoint(resume, workspace, environment, model_name, supervised):
     runs = []
     for folder in glob.glob(os.path.join(checkpoints_dir(workspace),
                                          f"{environment}_{model_name}_*")):
-        is_supervised = "_sl_" in os.path.basename(folder)
         latest = tf.train.latest_checkpoint(folder)
-        if latest and supervised in (None, is_supervised):
+        if latest and supervised in (None, is_supervised(folder)):
             runs.append((os.path.getmtime(os.path.join(folder, "checkpoint")), latest))
     if not runs:
         kind = {True: "supervised ", False: "A2C ", None: ""}[supervised]

@@ -623,18 +623,36 @@ def check_output_folders(training, supervised_run):
         ensure_folder(folder, f"--workspace_path {FLAGS.workspace_path}")
 
 
-def run_supervised_learning(resume_from, spec, stop):
-    """--sl_training: supervised learning from .hkl files; returns the model file written (None
-    when stopped before the end)."""
+def start_or_resume(resume_from, supervised_run):
+    """(the checkpoint's loop state or None, the run's name, its Spec). A resumed run keeps its
+    name and the flags it was started with (adopt_saved_flags)."""
     saved = checkpoints.read_loop_state(resume_from) if resume_from else None
     if saved:
         adopt_saved_flags(saved["flags"])
-        spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
+    run_name = saved["run_name"] if saved else new_run_name(supervised_run)
+    return saved, run_name, utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
+
+
+def model_path(run_name):
+    return os.path.join(checkpoints.models_dir(FLAGS.workspace_path), f"{run_name}.weights.h5")
+
+
+def checkpointing(run_name, config, resume_from):
+    """Where and how often the run writes training checkpoints, and what they record."""
+    return checkpoints.Checkpointing(
+        os.path.join(checkpoints.checkpoints_dir(FLAGS.workspace_path), run_name),
+        FLAGS.checkpoint_interval,
+        {"run_name": run_name, "flags": run_flags(), "config": dataclasses.asdict(config)},
+        resume_from)
+
+
+def run_supervised_learning(resume_from, stop):
+    """--sl_training: supervised learning from .hkl files; returns the model file written (None
+    when stopped before the end)."""
+    saved, run_name, spec = start_or_resume(resume_from, supervised_run=True)
     load_path = None if saved else checkpoints.resolve_load_path(
         FLAGS.load_model, FLAGS.workspace_path, FLAGS.environment, FLAGS.model_name, spec)
-    run_name = saved["run_name"] if saved else new_run_name(supervised_run=True)
-    save_path = os.path.join(checkpoints.models_dir(FLAGS.workspace_path),
-                             f"{run_name}.weights.h5")
+    save_path = model_path(run_name)
     config = sl_config_from_flags(supervised.SLConfig(**saved["config"]) if saved else None)
     metadata = checkpoints.model_description(
         FLAGS.model_name, FLAGS.environment, spec, FLAGS.seed, training="supervised",
@@ -643,15 +661,12 @@ def run_supervised_learning(resume_from, spec, stop):
     def save(model, progress):
         checkpoints.save_model(model, save_path, {**metadata, **progress})
 
-    checkpointing = checkpoints.Checkpointing(
-        os.path.join(checkpoints.checkpoints_dir(FLAGS.workspace_path), run_name),
-        FLAGS.checkpoint_interval, {"run_name": run_name, "flags": run_flags(),
-                                    "config": dataclasses.asdict(config)}, resume_from)
     result = supervised.train(
         FLAGS.replay_hkl_file_path, FLAGS.model_name, spec, config,
         supervised.make_strategy(FLAGS.distribution), log_dir(run_name), save,
         initialize=(lambda model: checkpoints.load_model(model, load_path, spec))
-        if load_path else None, checkpointing=checkpointing, should_stop=stop)
+        if load_path else None, checkpointing=checkpointing(run_name, config, resume_from),
+        should_stop=stop)
     if stop():
         return None
     if result.saved:
@@ -659,13 +674,9 @@ def run_supervised_learning(resume_from, spec, stop):
     return save_path
 
 
-def run_a2c(resume_from, load_path, spec, stop):
+def run_a2c(resume_from, load_path, stop):
     """--training: A2C, from a checkpoint (resume_from), a model file (load_path) or scratch."""
-    saved = checkpoints.read_loop_state(resume_from) if resume_from else None
-    if saved:
-        adopt_saved_flags(saved["flags"])
-        spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
-    run_name = saved["run_name"] if saved else new_run_name(supervised_run=False)
+    saved, run_name, spec = start_or_resume(resume_from, supervised_run=False)
     config = a2c_config_from_flags(agent_lib.A2CConfig(**saved["config"]) if saved else None)
     model = make_model(spec)
     if load_path and not saved:
@@ -678,18 +689,14 @@ def run_a2c(resume_from, load_path, spec, stop):
     writer = tf.summary.create_file_writer(log_dir(run_name))
     logging.info("Training %s on %s, %d environments (%s); TensorBoard: %s; %s", model.name,
                  FLAGS.environment, env.num_envs, type(env).__name__, log_dir(run_name), config)
-    save_path = (os.path.join(checkpoints.models_dir(FLAGS.workspace_path),
-                              f"{run_name}.weights.h5") if FLAGS.save_model else None)
+    save_path = model_path(run_name) if FLAGS.save_model else None
     metadata = checkpoints.model_description(model.name, FLAGS.environment, spec, FLAGS.seed,
                                              player_1=FLAGS.player_1, player_2=FLAGS.player_2,
                                              config=dataclasses.asdict(config))
-    checkpointing = checkpoints.Checkpointing(
-        os.path.join(checkpoints.checkpoints_dir(FLAGS.workspace_path), run_name),
-        FLAGS.checkpoint_interval, {"run_name": run_name, "flags": run_flags(),
-                                    "config": dataclasses.asdict(config)}, resume_from)
     try:
         train(agent, env, spec, config, FLAGS.max_agent_steps, writer, FLAGS.log_interval,
-              save_path, metadata, checkpointing=checkpointing, should_stop=stop,
+              save_path, metadata, checkpointing=checkpointing(run_name, config, resume_from),
+              should_stop=stop,
               learning_curve=os.path.join(log_dir(run_name), "learning_curve.png"),
               title=f"A2C {model.name} on {FLAGS.environment} ({run_name})")
     finally:
@@ -758,42 +765,34 @@ def find_resume_checkpoint():
 def run():
     """Returns the exit status: 0, or 128 + the signal that stopped training."""
     resume_from = find_resume_checkpoint()
-    resuming_a2c = bool(resume_from) and "_sl_" not in os.path.basename(
-        os.path.dirname(resume_from))
-    supervised_run = FLAGS.sl_training and not resuming_a2c
-    load_path = None
+    # With --training too, resuming an A2C run means that supervised learning is done.
+    supervised_run = FLAGS.sl_training and not (
+        resume_from and not checkpoints.is_supervised(resume_from))
+    evaluation = not FLAGS.training and not supervised_run
     spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
-    if not FLAGS.training and not supervised_run:
+    load_path = None
+    if not supervised_run and not resume_from:
         load_path = checkpoints.resolve_load_path(FLAGS.load_model, FLAGS.workspace_path,
                                                   FLAGS.environment, FLAGS.model_name, spec)
-        if load_path is None:
-            raise UserError("Nothing to do: pass --training True to train, or --load_model True "
-                            "(or a path) to evaluate a saved model.")
-    if FLAGS.training or not supervised_run:
+    if evaluation and load_path is None:
+        raise UserError("Nothing to do: pass --training True to train, or --load_model True "
+                        "(or a path) to evaluate a saved model.")
+    if FLAGS.training or evaluation:
         choose_backend(FLAGS.backend, FLAGS.player_1)
     check_output_folders(FLAGS.training, supervised_run)
     configure_devices(FLAGS.gpu_use)
     keras.utils.set_random_seed(FLAGS.seed)  # Python, numpy and TensorFlow
-    if not FLAGS.training:
-        if supervised_run:
-            with StopRequest() as stop:
-                run_supervised_learning(resume_from, spec, stop)
-            return stopped(stop)
+    if evaluation:
         run_evaluation(load_path, spec)
         return 0
     with StopRequest() as stop:
         if supervised_run:
-            load_path = run_supervised_learning(resume_from if not resuming_a2c else None, spec,
-                                                stop)
-            if stop():
+            load_path = run_supervised_learning(resume_from, stop)
+            if stop() or not FLAGS.training:
                 return stopped(stop)
             logging.info("Supervised learning done; A2C starts from %s", load_path)
             resume_from = None
-            spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
-        elif not resume_from:
-            load_path = checkpoints.resolve_load_path(FLAGS.load_model, FLAGS.workspace_path,
-                                                      FLAGS.environment, FLAGS.model_name, spec)
-        run_a2c(resume_from, load_path, spec, stop)
+        run_a2c(resume_from, load_path, stop)
     return stopped(stop)
 
 

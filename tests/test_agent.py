@@ -292,6 +292,7 @@ def rollout_from_engine(agent, num_envs, n_steps, seed=0):
 
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_train_steps_are_traced_once_and_change_the_weights(name):
+    keras.utils.set_random_seed(0)
     model = network.make_model(name, SPEC)
     agent = agent_lib.A2CAgent(model, agent_lib.A2CConfig(n_steps=3))
     before = [v.numpy().copy() for v in model.trainable_variables]

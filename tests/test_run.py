@@ -338,7 +338,7 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
 def test_the_shipped_weights_play_move_to_beacon(tmp_path, name):
     path = checkpoints.resolve_load_path("True", str(tmp_path), "MoveToBeacon", name, SPEC)
     assert path == os.path.join(checkpoints.SHIPPED_WEIGHTS_DIR, f"MoveToBeacon_{name}.weights.h5")
-    model = network.make_model(name, SPEC)
+    model = network.make_model(name, SPEC)  # its weights are loaded; the agent's draws seeded
     checkpoints.load_model(model, path, SPEC)
     env = minigames.BatchEnv(num_envs=16, screen_size=16, minimap_size=16, seed=1234,
                              use_feature_units=model.uses_feature_units)

@@ -240,6 +240,7 @@ def test_lane_groups_take_turns_so_each_replica_keeps_its_lanes():
 
 def test_the_lstm_state_is_carried_from_one_chunk_to_the_next(hkl_folder):
     config = supervised.SLConfig(lanes=2, learning_rate=0.0)  # the weights stay as they are
+    keras.utils.set_random_seed(0)
     trainer = supervised.Trainer("alphastar", SPEC, config, tf.distribute.get_strategy())
     paths = supervised.find_trajectories(hkl_folder)
     iterator = trainer.training_iterator(supervised.TrajectoryReader(SPEC, 8), paths)
@@ -266,6 +267,7 @@ def test_the_lstm_state_is_carried_from_one_chunk_to_the_next(hkl_folder):
 
 # --------------------------------------------------------------------------------- training
 def test_training_steps_reduce_the_loss_on_a_fixed_batch(hkl_folder):
+    keras.utils.set_random_seed(0)
     trainer = supervised.Trainer("fullyconv", SPEC, TINY, tf.distribute.get_strategy())
     iterator = trainer.training_iterator(supervised.TrajectoryReader(SPEC, 8),
                                          supervised.find_trajectories(hkl_folder))
@@ -279,6 +281,7 @@ def test_training_steps_reduce_the_loss_on_a_fixed_batch(hkl_folder):
 
 
 def test_train_saves_the_best_held_out_checkpoint_and_logs_to_tensorboard(hkl_folder, tmp_path):
+    keras.utils.set_random_seed(0)
     saved = []
     result = supervised.train(hkl_folder, "fullyconv", SPEC, TINY, log_dir=str(tmp_path),
                               save=lambda model, progress: saved.append(progress))
@@ -378,3 +381,22 @@ def test_run_py_sl_training_end_to_end(hkl_folder, tmp_path):
     checkpoints.load_model(network.make_model("fullyconv", SPEC), path, SPEC)
     assert glob.glob(str(workspace / "checkpoints" / "MoveToBeacon_fullyconv_sl_seed42_*" /
                          "ckpt-64.index"))
+
+
+def test_sl_training_and_training_together_run_supervised_learning_then_a2c_from_it(
+        hkl_folder, tmp_path):
+    """The original README's supervised command (--training True --sl_training True)."""
+    workspace = tmp_path / "workspace"
+    result = subprocess.run(
+        [sys.executable, "run.py", "--training", "True", "--sl_training", "True",
+         "--replay_hkl_file_path", hkl_folder, "--workspace_path", str(workspace),
+         "--max_agent_steps", "32", "--log_interval", "16", "--num_envs", "2", "--n_steps", "4"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    [model] = glob.glob(str(workspace / "Models" / "MoveToBeacon_fullyconv_sl_seed42_*.weights.h5"))
+    assert f"Supervised learning done; A2C starts from {model}" in result.stderr
+    assert f"Loaded {model}" in result.stderr
+    runs = sorted(os.listdir(workspace / "tensorboard"))
+    assert len(runs) == 2 and "_sl_" in runs[1] and "_sl_" not in runs[0]  # A2C, then SL
+    assert "steps        32" in result.stderr  # A2C's progress line at its budget

@@ -8,6 +8,7 @@ import time
 
 import hickle
 import numpy as np
+import psutil  # installed with pysc2 (through portpicker)
 import pytest
 from pysc2.agents import scripted_agent
 from pysc2.env import mock_sc2_env, sc2_env
@@ -297,7 +298,6 @@ def test_workers_end_when_the_converting_process_is_killed(tmp_path):
     """Killed while its workers are busy converting, the converter leaves no worker running and
     nothing is written after the kill (a worker would otherwise finish its replay, seconds of
     work, and write it)."""
-    psutil = pytest.importorskip("psutil")
     replays = tmp_path / "replays"
     replays.mkdir()
     good = record_games(replays, games=1, game_steps=1920, screen_size=64)
