@@ -5,8 +5,8 @@
 Data. The `.hkl` files of one folder (written by trajectory_generator.py) are split by game: the
 files of one game (`<replay>_player1.hkl` and `<replay>_player2.hkl` of one .SC2Replay) form one
 group, and every 10th group in name order is held out (at least one when there are two or more),
-so no game is in both parts. A `tf.data` pipeline streams the training files: a Python generator reads
-one file at a time in a shuffled order (reshuffled on every pass over the files), pairs each
+so no game is in both parts. A `tf.data` pipeline streams the training files: a Python generator
+reads one file at a time in a shuffled order (reshuffled on every pass over the files), pairs each
 observation an agent acting every `step_mul` game loops would see with the action that follows it
 (`trajectory_generator.training_pairs`), turns the observations into network inputs
 (`utils.preprocess`) and hands them over. Nothing is kept beyond one file and the shuffle buffer,

@@ -14,13 +14,6 @@ FUNCTIONS = actions.FUNCTIONS
 SPEC = utils.Spec(16, 16)
 
 
-@pytest.fixture
-def fullyconv():
-    """A FullyConv network of this test's own, with seeded initial weights."""
-    keras.utils.set_random_seed(0)
-    return network.make_model("fullyconv", SPEC)
-
-
 def engine_inputs(num_envs=4, seed=0, select=False):
     env = minigames.BatchEnv(num_envs=num_envs, screen_size=16, minimap_size=16, seed=seed,
                              use_feature_units=True)

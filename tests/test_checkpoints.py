@@ -22,13 +22,6 @@ import utils
 SPEC = utils.Spec(16, 16)
 
 
-@pytest.fixture
-def small_model():
-    """A FullyConv network of this test's own, with seeded initial weights."""
-    keras.utils.set_random_seed(0)
-    return network.make_model("fullyconv", SPEC)
-
-
 def scores(*values):
     return [float(v) for v in values]
 
@@ -52,10 +45,10 @@ def save(model, folder, name, spec=SPEC):
     return path
 
 
-def test_models_are_saved_atomically_and_the_newest_is_loaded(tmp_path, small_model):
+def test_models_are_saved_atomically_and_the_newest_is_loaded(tmp_path, fullyconv):
     folder = str(tmp_path)
-    older = save(small_model, folder, "MoveToBeacon_fullyconv_seed1_a")
-    newer = save(small_model, folder, "MoveToBeacon_fullyconv_seed2_b")
+    older = save(fullyconv, folder, "MoveToBeacon_fullyconv_seed1_a")
+    newer = save(fullyconv, folder, "MoveToBeacon_fullyconv_seed2_b")
     os.utime(older, (1, 1))
     assert sorted(os.listdir(checkpoints.models_dir(folder))) == sorted(
         os.path.basename(p) for p in (older, newer, older[:-11] + ".json", newer[:-11] + ".json"))
@@ -74,16 +67,16 @@ def test_models_are_saved_atomically_and_the_newest_is_loaded(tmp_path, small_mo
 
     copy = network.make_model("fullyconv", SPEC)
     checkpoints.load_model(copy, newer, SPEC)
-    for saved, loaded in zip(small_model.weights, copy.weights):
+    for saved, loaded in zip(fullyconv.weights, copy.weights):
         np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
     with pytest.raises(checkpoints.CheckpointError, match="--screen_size 16"):
         checkpoints.load_model(copy, newer, utils.Spec(32, 32))
 
 
 def test_load_model_true_picks_the_newest_model_of_the_requested_resolution(tmp_path,
-                                                                           small_model):
+                                                                           fullyconv):
     folder = str(tmp_path)
-    at_16 = save(small_model, folder, "MoveToBeacon_fullyconv_seed1_16")
+    at_16 = save(fullyconv, folder, "MoveToBeacon_fullyconv_seed1_16")
     keras.utils.set_random_seed(0)
     at_24 = save(network.make_model("fullyconv", utils.Spec(24, 24)), folder,
                  "MoveToBeacon_fullyconv_seed1_24", utils.Spec(24, 24))
@@ -98,37 +91,37 @@ def test_load_model_true_picks_the_newest_model_of_the_requested_resolution(tmp_
                                       utils.Spec(32, 32), none)
 
 
-def test_non_finite_weights_are_never_saved(tmp_path, small_model):
-    path = save(small_model, str(tmp_path), "MoveToBeacon_fullyconv_good")
+def test_non_finite_weights_are_never_saved(tmp_path, fullyconv):
+    path = save(fullyconv, str(tmp_path), "MoveToBeacon_fullyconv_good")
     before = open(path, "rb").read()
-    kernel = small_model.function_head.kernel
+    kernel = fullyconv.function_head.kernel
     kernel.assign(tf.fill(kernel.shape, np.nan))
     with pytest.raises(checkpoints.NonFiniteWeights):
-        save(small_model, str(tmp_path), "MoveToBeacon_fullyconv_good")
+        save(fullyconv, str(tmp_path), "MoveToBeacon_fullyconv_good")
     assert open(path, "rb").read() == before  # the good model is kept
-    checkpoint = checkpoints.TrainingCheckpoint(str(tmp_path / "run"), small_model,
+    checkpoint = checkpoints.TrainingCheckpoint(str(tmp_path / "run"), fullyconv,
                                                 keras.optimizers.Adam())
     with pytest.raises(checkpoints.NonFiniteWeights):
         checkpoint.save({"step": 1}, 1)
     assert checkpoint.latest is None
 
 
-def test_a_model_with_non_finite_weights_is_not_loaded(tmp_path, small_model):
+def test_a_model_with_non_finite_weights_is_not_loaded(tmp_path, fullyconv):
     path = os.path.join(str(tmp_path), "diverged.weights.h5")
-    kernel = small_model.function_head.kernel
+    kernel = fullyconv.function_head.kernel
     kernel.assign(tf.fill(kernel.shape, np.inf))
-    small_model.save_weights(path)  # as a run of another program might have
+    fullyconv.save_weights(path)  # as a run of another program might have
     with pytest.raises(checkpoints.CheckpointError, match="non-finite weights"):
         checkpoints.load_model(network.make_model("fullyconv", SPEC), path, SPEC)
 
 
 # ---------------------------------------------------------------------- training checkpoints
-def test_the_last_three_checkpoints_are_kept_and_found(tmp_path, small_model):
+def test_the_last_three_checkpoints_are_kept_and_found(tmp_path, fullyconv):
     optimizer = keras.optimizers.Adam()
-    optimizer.build(small_model.trainable_variables)
+    optimizer.build(fullyconv.trainable_variables)
     folders = checkpoints.checkpoints_dir(str(tmp_path))
     run_dir = os.path.join(folders, "MoveToBeacon_fullyconv_seed1_20250101-000000")
-    checkpoint = checkpoints.TrainingCheckpoint(run_dir, small_model, optimizer)
+    checkpoint = checkpoints.TrainingCheckpoint(run_dir, fullyconv, optimizer)
     for step in (10, 20, 30, 40):
         checkpoint.save({"run_name": "r", "agent_steps": step}, step)
     assert sorted(f for f in os.listdir(run_dir) if f.endswith(".index")) == [
@@ -149,8 +142,8 @@ def test_the_last_three_checkpoints_are_kept_and_found(tmp_path, small_model):
         find(os.path.join(run_dir, "ckpt-10"), str(tmp_path), "MoveToBeacon", "fullyconv", False)
 
 
-def test_a_checkpoint_of_another_network_is_refused(tmp_path, small_model):
-    checkpoint = checkpoints.TrainingCheckpoint(str(tmp_path), small_model,
+def test_a_checkpoint_of_another_network_is_refused(tmp_path, fullyconv):
+    checkpoint = checkpoints.TrainingCheckpoint(str(tmp_path), fullyconv,
                                                 keras.optimizers.Adam())
     path = checkpoint.save({"run_name": "r"}, 1)
     keras.utils.set_random_seed(0)

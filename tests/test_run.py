@@ -1,6 +1,5 @@
 """run.py: flags and their errors, training/evaluation end to end, replays, divergence."""
 import glob
-import json
 import os
 import subprocess
 import sys
@@ -93,13 +92,6 @@ def test_each_network_gets_its_default_optimizer_epsilon_unless_the_flag_is_give
     assert run.a2c_config_from_flags().optimizer_epsilon == agent_lib.A2CConfig().optimizer_epsilon
 
 
-@pytest.fixture
-def small_model():
-    """A FullyConv network of this test's own, with seeded initial weights."""
-    keras.utils.set_random_seed(0)
-    return network.make_model("fullyconv", SPEC)
-
-
 def rollout_budget(num_envs, n_steps, updates):
     return num_envs * n_steps * updates
 
@@ -122,9 +114,9 @@ def test_training_updates_run_on_the_embedded_batch_env(tmp_path, name):
     assert glob.glob(str(tmp_path / "events.out.tfevents.*"))
 
 
-def test_training_stops_when_the_100_episode_mean_reaches_the_target(tmp_path, small_model):
+def test_training_stops_when_the_100_episode_mean_reaches_the_target(tmp_path, fullyconv):
     config = agent_lib.A2CConfig(n_steps=2)
-    agent = agent_lib.A2CAgent(small_model, config)
+    agent = agent_lib.A2CAgent(fullyconv, config)
     env = minigames.BatchEnv(num_envs=50, screen_size=16, minimap_size=16, seed=0,
                              game_steps_per_episode=16)  # 2 agent steps per game
     writer = tf.summary.create_file_writer(str(tmp_path))
@@ -173,18 +165,18 @@ def test_mock_batch_env_restarts_finished_games_and_stacks_observations():
     assert batch["available_actions"].shape == (3, 573)
 
 
-def test_evaluation_plays_the_requested_number_of_episodes(small_model):
-    agent = agent_lib.A2CAgent(small_model)
+def test_evaluation_plays_the_requested_number_of_episodes(fullyconv):
+    agent = agent_lib.A2CAgent(fullyconv)
     env = minigames.BatchEnv(num_envs=3, screen_size=16, minimap_size=16, seed=0,
                              game_steps_per_episode=80)  # 10 agent steps per game
     scores = run.evaluate(agent, env, SPEC, episodes=4, greedy=True)
     assert len(scores) == 4 and all(s >= 0 for s in scores)
 
 
-def test_visualize_writes_a_gif_of_one_episode(tmp_path, small_model):
+def test_visualize_writes_a_gif_of_one_episode(tmp_path, fullyconv):
     from PIL import Image
 
-    agent = agent_lib.A2CAgent(small_model)
+    agent = agent_lib.A2CAgent(fullyconv)
     path = str(tmp_path / "episode.gif")
     run.play_gif(agent, SPEC, "MoveToBeacon", 64, 0, True, path)  # step_mul 64: 30 steps
     # One frame per observation, 1/8 s each. Pillow merges identical frames, adding their
@@ -216,11 +208,7 @@ def last_line(result):
 
 
 def test_cli_errors_are_one_clear_line_and_a_nonzero_exit():
-    result = run_cli("--sl_training", "True", "--replay_hkl_file_path", "/nonexistent/hkl")
-    assert result.returncode == 1
-    assert last_line(result) == ("run.py: error: --replay_hkl_file_path /nonexistent/hkl: no such "
-                                 "folder; convert replays into it with trajectory_generator.py "
-                                 "--saving_path.")
+    # Exit status 1 and one line for other errors: test_a2c_at_a_huge_learning_rate_...
     result = run_cli("--model_name", "lstm")  # a flag error, from absl's own parser
     assert result.returncode == 2
     assert last_line(result) == ("run.py: error: flag --model_name=lstm: value should be one of "
@@ -293,6 +281,9 @@ def test_a_workspace_that_is_a_file_is_refused_before_any_work(tmp_path, run_mai
     (["--training", "True", "--resume", "/no/such/run"], "--resume /no/such/run: no such "
                                                          "checkpoint folder or checkpoint."),
     (["--load_model", "/no/model.weights.h5"], "--load_model /no/model.weights.h5: no such file."),
+    (["--sl_training", "True", "--replay_hkl_file_path", "/no/hkl"],
+     "--replay_hkl_file_path /no/hkl: no such folder; convert replays into it with "
+     "trajectory_generator.py --saving_path."),
 ])
 def test_bad_flag_combinations_are_one_line(tmp_path, run_main, args, message):
     error = run_main("--workspace_path", str(tmp_path), "--backend", "embedded", *args)
@@ -346,13 +337,13 @@ def test_the_shipped_weights_play_move_to_beacon(tmp_path, name):
     assert np.mean(scores) >= 20  # a random policy scores about 1
 
 
-def test_ship_weights_stores_float16_that_load_back(tmp_path, small_model):
+def test_ship_weights_stores_float16_that_load_back(tmp_path, fullyconv):
     import h5py
 
     from tools import ship_weights
 
     trained = str(tmp_path / "trained.weights.h5")
-    small_model.save_weights(trained)
+    fullyconv.save_weights(trained)
     shipped = str(tmp_path / "shipped.weights.h5")
     ship_weights.copy_as_float16(trained, shipped)
     with h5py.File(shipped) as f:
@@ -362,5 +353,5 @@ def test_ship_weights_stores_float16_that_load_back(tmp_path, small_model):
     assert dtypes == {np.dtype(np.float16)}
     copy = network.make_model("fullyconv", SPEC)
     copy.load_weights(shipped)
-    for original, loaded in zip(small_model.weights, copy.weights):
+    for original, loaded in zip(fullyconv.weights, copy.weights):
         np.testing.assert_allclose(loaded.numpy(), original.numpy(), rtol=1e-3, atol=1e-4)
