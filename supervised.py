@@ -44,7 +44,8 @@ the run's name) is written every `interval` training examples, at the end and wh
 `should_stop()` turns true; a run resumed from one continues the counts, the save rule and
 TensorBoard, with the training files streamed in a new order (seeded by the example count: the
 stream's position inside tf.data cannot be saved). An update whose loss or gradient norm is not
-finite is skipped, counted and logged; five in a row stop the run (agent.DivergenceError).
+finite is skipped, counted and logged; five in a row, or half of the last 20, stop the run
+(agent.DivergenceError).
 
 TensorBoard scalars (x axis: training examples): total_loss, loss/<head> and accuracy/<head> over
 the last log interval, held_out/accuracy/<head>, held_out/loss/<head>, grad_norm,
@@ -68,6 +69,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 
 import keras
@@ -202,15 +204,18 @@ class TrajectoryReader:
         raise DataError(f"none of the {len(paths)} training .hkl files gives training pairs "
                         f"({len(self.skipped)} skipped: {reasons})")
 
-    def trajectories(self, paths, repeat, seed=0):
+    def trajectories(self, paths, repeat, seed=0, stop=None):
         """Pairs of each file in turn: shuffled, endless and with random picks among
         simultaneous actions if `repeat`; else once, in order, the first action.
 
-        An endless stream stops after a pass that gave no pairs (every file skipped)."""
+        An endless stream stops after a pass that gave no pairs (every file skipped), and any
+        stream before its next file once `stop` (a threading.Event) is set."""
         rng = np.random.default_rng(seed) if repeat else None
         while True:
             pairs_in_pass = 0
             for path in (rng.permutation(paths) if repeat else paths):
+                if stop is not None and stop.is_set():
+                    return
                 pairs = self.read(str(path), rng)
                 if pairs is not None:
                     pairs_in_pass += len(pairs["weight"])
@@ -218,6 +223,18 @@ class TrajectoryReader:
             if not (repeat and pairs_in_pass):
                 return
             self.pairs_per_pass = self.pairs_per_pass or pairs_in_pass
+
+
+def close_stream(iterator, stop):
+    """Close an iterator of a tf.data pipeline whose Python generator checks `stop` (a
+    threading.Event): ask the generator to end, then take what is left of the stream.
+
+    Deleting such an iterator while a tf.data thread runs the generator deadlocks: the deleting
+    thread holds the GIL the generator waits for (seen with TensorFlow 2.19). Once the stream has
+    ended, no thread runs the generator."""
+    stop.set()
+    for _ in iterator:
+        pass
 
 
 def padding_row(template):
@@ -407,16 +424,21 @@ class Trainer:
         self._evaluate_step = tf.function(self._evaluate_graph,
                                           input_signature=[batch_signature(spec), state_spec])
         self._train_step = None  # made by training_iterator, for its batches
+        self._training_iterator = None
+        self._training_stop = threading.Event()
         self.input_pipelines = 1
 
     # ------------------------------------------------------------------------------ data
     def training_iterator(self, reader, paths, pairs_per_file=None, seed=None):
         """An iterator over distributed training batches (endless); `train_step` takes them.
+        `close()` ends it (call it when done: see close_stream).
 
         pairs_per_file (an estimate) keeps FullyConv's shuffle buffer within one pass over the
         files: a larger buffer would only hold copies of the same pairs, and take long to fill.
         seed: of the file order and the shuffle (default: config.seed)."""
         first_seed = self.config.seed if seed is None else seed
+        stop = self._training_stop
+
         def make(context):
             self.input_pipelines = context.num_input_pipelines
             shard = paths[context.input_pipeline_id::context.num_input_pipelines]
@@ -429,11 +451,11 @@ class Trainer:
             if self.recurrent:
                 rows = self.lanes_per_replica * self.length
                 return tf.data.Dataset.from_generator(
-                    lambda: lane_blocks(reader.trajectories(shard, repeat=True, seed=seed),
+                    lambda: lane_blocks(reader.trajectories(shard, True, seed, stop),
                                         self.lanes_per_replica, self.length, groups=replicas),
                     output_signature=batch_signature(self.spec, rows)).prefetch(2)
             return (tf.data.Dataset.from_generator(
-                        lambda: reader.trajectories(shard, repeat=True, seed=seed),
+                        lambda: reader.trajectories(shard, True, seed, stop),
                         output_signature=batch_signature(self.spec))
                     .unbatch()
                     .shuffle(int(buffer), seed=seed)
@@ -443,13 +465,22 @@ class Trainer:
         dataset = self.strategy.distribute_datasets_from_function(make)
         self._train_step = tf.function(self._distributed_train_graph,
                                        input_signature=[dataset.element_spec])
-        return iter(dataset)
+        self._training_iterator = iter(dataset)
+        return self._training_iterator
 
-    def evaluation_dataset(self, reader, paths):
-        """Held-out batches in lanes, in file order, ending with weight-0 padding."""
+    def close(self):
+        """End the training iterator's stream (see close_stream)."""
+        if self._training_iterator is not None:
+            close_stream(self._training_iterator, self._training_stop)
+            self._training_iterator = None
+
+    def evaluation_dataset(self, reader, paths, stop=None):
+        """Held-out batches in lanes, in file order, ending with weight-0 padding (earlier once
+        `stop` is set)."""
         lanes = self.lanes_per_replica * self.strategy.num_replicas_in_sync
         return tf.data.Dataset.from_generator(
-            lambda: lane_blocks(reader.trajectories(paths, repeat=False), lanes, self.length),
+            lambda: lane_blocks(reader.trajectories(paths, False, stop=stop), lanes,
+                                self.length),
             output_signature=batch_signature(self.spec, lanes * self.length)).prefetch(2)
 
     # ----------------------------------------------------------------------------- steps
@@ -509,11 +540,14 @@ class Trainer:
         lanes = self.lanes_per_replica * self.strategy.num_replicas_in_sync
         state = self.model.initial_state(lanes)
         totals = {}
-        for batch in self.evaluation_dataset(reader, paths):
+        stop = threading.Event()
+        batches = iter(self.evaluation_dataset(reader, paths, stop))
+        for batch in batches:
             stats, state = self._evaluate_step(batch, state)
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0.0) + float(value)
             if totals["function/count"] >= self.config.max_eval_examples:
+                close_stream(batches, stop)
                 break
         return totals
 
@@ -625,6 +659,7 @@ def train(folder, model_name, spec, config=SLConfig(), strategy=None, log_dir=No
                                    f"{progress['examples']:,} training examples",
                                    checkpoint.latest if checkpoint else None) from None
     finally:
+        trainer.close()
         if writer:
             writer.close()
         if checkpoint and not chief:

@@ -310,21 +310,20 @@ def training_pairs(data, step_mul=8, rng=None):
 
 
 # --------------------------------------------------------------------------------- conversion
-# The fields of an embedded replay conversion reads, and what each must be.
-_INTEGER = (numbers.Integral,)
-_RECORD_TYPES = {"map_name": (str,), "random_seed": _INTEGER, "game_index": _INTEGER,
-                 "step_mul": _INTEGER, "screen_size": (list,), "minimap_size": (list,),
-                 "camera_width": (numbers.Real,), "game_loops": _INTEGER, "score": _INTEGER,
-                 "actions": (list,)}
+# The fields of an embedded replay conversion reads: their type, and its name in messages.
+_INTEGER = (numbers.Integral, "an integer")
+_RECORD_TYPES = {"map_name": (str, "a string"), "random_seed": _INTEGER,
+                 "game_index": _INTEGER, "step_mul": _INTEGER, "screen_size": (list, "a list"),
+                 "minimap_size": (list, "a list"), "camera_width": (numbers.Real, "a number"),
+                 "game_loops": _INTEGER, "score": _INTEGER, "actions": (list, "a list")}
 
 
 def check_replay_record(record, path):
     """TrajectoryError naming the first field of an embedded replay of the wrong type or value."""
-    for key, types in _RECORD_TYPES.items():
+    for key, (kind, name) in _RECORD_TYPES.items():
         value = record[key]
-        if not isinstance(value, types) or isinstance(value, bool):
-            raise TrajectoryError(f"{path}: {key} is {value!r}, expected "
-                                  f"{' or '.join(t.__name__ for t in types)}")
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise TrajectoryError(f"{path}: {key} is {value!r}, expected {name}")
     if record["map_name"] not in maps.get_maps():
         raise TrajectoryError(f"{path}: map_name {record['map_name']!r} is not a pysc2 map")
     for key in ("screen_size", "minimap_size"):

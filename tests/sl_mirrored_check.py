@@ -33,7 +33,8 @@ def one_update(strategy, config, paths, batch):
     keras.utils.set_random_seed(0)
     trainer = supervised.Trainer("fullyconv", SPEC, config, strategy)
     reader = supervised.TrajectoryReader(SPEC, config.step_mul)
-    trainer.training_iterator(reader, paths)
+    trainer.training_iterator(reader, paths)  # builds the train step
+    trainer.close()
 
     def distribute(global_batch):
         # The global batch is cut into one contiguous part per replica.
@@ -75,6 +76,7 @@ def main(folder):
     iterator = trainer.training_iterator(supervised.TrajectoryReader(SPEC, config.step_mul),
                                          paths)
     trainer.train_step(next(iterator))
+    trainer.close()
     states = [s.numpy() for s in mirrored.experimental_local_results(trainer.state["state_h"])]
     print(json.dumps({
         "replicas": mirrored.num_replicas_in_sync,

@@ -249,9 +249,21 @@ def test_five_skipped_updates_in_a_row_are_a_divergence_naming_the_learning_rate
     skipped.record(applied=True, step=4)  # a good update breaks the row
     for step in range(5, 9):
         skipped.record(applied=False, step=step)
-    with pytest.raises(agent_lib.DivergenceError, match=r"learning rate \(10000\)"):
+    with pytest.raises(agent_lib.DivergenceError, match=r"5 updates in a row had a non-finite "
+                       r"loss or gradient; the learning rate \(10000\) is the likely cause"):
         skipped.record(applied=False, step=9)
     assert skipped.total == 9
+
+
+def test_updates_skipped_every_other_time_are_a_divergence_too():
+    skipped = agent_lib.SkippedUpdates(learning_rate=0.5)
+    for step in range(9):  # 9 of the last 18 skipped, never two in a row
+        skipped.record(applied=True, step=2 * step)
+        skipped.record(applied=False, step=2 * step + 1)
+    skipped.record(applied=True, step=18)
+    with pytest.raises(agent_lib.DivergenceError, match=r"10 of the last 20 updates had a "
+                       r"non-finite loss or gradient; the learning rate \(0.5\)"):
+        skipped.record(applied=False, step=19)
 
 
 def test_acting_with_non_finite_weights_is_a_divergence(fullyconv):

@@ -263,6 +263,7 @@ def test_the_lstm_state_is_carried_from_one_chunk_to_the_next(hkl_folder):
     # The second chunk's first steps (rows 0 and 1) continue the first chunk's games.
     fresh = run_model(second, zeros)
     assert np.abs(np.asarray(carried["function"][:2] - fresh["function"][:2])).max() > 1e-4
+    trainer.close()
 
 
 # --------------------------------------------------------------------------------- training
@@ -272,6 +273,7 @@ def test_training_steps_reduce_the_loss_on_a_fixed_batch(hkl_folder):
     iterator = trainer.training_iterator(supervised.TrajectoryReader(SPEC, 8),
                                          supervised.find_trajectories(hkl_folder))
     batch = next(iterator)
+    trainer.close()
     losses = []
     for _ in range(6):
         stats = trainer.train_step(batch)
@@ -334,7 +336,7 @@ def test_a_run_whose_updates_keep_failing_stops_naming_the_learning_rate(hkl_fol
         supervised.train(hkl_folder, "fullyconv", SPEC, config,
                          save=lambda model, progress: saved.append(model),
                          checkpointing=sl_checkpointing(tmp_path))
-    assert "5 updates in a row" in str(error.value) and saved == []
+    assert "had a non-finite loss or gradient" in str(error.value) and saved == []
     assert tf.train.latest_checkpoint(str(tmp_path)) is None  # nothing diverged was written
 
 

@@ -224,7 +224,7 @@ def test_every_bad_replay_is_reported_and_the_good_ones_convert(tmp_path):
     assert len(trajectories) == 2
     reasons = sorted(failures)
     assert len(reasons) == 4
-    assert any("many_loops" in r and "game_loops is 'many', expected Integral" in r
+    assert any("many_loops" in r and "game_loops is 'many', expected an integer" in r
                for r in reasons)
     assert any("unknown_map" in r and "map_name 'NoSuchMap' is not a pysc2 map" in r
                for r in reasons)
