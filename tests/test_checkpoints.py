@@ -220,13 +220,15 @@ def test_a_stop_request_writes_a_checkpoint_after_the_current_update(tmp_path):
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def start_training(workspace, *args):
-    return subprocess.Popen(
-        [sys.executable, "run.py", "--workspace_path", str(workspace), "--training", "True",
-         "--backend", "embedded", "--num_envs", "2", "--n_steps", "4", "--log_interval", "16",
-         "--checkpoint_interval", "16", "--step_mul", "64", *args],  # games of 30 steps
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2"})
+def start_training(workspace, log, *args):
+    """run.py training in the background, its log (stderr) written to `log`."""
+    with open(log, "w") as stderr:  # a file, not a pipe: a full pipe would block the run
+        return subprocess.Popen(
+            [sys.executable, "run.py", "--workspace_path", str(workspace), "--training", "True",
+             "--backend", "embedded", "--num_envs", "2", "--n_steps", "4", "--log_interval", "16",
+             "--checkpoint_interval", "16", "--step_mul", "64", *args],  # games of 30 steps
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr,
+            env={**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
 def wait_for_checkpoint(workspace, beyond=0, timeout=300):
@@ -247,19 +249,20 @@ def step_of(path):
 
 def test_sigterm_and_kill_9_leave_checkpoints_a_resumed_run_goes_on_from(tmp_path):
     # SIGTERM: the run writes a checkpoint after its current update and exits 128 + 15.
-    training = start_training(tmp_path, "--max_agent_steps", "1000000")
+    log = tmp_path / "run.log"
+    training = start_training(tmp_path, log, "--max_agent_steps", "1000000")
     wait_for_checkpoint(tmp_path)
     training.send_signal(signal.SIGTERM)
-    _, stderr = training.communicate(timeout=120)
-    assert training.returncode == 128 + signal.SIGTERM, stderr[-2000:]
-    assert "Stopped by SIGTERM; continue with --resume True." in stderr
+    training.wait(timeout=120)
+    assert training.returncode == 128 + signal.SIGTERM, log.read_text()[-2000:]
+    assert "Stopped by SIGTERM; continue with --resume True." in log.read_text()
     stopped_at = step_of(wait_for_checkpoint(tmp_path))
 
     # kill -9 of the resumed run: its latest checkpoint is whole and restores.
-    training = start_training(tmp_path, "--resume", "True", "--max_agent_steps", "1000000")
+    training = start_training(tmp_path, log, "--resume", "True", "--max_agent_steps", "1000000")
     latest = wait_for_checkpoint(tmp_path, beyond=stopped_at + 16)
     training.kill()
-    training.communicate(timeout=60)
+    training.wait(timeout=60)
     latest = wait_for_checkpoint(tmp_path, beyond=stopped_at + 16)  # the newest whole one
     state = checkpoints.read_loop_state(latest)
     assert state["agent_steps"] == step_of(latest) and state["flags"]["num_envs"] == 2
@@ -272,10 +275,10 @@ def test_sigterm_and_kill_9_leave_checkpoints_a_resumed_run_goes_on_from(tmp_pat
 
     # Resumed again, the run ends at its budget in the same folders.
     budget = step_of(latest) + 32
-    training = start_training(tmp_path, "--resume", "True", "--max_agent_steps", str(budget))
-    _, stderr = training.communicate(timeout=300)
-    assert training.returncode == 0, stderr[-2000:]
-    assert f"at {step_of(latest)} agent steps" in stderr
+    training = start_training(tmp_path, log, "--resume", "True", "--max_agent_steps", str(budget))
+    training.wait(timeout=300)
+    assert training.returncode == 0, log.read_text()[-2000:]
+    assert f"at {step_of(latest)} agent steps" in log.read_text()
     assert step_of(wait_for_checkpoint(tmp_path)) == budget
     run_name = state["run_name"]
     assert os.listdir(checkpoints.checkpoints_dir(str(tmp_path))) == [run_name]
