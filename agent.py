@@ -3,7 +3,10 @@
 A policy step samples a function id from the network's function logits with every unavailable
 function's logit replaced by UNAVAILABLE_LOGIT (its probability is then exactly 0 in float32),
 then samples the argument heads conditioned on that function (the AlphaStar network reads it),
-and sets every argument the function does not take to -1.
+and sets every argument the function does not take to -1. The distributions are TensorFlow
+Probability's `Categorical`; each draw takes a stateless seed from the agent's own
+`tf.random.Generator`, whose state a training checkpoint holds, so a resumed run draws exactly the
+actions the uninterrupted run would have drawn.
 
 The log-probability of an action is log pi(function) plus log pi(argument) for only the arguments
 that function takes; the entropy bonus is the entropy of the whole masked function distribution
@@ -16,7 +19,10 @@ the advantages of GAE(lambda) (Schulman et al. 2016); lambda = 1 is the plain n-
   loss = -mean(log pi(a_t) * stop_gradient(A_t))
          + value_loss_weight * mean((stop_gradient(R_t) - V(s_t))^2)
          - entropy_weight * mean(entropy_t)
-then gradients are clipped to a global norm and applied by the optimiser.
+then gradients are clipped to a global norm and applied by the optimiser. An update whose loss or
+gradient norm is not finite is skipped (nothing applied, the optimiser's state untouched);
+SkippedUpdates counts them and raises DivergenceError after MAX_SKIPPED_IN_A_ROW in a row, or
+when half of the last RECENT_UPDATES were skipped.
 
 Both the policy step and the update are `tf.function`s with fixed input signatures, so each is
 traced once; `trace_counts` records traces and every trace is logged.
@@ -27,12 +33,18 @@ import dataclasses
 import keras
 import numpy as np
 import tensorflow as tf
+import tensorflow_probability as tfp
 from absl import logging
 
 import utils
 from pysc2.lib import actions
 
 UNAVAILABLE_LOGIT = -1e9
+MAX_SKIPPED_IN_A_ROW = 5
+# A run whose updates fail every other time diverges too (seen with supervised learning at a
+# learning rate of 1e4), without ever failing 5 times in a row.
+RECENT_UPDATES = 20
+Categorical = tfp.distributions.Categorical
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,14 +118,12 @@ def arguments_used(function_id):
 
 def entropy(logits):
     """Entropy of the categorical distribution of each row of logits."""
-    log_probs = tf.nn.log_softmax(logits)
-    return -tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=-1)
+    return Categorical(logits=logits).entropy()
 
 
 def log_prob(logits, index):
     """log pi(index) per row; rows with index -1 give log pi(0) (callers mask them out)."""
-    return -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(index, 0),
-                                                           logits=logits)
+    return Categorical(logits=logits).log_prob(tf.maximum(index, 0))
 
 
 def action_log_prob_and_entropy(outputs, available, function_id, arg_indices):
@@ -132,11 +142,77 @@ def action_log_prob_and_entropy(outputs, available, function_id, arg_indices):
     return total_log_prob, total_entropy
 
 
-def sample(logits, greedy):
-    """One index per row: the most likely one if `greedy` (a bool tensor), else a random draw."""
-    drawn = tf.random.categorical(logits, 1, dtype=tf.int32)[:, 0]
-    best = tf.argmax(logits, axis=-1, output_type=tf.int32)
-    return tf.where(greedy, best, drawn)
+def sample(logits, greedy, seed):
+    """One index per row: the most likely one if `greedy` (a bool tensor), else a draw with the
+    stateless `seed` ([2] int32: the same seed draws the same indices)."""
+    distribution = Categorical(logits=logits, dtype=tf.int32)
+    return tf.where(greedy, distribution.mode(), distribution.sample(seed=seed))
+
+
+def all_finite(tensors):
+    """Scalar bool: every value of every tensor is finite."""
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])
+
+
+# ------------------------------------------------------------------------------ divergence
+class DivergenceError(Exception):
+    """Training produced non-finite losses, gradients or outputs; the message names the cause."""
+
+
+def divergence_message(what, learning_rate):
+    return (f"training diverged: {what}; the learning rate ({learning_rate:g}) is the likely "
+            "cause: lower --learning_rate")
+
+
+def divergence(error, learning_rate, progress, last_checkpoint):
+    """The DivergenceError that stops a run: `error` (a DivergenceError, or another error whose
+    message says what was not finite), where training stood and its last good checkpoint."""
+    message = str(error) if isinstance(error, DivergenceError) else divergence_message(
+        str(error), learning_rate)
+    kept = (f"the last good checkpoint is {last_checkpoint} (--resume {last_checkpoint} goes on "
+            "from it)" if last_checkpoint else "no training checkpoint was written")
+    return DivergenceError(f"{message}; stopped at {progress}; {kept}.")
+
+
+class SkippedUpdates:
+    """Counts the updates skipped because their loss or gradient was not finite.
+
+    `record(applied, step)` after every update; DivergenceError after MAX_SKIPPED_IN_A_ROW skips
+    in a row, or half of the last RECENT_UPDATES.
+    """
+
+    def __init__(self, learning_rate, total=0):
+        self.learning_rate = learning_rate
+        self.total = total
+        self.in_a_row = 0
+        self.recent = collections.deque(maxlen=RECENT_UPDATES)  # True where skipped
+
+    def record(self, applied, step):
+        self.recent.append(not applied)
+        if applied:
+            self.in_a_row = 0
+            return
+        self.total += 1
+        self.in_a_row += 1
+        logging.warning("Skipped the update at %d: its loss or gradient is not finite (%d in a "
+                        "row, %d in all)", step, self.in_a_row, self.total)
+        if self.in_a_row >= MAX_SKIPPED_IN_A_ROW:
+            what = f"{self.in_a_row} updates in a row had a non-finite loss or gradient"
+        elif sum(self.recent) >= RECENT_UPDATES // 2:
+            what = (f"{sum(self.recent)} of the last {len(self.recent)} updates had a "
+                    "non-finite loss or gradient")
+        else:
+            return
+        raise DivergenceError(divergence_message(what, self.learning_rate))
+
+    def checkpoint_allowed(self):
+        """Whether a training checkpoint may be written now: not while the latest update was
+        skipped (a warning says so), when it would push a good checkpoint out of the few kept
+        for weights that are about to diverge."""
+        if self.in_a_row:
+            logging.warning("No training checkpoint while updates are skipped; the last one is "
+                            "kept.")
+        return not self.in_a_row
 
 
 # ------------------------------------------------------------------------------- returns/loss
@@ -198,11 +274,13 @@ class A2CAgent:
     Args:
       model: a network of `network.make_model`.
       config: A2CConfig.
+      seed: seed of the generator actions are sampled with (`generator`, checkpointed).
     """
 
-    def __init__(self, model, config=A2CConfig()):
+    def __init__(self, model, config=A2CConfig(), seed=0):
         self.model = model
         self.config = config
+        self.generator = tf.random.Generator.from_seed(seed)
         self.optimizer = make_optimizer(config)
         # Creating the optimiser's slots now keeps variable creation out of the traced update.
         self.optimizer.build(model.trainable_variables)
@@ -235,9 +313,14 @@ class A2CAgent:
           greedy: take the most likely function and arguments instead of sampling.
         Returns:
           (function_id [N] int, arg_indices [N, 13] int with -1 unused, value [N], next state).
+        Raises:
+          DivergenceError if the network's logits are not finite (its weights have diverged).
         """
-        function_id, arg_indices, value, next_state = self._policy_step(
+        function_id, arg_indices, value, next_state, finite = self._policy_step(
             inputs, np.asarray(reset, np.float32), state, tf.constant(greedy))
+        if not finite:
+            raise DivergenceError(divergence_message("the network's action logits are not "
+                                                     "finite", float(self.optimizer.learning_rate)))
         return (function_id.numpy(), arg_indices.numpy(), value.numpy(),
                 {name: v.numpy() for name, v in next_state.items()})
 
@@ -251,14 +334,17 @@ class A2CAgent:
         # The argument heads score the arguments of the function just sampled.
         encoded = self.model.encode(self._model_inputs(inputs, reset, state,
                                                        tf.zeros([batch], tf.int32)))
+        # One stateless seed per distribution: the function and each argument type.
+        seeds = self.generator.uniform_full_int([1 + utils.NUM_ARG_TYPES, 2], tf.int32)
         function_id = sample(mask_unavailable(encoded["function"], inputs["available_actions"]),
-                             greedy)
+                             greedy, seeds[0])
         arguments = self.model.argument_logits(encoded, function_id)
-        arg_indices = tf.stack([sample(arguments[arg_type.name], greedy)
+        arg_indices = tf.stack([sample(arguments[arg_type.name], greedy, seeds[1 + arg_type.id])
                                 for arg_type in actions.TYPES], axis=1)
         arg_indices = tf.where(arguments_used(function_id) > 0, arg_indices, -1)
         next_state = {"state_h": encoded["state_h"], "state_c": encoded["state_c"]}
-        return function_id, arg_indices, encoded["value"], next_state
+        finite = all_finite([encoded["function"], *arguments.values()])
+        return function_id, arg_indices, encoded["value"], next_state, finite
 
     def _value_graph(self, inputs, reset, state):
         self._count_trace("value")
@@ -268,7 +354,8 @@ class A2CAgent:
 
     # --------------------------------------------------------------------------- learning
     def train(self, rollout):
-        """One A2C update on a Rollout; returns a dict of float metrics."""
+        """One A2C update on a Rollout; returns a dict of float metrics ("applied": 0.0 when the
+        update was skipped for a non-finite loss or gradient)."""
         metrics = self._train_step(
             rollout.inputs, np.asarray(rollout.reset, np.float32),
             np.asarray(rollout.function_id, np.int32), np.asarray(rollout.arg_indices, np.int32),
@@ -292,8 +379,9 @@ class A2CAgent:
                               self.config)
         gradients = tape.gradient(losses["total"], variables)
         gradients, grad_norm = tf.clip_by_global_norm(gradients, self.config.gradient_clipping)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        return {**losses, "grad_norm": grad_norm,
+        applied = apply_if_finite(self.optimizer, gradients, variables,
+                                  tf.math.is_finite(losses["total"]) & tf.math.is_finite(grad_norm))
+        return {**losses, "grad_norm": grad_norm, "applied": tf.cast(applied, tf.float32),
                 "learning_rate": tf.convert_to_tensor(self.optimizer.learning_rate),
                 "mean_value": tf.reduce_mean(outputs["value"]),
                 "mean_return": tf.reduce_mean(returns)}
@@ -307,6 +395,37 @@ class A2CAgent:
         # Runs only while TensorFlow traces the function, never on later calls.
         self.trace_counts[name] += 1
         logging.info("Tracing %s (trace %d)", name, self.trace_counts[name])
+
+
+def apply_if_finite(optimizer, gradients, variables, finite):
+    """Apply the gradients only where `finite` (a scalar bool tensor, the same on every replica)
+    holds; returns it."""
+    def apply():
+        optimizer.apply_gradients(zip(gradients, variables))
+        return tf.constant(True)
+
+    def skip():
+        return tf.constant(False)
+
+    if not tf.distribute.has_strategy() or \
+            tf.__internal__.distribute.strategy_supports_no_merge_call():
+        return tf.cond(finite, apply, skip)
+
+    # Under a strategy that synchronises replicas by merge_call (MirroredStrategy),
+    # apply_gradients calls merge_call, which may not run in a tf.cond inside a replica: decide
+    # in the cross-replica context instead, as keras.optimizers.LossScaleOptimizer does.
+    def cross_replica(distribution, finite, gradients):
+        def apply_on_every_replica():
+            distribution.extended.call_for_each_replica(
+                lambda replica_gradients: optimizer.apply_gradients(
+                    zip(replica_gradients, variables)), args=(gradients,))
+            return tf.constant(True)
+
+        return tf.cond(distribution.experimental_local_results(finite)[0],
+                       apply_on_every_replica, skip)
+
+    return tf.distribute.get_replica_context().merge_call(cross_replica,
+                                                          args=(finite, gradients))
 
 
 def _input_signature(spec):

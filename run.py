@@ -1,36 +1,43 @@
-"""Train an agent with A2C, or evaluate a saved one, on a PySC2 map.
+"""Train an agent with A2C or supervised learning, or evaluate a saved one, on a PySC2 map.
 
     python run.py --training True --save_model True                  # FullyConv on MoveToBeacon
     python run.py --training True --model_name alphastar --save_model True
+    python run.py --training True --resume True                      # continue the latest run
     python run.py --load_model True --visualize True                 # evaluate the latest model
     python run.py --load_model Models/<file>.weights.h5 --eval_episodes 100 --greedy
     python run.py --sl_training True --replay_hkl_file_path hkl/      # supervised learning
+    python run.py --sl_training True --training True --replay_hkl_file_path hkl/   # SL, then A2C
 
 Boolean flags accept `--flag`, `--noflag`, `--flag=False` and, as the replicated project's
-commands write them, `--flag True` / `--flag False`.
+commands write them, `--flag True` / `--flag False`. A bad flag value, or a folder that cannot be
+written, is one line and a non-zero exit before anything starts.
 
 Training steps N environments at once (`--num_envs`): the embedded engine's `BatchEnv`, or N
 StarCraft II games with `--backend sc2`. Every `--n_steps` steps the agent makes one A2C update.
 Outputs go under `--workspace_path`:
-  tensorboard/<run name>/   episode_reward_sum, episode_reward_mean_100, losses, grad_norm,
-                            learning_rate, steps_per_second
-  Models/<run name>.weights.h5 (+ .json)   with --save_model: rewritten whenever the 100-episode
+  tensorboard/<run>/        episode_reward_sum, episode_reward_mean_100, losses, grad_norm,
+                            learning_rate, steps_per_second, skipped_updates; learning_curve.png
+                            (rewritten at every checkpoint and at the end)
+  checkpoints/<run>/        training checkpoints every --checkpoint_interval agent steps and when
+                            stopped by SIGINT/SIGTERM (checkpoints.py); --resume continues the run
+                            in the same folders
+  Models/<run>.weights.h5 (+ .json)   with --save_model: rewritten whenever the 100-episode
                             mean is above 5.0 and better than at the previous save (the original's
-                            rule); `--load_model True` loads the newest one of this map and network
-  image/                    the learning curve at the end of training; with --visualize, a GIF of
-                            one episode (embedded engine)
+                            rule); `--load_model True` loads the newest one of this map, network
+                            and resolution
+  replays/                  with --save_replay_episodes k: every k-th game of each environment
+  image/                    with --visualize, a GIF of one episode (embedded engine)
 
 Supervised learning (`--sl_training`, supervised.py) trains on the .hkl files of
 --replay_hkl_file_path for --max_agent_steps training examples and writes
 Models/<map>_<network>_sl_seed<seed>_<time>.weights.h5 (the weights with the best held-out action
-accuracy) and tensorboard/<same name>/; evaluate it, or start A2C from it, with --load_model.
+accuracy), tensorboard/<same name>/ and checkpoints/<same name>/; with --training too, A2C then
+starts from that model.
 """
-import concurrent.futures
 import dataclasses
 import datetime
-import glob
-import json
 import os
+import signal
 import sys
 import time
 
@@ -40,80 +47,31 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 import minigames  # first: it applies pysc2's Python 3.11 fix
-from minigames import batch_format, render
-from minigames.files import write_atomically, write_json
+from minigames import batch_format, pysc2_batch_env, render
+from minigames.files import write_atomically
 from pysc2.env import sc2_env
 from pysc2.lib import actions
 
 import agent as agent_lib
+import checkpoints
 import network
 import supervised
 import utils
 
-_DEFAULTS = agent_lib.A2CConfig()
-
-flags.DEFINE_string("workspace_path", ".", "Folder for Models/, tensorboard/ and image/.")
-flags.DEFINE_string("environment", "MoveToBeacon", "pysc2 map name.")
-flags.DEFINE_enum("model_name", "fullyconv", list(network.MODELS), "Network to train or load.")
-flags.DEFINE_bool("training", False, "Train the network with A2C.")
-flags.DEFINE_bool("sl_training", False, "Supervised learning from the .hkl trajectories of "
-                  "--replay_hkl_file_path (supervised.py; its SLConfig defaults hold unless "
-                  "--learning_rate, --gradient_clipping, --max_agent_steps, --step_mul, "
-                  "--log_interval or --seed is given).")
-flags.DEFINE_enum("distribution", "default", list(supervised.DISTRIBUTIONS),
-                  "tf.distribute strategy of supervised learning: one device, MirroredStrategy "
-                  "(local GPUs or CPU devices), or MultiWorkerMirroredStrategy (TF_CONFIG).")
-flags.DEFINE_bool("gpu_use", False, "Use the GPU (with memory growth) if there is one.")
-flags.DEFINE_bool("save_model", False, "Save the model when the 100-episode mean is above 5.0 "
-                  "and improving.")
-flags.DEFINE_string("load_model", None, "True: load the newest saved model of this map and "
-                    "network; or the path of a .weights.h5 file.")
-flags.DEFINE_alias("load", "load_model")  # the original README's spelling
-flags.DEFINE_bool("visualize", False, "Write a GIF of one episode to <workspace>/image/ "
-                  "(embedded engine); with --backend sc2, show the game.")
-flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Optimiser learning rate (alphastar: "
-                   f"{agent_lib.NETWORK_DEFAULTS['alphastar']['learning_rate']}).")
-flags.DEFINE_float("gradient_clipping", _DEFAULTS.gradient_clipping,
-                   "Clip gradients to this global norm (alphastar: "
-                   f"{agent_lib.NETWORK_DEFAULTS['alphastar']['gradient_clipping']}).")
-flags.DEFINE_enum("optimizer", _DEFAULTS.optimizer, ["rmsprop", "adam"], "Optimiser.")
-flags.DEFINE_float("optimizer_epsilon", _DEFAULTS.optimizer_epsilon,
-                   "Epsilon of the optimiser's gradient normalisation (alphastar: "
-                   f"{agent_lib.NETWORK_DEFAULTS['alphastar']['optimizer_epsilon']}).")
-flags.DEFINE_float("discount", _DEFAULTS.discount, "Reward discount per agent step.")
-flags.DEFINE_float("gae_lambda", _DEFAULTS.gae_lambda, "GAE lambda of the advantages (1: the "
-                   "n-step returns of plain A2C).")
-flags.DEFINE_integer("n_steps", _DEFAULTS.n_steps, "Agent steps per environment per update.")
-flags.DEFINE_float("value_loss_weight", _DEFAULTS.value_loss_weight, "Weight of the value loss.")
-flags.DEFINE_float("entropy_weight", _DEFAULTS.entropy_weight, "Weight of the entropy bonus.")
-flags.DEFINE_bool("normalize_advantages", _DEFAULTS.normalize_advantages,
-                  "Standardise advantages over each update's batch.")
-flags.DEFINE_integer("seed", 42, "Seed of Python, numpy, TensorFlow and the environments.")
-flags.DEFINE_integer("screen_size", 16, "Feature screen resolution (square); 16 is enough for "
-                     "MoveToBeacon and 4x cheaper than the original's 32.")
-flags.DEFINE_integer("minimap_size", 16, "Feature minimap resolution (square).")
-flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.")
-flags.DEFINE_string("replay_hkl_file_path", "replay", "Folder of .hkl trajectories for "
-                    "supervised learning.")
-flags.DEFINE_string("tensorboard_path", "tensorboard", "TensorBoard root, relative to the "
-                    "workspace unless absolute.")
-flags.DEFINE_integer("num_envs", 16, "Environments stepped together.")
-flags.DEFINE_enum("backend", "auto", minigames.backend.BACKENDS,
-                  "Which game: StarCraft II (sc2), the embedded engine, or sc2 when installed.")
-flags.DEFINE_integer("max_agent_steps", 1_000_000, "Training budget in agent steps, summed over "
-                     "environments; with --sl_training, in training examples (observation/action "
-                     "pairs).")
-flags.DEFINE_integer("eval_episodes", 30, "Episodes to play when evaluating.")
-flags.DEFINE_bool("greedy", False, "Evaluate with the most likely actions instead of sampling.")
-flags.DEFINE_integer("log_interval", 10_000, "Agent steps between progress lines (and save "
-                     "checks).")
 FLAGS = flags.FLAGS
-
-SAVE_THRESHOLD = 5.0
-# Trained weights that come with the code (tools/ship_weights.py writes them).
-SHIPPED_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
-MEAN_WINDOW = 100
+MEAN_WINDOW = checkpoints.MEAN_WINDOW
+# Evaluation plays the games of --seed + EVAL_SEED_OFFSET unless --eval_seed is given, so that it
+# does not replay the first games training played (environment i of a run plays seed + i's).
+EVAL_SEED_OFFSET = 1_000_000
 _BOOLEAN_VALUES = {"true", "false", "t", "f", "1", "0"}
+# Flags a checkpoint records; a resumed run takes their saved values unless given again. Those of
+# RESUME_FIXED cannot change within a run.
+RUN_FLAGS = ("environment", "model_name", "screen_size", "minimap_size", "num_envs", "step_mul",
+             "backend", "seed", "max_agent_steps", "save_model", "log_interval",
+             "checkpoint_interval", "player_1", "player_2", "replay_dir", "save_replay_episodes",
+             "replay_hkl_file_path", "distribution")
+RESUME_FIXED = ("environment", "model_name", "screen_size", "minimap_size", "num_envs",
+                "step_mul")
 
 
 class UserError(Exception):
@@ -121,6 +79,101 @@ class UserError(Exception):
 
 
 # ---------------------------------------------------------------------------------- flags
+def define_flags():
+    """Define run.py's flags (benchmarks that take them call this too); a second call does
+    nothing."""
+    if "workspace_path" in FLAGS:
+        return
+    defaults = agent_lib.A2CConfig()
+    alphastar = agent_lib.NETWORK_DEFAULTS["alphastar"]
+    flags.DEFINE_string("workspace_path", ".", "Folder for Models/, tensorboard/, checkpoints/, "
+                        "replays/ and image/.")
+    flags.DEFINE_string("environment", "MoveToBeacon", "pysc2 map name.")
+    flags.DEFINE_enum("model_name", "fullyconv", list(network.MODELS), "Network to train or load.")
+    flags.DEFINE_bool("training", False, "Train the network with A2C (after supervised learning "
+                      "when --sl_training is given too).")
+    flags.DEFINE_bool("sl_training", False, "Supervised learning from the .hkl trajectories of "
+                      "--replay_hkl_file_path (supervised.py; its SLConfig defaults hold unless "
+                      "--learning_rate, --gradient_clipping, --max_agent_steps, --step_mul, "
+                      "--log_interval or --seed is given).")
+    flags.DEFINE_enum("distribution", "default", list(supervised.DISTRIBUTIONS),
+                      "tf.distribute strategy of supervised learning: one device, "
+                      "MirroredStrategy (local GPUs or CPU devices), or "
+                      "MultiWorkerMirroredStrategy (TF_CONFIG).")
+    flags.DEFINE_bool("gpu_use", False, "Use the GPU (with memory growth) if there is one.")
+    flags.DEFINE_bool("save_model", False, "Save the model when the 100-episode mean is above 5.0 "
+                      "and improving.")
+    flags.DEFINE_string("load_model", None, "True: load the newest saved model of this map, "
+                        "network and resolution; or the path of a .weights.h5 file.")
+    flags.DEFINE_alias("load", "load_model")  # the original README's spelling
+    flags.DEFINE_string("resume", None, "Continue a training run where it stopped: True for the "
+                        "newest run of this map and network in the workspace, or a run's "
+                        "checkpoint folder (checkpoints/<run>) or one checkpoint of it.")
+    flags.DEFINE_integer("checkpoint_interval", 50_000, "Agent steps (supervised learning: "
+                         "training examples) between training checkpoints; 0: only at the end "
+                         "and when stopped by SIGINT or SIGTERM.", lower_bound=0)
+    flags.DEFINE_bool("visualize", False, "Write a GIF of one episode to <workspace>/image/ "
+                      "(embedded engine); with --backend sc2, show the game.")
+    flags.DEFINE_float("learning_rate", defaults.learning_rate, "Optimiser learning rate "
+                       f"(alphastar: {alphastar['learning_rate']}).")
+    flags.DEFINE_float("gradient_clipping", defaults.gradient_clipping,
+                       "Clip gradients to this global norm (alphastar: "
+                       f"{alphastar['gradient_clipping']}).")
+    flags.DEFINE_enum("optimizer", defaults.optimizer, ["rmsprop", "adam"], "Optimiser.")
+    flags.DEFINE_float("optimizer_epsilon", defaults.optimizer_epsilon,
+                       "Epsilon of the optimiser's gradient normalisation (alphastar: "
+                       f"{alphastar['optimizer_epsilon']}).")
+    flags.DEFINE_float("discount", defaults.discount, "Reward discount per agent step.",
+                       lower_bound=0.0, upper_bound=1.0)
+    flags.DEFINE_float("gae_lambda", defaults.gae_lambda, "GAE lambda of the advantages (1: the "
+                       "n-step returns of plain A2C).", lower_bound=0.0, upper_bound=1.0)
+    flags.DEFINE_integer("n_steps", defaults.n_steps, "Agent steps per environment per update.",
+                         lower_bound=1)
+    flags.DEFINE_float("value_loss_weight", defaults.value_loss_weight,
+                       "Weight of the value loss.", lower_bound=0.0)
+    flags.DEFINE_float("entropy_weight", defaults.entropy_weight, "Weight of the entropy bonus.",
+                       lower_bound=0.0)
+    flags.DEFINE_bool("normalize_advantages", defaults.normalize_advantages,
+                      "Standardise advantages over each update's batch.")
+    flags.DEFINE_integer("seed", 42, "Seed of Python, numpy, TensorFlow, the action sampling and "
+                         "the environments.", lower_bound=0)
+    flags.DEFINE_integer("eval_seed", None, "Seed of evaluation's games and action sampling "
+                         f"(default: --seed + {EVAL_SEED_OFFSET:,}, games training did not "
+                         "play).", lower_bound=0)
+    flags.DEFINE_integer("screen_size", 16, "Feature screen resolution (square); 16 is enough for "
+                         "MoveToBeacon and 4x cheaper than the original's 32.", lower_bound=1)
+    flags.DEFINE_integer("minimap_size", 16, "Feature minimap resolution (square).",
+                         lower_bound=1)
+    flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.", lower_bound=1)
+    flags.DEFINE_enum("player_1", "terran", list(pysc2_batch_env.RACES),
+                      "Race of the agent (the embedded engine plays Terran only).")
+    flags.DEFINE_enum("player_2", "terran", list(pysc2_batch_env.RACES),
+                      "Race of the built-in bot on maps with two players.")
+    flags.DEFINE_string("replay_dir", "replays", "Folder for the replays of "
+                        "--save_replay_episodes, relative to the workspace unless absolute.")
+    flags.DEFINE_integer("save_replay_episodes", 0, "Save every k-th game of each environment "
+                         "as a replay in --replay_dir (0: none).", lower_bound=0)
+    flags.DEFINE_string("replay_hkl_file_path", "replay", "Folder of .hkl trajectories for "
+                        "supervised learning.")
+    flags.DEFINE_string("tensorboard_path", "tensorboard", "TensorBoard root, relative to the "
+                        "workspace unless absolute.")
+    flags.DEFINE_integer("num_envs", 16, "Environments stepped together.", lower_bound=1)
+    flags.DEFINE_enum("backend", "auto", minigames.backend.BACKENDS,
+                      "Which game: StarCraft II (sc2), the embedded engine, or sc2 when "
+                      "installed.")
+    flags.DEFINE_integer("max_agent_steps", 1_000_000, "Training budget in agent steps, summed "
+                         "over environments; with --sl_training, in training examples "
+                         "(observation/action pairs).", lower_bound=1)
+    flags.DEFINE_integer("eval_episodes", 30, "Episodes to play when evaluating.", lower_bound=1)
+    flags.DEFINE_bool("greedy", False, "Evaluate with the most likely actions instead of "
+                      "sampling.")
+    flags.DEFINE_integer("log_interval", 10_000, "Agent steps between progress lines (and save "
+                         "checks).", lower_bound=1)
+    for name in ("learning_rate", "gradient_clipping", "optimizer_epsilon"):
+        flags.register_validator(name, lambda value: value > 0, message=f"--{name} must be "
+                                 "greater than 0")
+
+
 def join_boolean_values(argv, boolean_flags, boolean_or_path_flags=()):
     """Rewrite `--flag True` as `--flag=True` for boolean flags, which absl would otherwise read
     as `--flag` followed by a stray argument (so `--training False` would train).
@@ -147,14 +200,23 @@ def join_boolean_values(argv, boolean_flags, boolean_or_path_flags=()):
 
 
 def parse_flags(argv):
-    """absl's parser with `--flag True|False` accepted; pass to app.run as flags_parser."""
+    """absl's parser with `--flag True|False` accepted; pass to app.run as flags_parser. A flag
+    error is one line and exit status 2."""
+    define_flags()
     boolean_flags = {name for name, flag in FLAGS._flags().items() if flag.boolean}
-    return FLAGS(join_boolean_values(argv, boolean_flags, {"load_model", "load"}))
+    try:
+        return FLAGS(join_boolean_values(argv, boolean_flags, {"load_model", "load", "resume"}))
+    except flags.Error as error:
+        message = " ".join(str(error).split("\n"))  # one line, however many flags are wrong
+        print(f"{os.path.basename(argv[0])}: error: {message} (--helpshort lists the flags)",
+              file=sys.stderr)
+        sys.exit(2)
 
 
-def a2c_config_from_flags():
-    """The network's default A2CConfig, with every hyperparameter flag given on the command line."""
-    config = agent_lib.default_config(FLAGS.model_name)
+def a2c_config_from_flags(base=None):
+    """`base` (an A2CConfig; default: the network's defaults) with every hyperparameter flag given
+    on the command line."""
+    config = base or agent_lib.default_config(FLAGS.model_name)
     given = {field.name: getattr(FLAGS, field.name)
              for field in dataclasses.fields(agent_lib.A2CConfig) if FLAGS[field.name].present}
     return dataclasses.replace(config, **given)
@@ -166,12 +228,13 @@ _SL_FLAGS = {"learning_rate": "learning_rate", "gradient_clipping": "gradient_cl
              "log_interval": "log_interval", "seed": "seed"}
 
 
-def sl_config_from_flags(**defaults):
-    """SLConfig (with `defaults` replacing its own), with every shared flag given on the command
-    line; the A2C defaults of those flags do not apply to supervised learning."""
+def sl_config_from_flags(base=None, **defaults):
+    """`base` (default: SLConfig with `defaults` replacing its own), with every shared flag given
+    on the command line; the A2C defaults of those flags do not apply to supervised learning."""
+    config = base or supervised.SLConfig(**defaults)
     given = {field: getattr(FLAGS, name) for name, field in _SL_FLAGS.items()
              if FLAGS[name].present}
-    return supervised.SLConfig(**{**defaults, **given})
+    return dataclasses.replace(config, **given)
 
 
 def configure_devices(gpu_use):
@@ -187,90 +250,95 @@ def configure_devices(gpu_use):
     logging.info("Using %d GPU(s) with memory growth.", len(gpus))
 
 
+def workspace_folder(path):
+    """`path` relative to the workspace unless absolute."""
+    return os.path.join(FLAGS.workspace_path, path)
+
+
+def ensure_folder(path, flag):
+    """Create folder `path` (named by `flag` in errors) or raise UserError: a file in its way,
+    no permission."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f"{flag}: {path} is a file, not a folder; move it away or pass another "
+                        f"{flag.split()[0]}.")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"{flag}: cannot create the folder {path} ({error.strerror}); pass "
+                        f"another {flag.split()[0]}.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"{flag}: cannot write into {path}; pass another {flag.split()[0]}.")
+
+
 # --------------------------------------------------------------------------- environments
-class PySC2BatchEnv:
-    """N pysc2 environments behind `minigames.BatchEnv`'s interface.
-
-    Index actions in, one batch-format observation out, finished games restarted at once (the
-    observation returned where `done` is True is the next game's first). The games are stepped in
-    parallel threads: a real StarCraft II game runs in its own process, so the threads only wait.
-    """
-
-    def __init__(self, envs, screen_size, minimap_size):
-        self.envs = list(envs)
-        self.num_envs = len(self.envs)
-        self.screen_size = screen_size
-        self.minimap_size = minimap_size
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.num_envs)
-
-    def reset(self):
-        timesteps = list(self._pool.map(lambda env: env.reset()[0], self.envs))
-        return batch_format.stack_observations([t.observation for t in timesteps])
-
-    def step(self, function_ids, arg_indices):
-        def step_one(i):
-            call = utils.to_function_call(function_ids[i], arg_indices[i], self.screen_size,
-                                          self.minimap_size)
-            timestep = self.envs[i].step([call])[0]
-            if not timestep.last():
-                return timestep.observation, timestep.reward, False
-            return self.envs[i].reset()[0].observation, timestep.reward, True
-
-        observations, rewards, dones = zip(*self._pool.map(step_one, range(self.num_envs)))
-        return (batch_format.stack_observations(observations),
-                np.asarray(rewards, np.float32), np.asarray(dones, bool))
-
-    def close(self):
-        self._pool.shutdown()
-        for env in self.envs:
-            env.close()
-
-
-def pysc2_env_kwargs(map_name, spec, step_mul, use_feature_units, seed, visualize=False):
-    """Keyword arguments of pysc2's SC2Env (and of the engine's and the mock's)."""
-    return dict(
-        map_name=map_name, players=[sc2_env.Agent(sc2_env.Race.terran)],
-        agent_interface_format=sc2_env.AgentInterfaceFormat(
-            feature_dimensions=sc2_env.Dimensions(screen=spec.screen_size,
-                                                  minimap=spec.minimap_size),
-            use_feature_units=use_feature_units),
-        step_mul=step_mul, random_seed=seed, visualize=visualize)
+def choose_backend(backend, player_1):
+    """--backend -> "embedded" or "sc2"; UserError if the embedded engine cannot play
+    player_1's race or StarCraft II is asked for but not installed."""
+    try:
+        chosen = minigames.choose_backend(backend)
+    except minigames.BackendError as error:
+        raise UserError(str(error)) from None
+    if chosen == "embedded" and player_1 != "terran":
+        raise UserError(f"--player_1 {player_1}: the embedded engine plays Terran only; pass "
+                        "--player_1 terran, or --backend sc2 with StarCraft II.")
+    return chosen
 
 
 def make_batch_env(backend, map_name, num_envs, spec, step_mul, seed, use_feature_units,
-                   visualize=False):
+                   visualize=False, player_1="terran", player_2="terran", replay_dir=None,
+                   save_replay_episodes=0):
     """`BatchEnv` on the embedded engine, or N real games behind the same interface."""
     try:
-        backend = minigames.choose_backend(backend)
-        if backend == "embedded":
+        if choose_backend(backend, player_1) == "embedded":
             return minigames.BatchEnv(map_name=map_name, num_envs=num_envs,
                                       screen_size=spec.screen_size,
                                       minimap_size=spec.minimap_size, step_mul=step_mul,
-                                      seed=seed, use_feature_units=use_feature_units)
-        envs = [sc2_env.SC2Env(**pysc2_env_kwargs(map_name, spec, step_mul, use_feature_units,
-                                                  seed + i, visualize and i == 0))
+                                      seed=seed, use_feature_units=use_feature_units,
+                                      replay_dir=replay_dir,
+                                      save_replay_episodes=save_replay_episodes)
+        envs = [sc2_env.SC2Env(**pysc2_batch_env.env_kwargs(
+                    map_name, spec.screen_size, spec.minimap_size, step_mul, use_feature_units,
+                    seed + i, visualize and i == 0, player_1, player_2, replay_dir,
+                    save_replay_episodes))
                 for i in range(num_envs)]
-        return PySC2BatchEnv(envs, spec.screen_size, spec.minimap_size)
-    except (minigames.BackendError, ValueError) as error:
+        return pysc2_batch_env.PySC2BatchEnv(envs, spec.screen_size, spec.minimap_size)
+    except ValueError as error:
         raise UserError(str(error)) from None
 
 
 # ------------------------------------------------------------------------------ episodes
 class Runner:
-    """Steps a batch environment with the agent and keeps each environment's episode score."""
+    """Steps a batch environment with the agent and keeps each environment's episode score.
 
-    def __init__(self, env, agent, spec):
+    `snapshot()` is everything the next steps depend on; `Runner(..., saved=snapshot)` goes on
+    from it exactly (from new games when the environment cannot save its games).
+    """
+
+    def __init__(self, env, agent, spec, saved=None):
         self.env = env
         self.agent = agent
         self.spec = spec
         self.num_envs = env.num_envs
-        self.observation = env.reset()
-        self.state = agent.initial_state(self.num_envs)
-        self.reset = np.ones(self.num_envs, np.float32)
-        self.episode_reward = np.zeros(self.num_envs)
-        self.finished_episodes = []  # scores in order of completion
-        self.finished_at = []  # agent_steps when each of them ended
-        self.agent_steps = 0
+        self.finished_episodes = list(saved["finished_episodes"]) if saved else []
+        self.finished_at = list(saved["finished_at"]) if saved else []  # agent_steps at their end
+        self.agent_steps = saved["agent_steps"] if saved else 0
+        if saved and saved["environment"] is not None:
+            self.observation = env.set_state(saved["environment"])
+            self.state = {name: value.copy() for name, value in saved["recurrent_state"].items()}
+            self.reset = saved["reset"].copy()
+            self.episode_reward = saved["episode_reward"].copy()
+        else:  # a new run, or games that could not be saved (StarCraft II): new games
+            self.observation = env.reset()
+            self.state = agent.initial_state(self.num_envs)
+            self.reset = np.ones(self.num_envs, np.float32)
+            self.episode_reward = np.zeros(self.num_envs)
+
+    def snapshot(self):
+        return {"environment": self.env.get_state(), "agent_steps": self.agent_steps,
+                "recurrent_state": {name: value.copy() for name, value in self.state.items()},
+                "reset": self.reset.copy(), "episode_reward": self.episode_reward.copy(),
+                "finished_episodes": list(self.finished_episodes),
+                "finished_at": list(self.finished_at)}
 
     def step(self, greedy=False):
         """One agent step in every environment; returns what a rollout needs to keep."""
@@ -308,140 +376,136 @@ class Runner:
         return float(np.mean(self.finished_episodes[-MEAN_WINDOW:]))
 
 
-class SaveRule:
-    """The original's rule: save when the 100-episode mean is above 5.0 and above the mean at the
-    previous save. The mean only counts once 100 episodes have ended."""
-
-    def __init__(self, threshold=SAVE_THRESHOLD):
-        self.best = threshold
-
-    def should_save(self, finished_episodes):
-        if len(finished_episodes) < MEAN_WINDOW:
-            return False
-        mean = float(np.mean(finished_episodes[-MEAN_WINDOW:]))
-        if mean <= self.best:
-            return False
-        self.best = mean
-        return True
-
-
-# ----------------------------------------------------------------------------- checkpoints
-def models_dir(workspace):
-    return os.path.join(workspace, "Models")
-
-
-def model_description(model_name, environment, spec, seed, **details):
-    """The JSON description saved beside a model: what load_model checks (network and
-    resolutions), where and how it was trained, and any `details`."""
-    return {"model_name": model_name, "environment": environment,
-            "screen_size": spec.screen_size, "minimap_size": spec.minimap_size, "seed": seed,
-            **details}
-
-
-def save_model(model, path, metadata):
-    """Write weights and a JSON description next to them (with the time of saving), each
-    through a temporary file."""
-    write_atomically(path, model.save_weights)
-    write_json(path[:-len(".weights.h5")] + ".json", {
-        **metadata, "saved": datetime.datetime.now().isoformat(timespec="seconds")})
-
-
-def newest_model(workspace, environment, model_name, shipped_dir=SHIPPED_WEIGHTS_DIR):
-    """The newest saved model of this map and network; else the weights shipped with the code."""
-    pattern = os.path.join(models_dir(workspace), f"{environment}_{model_name}_*.weights.h5")
-    paths = glob.glob(pattern)
-    if paths:
-        return max(paths, key=lambda p: (os.path.getmtime(p), p))
-    shipped = os.path.join(shipped_dir, f"{environment}_{model_name}.weights.h5")
-    if os.path.isfile(shipped):
-        logging.info("No saved %s model for %s in %s; using the shipped weights %s", model_name,
-                     environment, models_dir(workspace), shipped)
-        return shipped
-    raise UserError(f"No saved {model_name} model for {environment} in "
-                    f"{models_dir(workspace)}; train one with --training True --save_model "
-                    f"True, or pass --load_model <path>.")
-
-
-def resolve_load_path(load_model, workspace, environment, model_name,
-                      shipped_dir=SHIPPED_WEIGHTS_DIR):
-    """--load_model value -> weights path, or None when nothing is to be loaded."""
-    if load_model is None or load_model.lower() in ("false", "f", "0", ""):
-        return None
-    if load_model.lower() in ("true", "t", "1"):
-        return newest_model(workspace, environment, model_name, shipped_dir)
-    if not os.path.isfile(load_model):
-        raise UserError(f"--load_model {load_model}: no such file.")
-    return load_model
-
-
-def load_model(model, path, spec):
-    description = path[:-len(".weights.h5")] + ".json"
-    if os.path.isfile(description):
-        with open(description) as f:
-            saved = json.load(f)
-        wanted = (saved.get("model_name"), saved.get("screen_size"), saved.get("minimap_size"))
-        if wanted != (model.name, spec.screen_size, spec.minimap_size):
-            raise UserError(f"{path} holds a {wanted[0]} network for a {wanted[1]} screen and "
-                            f"{wanted[2]} minimap; pass --model_name {wanted[0]} --screen_size "
-                            f"{wanted[1]} --minimap_size {wanted[2]}.")
-    try:
-        model.load_weights(path)
-    except ValueError as error:
-        raise UserError(f"Cannot load {path} into the {model.name} network: {error}") from None
-    logging.info("Loaded %s", path)
-
-
 # -------------------------------------------------------------------------------- training
-def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_path=None,
-          save_metadata=None, target_mean=None):
-    """A2C until max_agent_steps, or until the 100-episode mean reaches target_mean (once 100
-    episodes have ended); returns the Runner (with every finished episode's score)."""
-    runner = Runner(env, agent, spec)
-    save_rule = SaveRule()
-    next_log = log_interval
-    reported_episodes = 0
-    start = interval_start = time.time()
-    interval_steps = 0
-    while runner.agent_steps < max_agent_steps:
-        rollout = runner.collect(config.n_steps)
-        metrics = agent.train(rollout)
-        step = runner.agent_steps
-        with writer.as_default(step=step):
-            for name in ("policy_loss", "value_loss", "entropy", "grad_norm", "learning_rate"):
-                tf.summary.scalar(name, metrics[name])
-            for score, at in zip(runner.finished_episodes[reported_episodes:],
-                                 runner.finished_at[reported_episodes:]):
-                tf.summary.scalar("episode_reward_sum", score, step=at)
-            if len(runner.finished_episodes) > reported_episodes:
-                tf.summary.scalar("episode_reward_mean_100", runner.recent_mean())
-        reported_episodes = len(runner.finished_episodes)
-        reached = (target_mean is not None and len(runner.finished_episodes) >= MEAN_WINDOW
-                   and runner.recent_mean() >= target_mean)
-        if step < next_log and step < max_agent_steps and not reached:
-            continue
+class StopRequest:
+    """While entered, SIGINT and SIGTERM ask the training loop to stop after its current update
+    (it writes a checkpoint first); a second signal acts at once, as without this. Call it to
+    know whether a stop was asked."""
 
-        next_log = (step // log_interval + 1) * log_interval
-        now = time.time()
-        steps_per_second = (step - interval_steps) / max(now - interval_start, 1e-9)
-        interval_start, interval_steps = now, step
-        with writer.as_default(step=step):
-            tf.summary.scalar("steps_per_second", steps_per_second)
-            tf.summary.image("screen_policy", screen_policy_image(agent.model, runner))
-        writer.flush()
-        mean = runner.recent_mean()
-        logging.info(
-            "steps %9d | episodes %5d | mean100 %6s | policy %+.3f value %.3f entropy %.2f | "
-            "grad %.2f | %4.0f steps/s | %s",
-            step, len(runner.finished_episodes), "-" if mean is None else f"{mean:.2f}",
-            metrics["policy_loss"], metrics["value_loss"], metrics["entropy"],
-            metrics["grad_norm"], steps_per_second,
-            datetime.timedelta(seconds=int(now - start)))
-        if save_path and save_rule.should_save(runner.finished_episodes):
-            save_model(agent.model, save_path, {
-                **(save_metadata or {}), "agent_steps": step, "mean_reward_100": save_rule.best})
-            logging.info("Saved %s (100-episode mean %.2f)", save_path, save_rule.best)
-        if reached:
-            break
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signal = None
+        self._previous = {}
+
+    def __enter__(self):
+        self._previous = {number: signal.signal(number, self._handle) for number in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exception):
+        self._restore()
+
+    def __call__(self):
+        return self.signal is not None
+
+    def _handle(self, number, frame):
+        del frame
+        self.signal = number
+        self._restore()
+        logging.warning("%s: stopping after this update (a second one stops at once).",
+                        signal.Signals(number).name)
+
+    def _restore(self):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}
+
+
+def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_path=None,
+          save_metadata=None, target_mean=None, checkpointing=None, should_stop=None,
+          learning_curve=None, title="A2C"):
+    """A2C until max_agent_steps, or until the 100-episode mean reaches target_mean (once 100
+    episodes have ended), or until should_stop() is true after an update.
+
+    checkpointing (checkpoints.Checkpointing): write training checkpoints every
+    checkpointing.interval agent steps, when stopped and at the end, and start from
+    checkpointing.resume_from if given. learning_curve: a PNG path, rewritten (with `title`) at
+    each checkpoint and at the end. Returns the Runner (with every finished episode's score).
+    Raises agent.DivergenceError (naming the last good checkpoint) when training diverges.
+    """
+    checkpoint = loop_state = None
+    if checkpointing:
+        checkpoint = checkpoints.TrainingCheckpoint(checkpointing.directory, agent.model,
+                                                    agent.optimizer, generator=agent.generator)
+        if checkpointing.resume_from:
+            loop_state = checkpoint.restore(checkpointing.resume_from)
+            agent.optimizer.learning_rate = config.learning_rate  # the flags may change it
+    runner = Runner(env, agent, spec, loop_state)
+    save_rule = checkpoints.SaveRule()
+    skipped = agent_lib.SkippedUpdates(config.learning_rate)
+    if loop_state:
+        save_rule.best, skipped.total = loop_state["save_rule_best"], loop_state["skipped_updates"]
+        logging.info("Resumed %s at %d agent steps (%d episodes)", checkpointing.resume_from,
+                     runner.agent_steps, len(runner.finished_episodes))
+    interval = checkpointing.interval if checkpointing else 0
+
+    def save_checkpoint():
+        if checkpoint and skipped.checkpoint_allowed():
+            checkpoint.save({**checkpointing.run_info, **runner.snapshot(),
+                             "save_rule_best": save_rule.best, "skipped_updates": skipped.total},
+                            runner.agent_steps)
+        if learning_curve and runner.finished_episodes:
+            write_learning_curve(runner.finished_episodes, runner.finished_at, learning_curve,
+                                 title)
+
+    next_log = (runner.agent_steps // log_interval + 1) * log_interval
+    reported_episodes = len(runner.finished_episodes)
+    start = interval_start = time.time()
+    interval_steps = runner.agent_steps
+    try:
+        while runner.agent_steps < max_agent_steps:
+            previous_step = runner.agent_steps
+            metrics = agent.train(runner.collect(config.n_steps))
+            step = runner.agent_steps
+            skipped.record(metrics["applied"] > 0, step)
+            with writer.as_default(step=step):
+                for name in ("policy_loss", "value_loss", "entropy", "grad_norm",
+                             "learning_rate"):
+                    tf.summary.scalar(name, metrics[name])
+                tf.summary.scalar("skipped_updates", skipped.total)
+                for score, at in zip(runner.finished_episodes[reported_episodes:],
+                                     runner.finished_at[reported_episodes:]):
+                    tf.summary.scalar("episode_reward_sum", score, step=at)
+                if len(runner.finished_episodes) > reported_episodes:
+                    tf.summary.scalar("episode_reward_mean_100", runner.recent_mean())
+            reported_episodes = len(runner.finished_episodes)
+            reached = (target_mean is not None and len(runner.finished_episodes) >= MEAN_WINDOW
+                       and runner.recent_mean() >= target_mean)
+            stop = bool(should_stop and should_stop())
+            finished = step >= max_agent_steps or reached or stop
+            if finished or (interval and step // interval > previous_step // interval):
+                save_checkpoint()
+            if step < next_log and not finished:
+                continue
+
+            next_log = (step // log_interval + 1) * log_interval
+            now = time.time()
+            steps_per_second = (step - interval_steps) / max(now - interval_start, 1e-9)
+            interval_start, interval_steps = now, step
+            with writer.as_default(step=step):
+                tf.summary.scalar("steps_per_second", steps_per_second)
+                tf.summary.image("screen_policy", screen_policy_image(agent.model, runner))
+            writer.flush()
+            mean = runner.recent_mean()
+            logging.info(
+                "steps %9d | episodes %5d | mean100 %6s | policy %+.3f value %.3f entropy %.2f | "
+                "grad %.2f | skipped %d | %4.0f steps/s | %s",
+                step, len(runner.finished_episodes), "-" if mean is None else f"{mean:.2f}",
+                metrics["policy_loss"], metrics["value_loss"], metrics["entropy"],
+                metrics["grad_norm"], skipped.total, steps_per_second,
+                datetime.timedelta(seconds=int(now - start)))
+            if save_path and save_rule.should_save(runner.finished_episodes):
+                checkpoints.save_model(agent.model, save_path, {
+                    **(save_metadata or {}), "agent_steps": step,
+                    "mean_reward_100": save_rule.best})
+                logging.info("Saved %s (100-episode mean %.2f)", save_path, save_rule.best)
+            if reached or stop:
+                break
+    except (agent_lib.DivergenceError, checkpoints.NonFiniteWeights) as error:
+        raise agent_lib.divergence(error, config.learning_rate,
+                                   f"{runner.agent_steps:,} agent steps",
+                                   checkpoint.latest if checkpoint else None) from None
+    writer.flush()
     return runner
 
 
@@ -493,9 +557,9 @@ def evaluate(agent, env, spec, episodes, greedy):
 
 def play_gif(agent, spec, map_name, step_mul, seed, greedy, path):
     """Play one episode on the embedded engine's pysc2 SC2Env and write it as a GIF."""
-    env = minigames.SC2Env(**pysc2_env_kwargs(map_name, spec, step_mul,
-                                              agent.model.uses_feature_units, seed,
-                                              visualize=True))
+    env = minigames.SC2Env(**pysc2_batch_env.env_kwargs(
+        map_name, spec.screen_size, spec.minimap_size, step_mul, agent.model.uses_feature_units,
+        seed, visualize=True))
     timestep = env.reset()[0]
     state = agent.initial_state(1)
     reset = np.ones(1, np.float32)
@@ -515,109 +579,238 @@ def play_gif(agent, spec, map_name, step_mul, seed, greedy, path):
 
 
 # ------------------------------------------------------------------------------------ main
-def run_supervised_learning():
-    """--sl_training: supervised learning from .hkl files, saving the checkpoint under Models/."""
-    if FLAGS.training:
-        raise UserError("--sl_training and --training together: train by supervised learning "
-                        "first, then start A2C from its checkpoint with --training True "
-                        "--load_model <checkpoint>.")
-    configure_devices(FLAGS.gpu_use)
-    keras.utils.set_random_seed(FLAGS.seed)
-    spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
-    load_path = resolve_load_path(FLAGS.load_model, FLAGS.workspace_path, FLAGS.environment,
-                                  FLAGS.model_name)
+def run_flags():
+    return {name: FLAGS[name].value for name in RUN_FLAGS}
+
+
+def adopt_saved_flags(saved):
+    """A resumed run: every run flag not given on the command line takes the checkpoint's value;
+    one of RESUME_FIXED given with another value is a UserError."""
+    changed = [f"--{name} {saved[name]}" for name in RESUME_FIXED
+               if FLAGS[name].present and FLAGS[name].value != saved[name]]
+    if changed:
+        raise UserError(f"the checkpoint's run was trained with {' '.join(changed)}; resume with "
+                        "those values (or leave those flags out).")
+    for name, value in saved.items():
+        if not FLAGS[name].present:
+            FLAGS[name].value = value
+
+
+def new_run_name(supervised_run):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_name = f"{FLAGS.environment}_{FLAGS.model_name}_sl_seed{FLAGS.seed}_{stamp}"
-    save_path = os.path.join(models_dir(FLAGS.workspace_path), f"{run_name}.weights.h5")
-    config = sl_config_from_flags()
-    metadata = model_description(FLAGS.model_name, FLAGS.environment, spec, FLAGS.seed,
-                                 training="supervised",
-                                 replay_hkl_file_path=FLAGS.replay_hkl_file_path,
-                                 config=dataclasses.asdict(config))
+    kind = "_sl" if supervised_run else ""
+    return f"{FLAGS.environment}_{FLAGS.model_name}{kind}_seed{FLAGS.seed}_{stamp}"
+
+
+def log_dir(run_name):
+    return os.path.join(workspace_folder(FLAGS.tensorboard_path), run_name)
+
+
+def check_output_folders(training, supervised_run):
+    """Every folder this run writes into, created (or a UserError) before any work starts."""
+    ensure_folder(FLAGS.workspace_path, f"--workspace_path {FLAGS.workspace_path}")
+    folders = []
+    if training or supervised_run:
+        folders += [workspace_folder(FLAGS.tensorboard_path),
+                    checkpoints.checkpoints_dir(FLAGS.workspace_path)]
+    if supervised_run or (training and FLAGS.save_model):
+        folders.append(checkpoints.models_dir(FLAGS.workspace_path))
+    if FLAGS.save_replay_episodes and (training or not supervised_run):
+        folders.append(workspace_folder(FLAGS.replay_dir))
+    if FLAGS.visualize and (training or not supervised_run):
+        folders.append(os.path.join(FLAGS.workspace_path, "image"))
+    for folder in folders:
+        ensure_folder(folder, f"--workspace_path {FLAGS.workspace_path}")
+
+
+def start_or_resume(resume_from, supervised_run):
+    """(the checkpoint's loop state or None, the run's name, its Spec). A resumed run keeps its
+    name and the flags it was started with (adopt_saved_flags)."""
+    saved = checkpoints.read_loop_state(resume_from) if resume_from else None
+    if saved:
+        adopt_saved_flags(saved["flags"])
+    run_name = saved["run_name"] if saved else new_run_name(supervised_run)
+    return saved, run_name, utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
+
+
+def model_path(run_name):
+    return os.path.join(checkpoints.models_dir(FLAGS.workspace_path), f"{run_name}.weights.h5")
+
+
+def checkpointing(run_name, config, resume_from):
+    """Where and how often the run writes training checkpoints, and what they record."""
+    return checkpoints.Checkpointing(
+        os.path.join(checkpoints.checkpoints_dir(FLAGS.workspace_path), run_name),
+        FLAGS.checkpoint_interval,
+        {"run_name": run_name, "flags": run_flags(), "config": dataclasses.asdict(config)},
+        resume_from)
+
+
+def run_supervised_learning(resume_from, stop):
+    """--sl_training: supervised learning from .hkl files; returns the model file written (None
+    when stopped before the end)."""
+    saved, run_name, spec = start_or_resume(resume_from, supervised_run=True)
+    load_path = None if saved else checkpoints.resolve_load_path(
+        FLAGS.load_model, FLAGS.workspace_path, FLAGS.environment, FLAGS.model_name, spec)
+    save_path = model_path(run_name)
+    config = sl_config_from_flags(supervised.SLConfig(**saved["config"]) if saved else None)
+    metadata = checkpoints.model_description(
+        FLAGS.model_name, FLAGS.environment, spec, FLAGS.seed, training="supervised",
+        replay_hkl_file_path=FLAGS.replay_hkl_file_path, config=dataclasses.asdict(config))
 
     def save(model, progress):
-        save_model(model, save_path, {**metadata, **progress})
+        checkpoints.save_model(model, save_path, {**metadata, **progress})
 
-    try:
-        result = supervised.train(
-            FLAGS.replay_hkl_file_path, FLAGS.model_name, spec, config,
-            supervised.make_strategy(FLAGS.distribution),
-            os.path.join(FLAGS.workspace_path, FLAGS.tensorboard_path, run_name), save,
-            initialize=(lambda model: load_model(model, load_path, spec)) if load_path else None)
-    except (supervised.DataError, ValueError) as error:
-        raise UserError(str(error)) from None
+    result = supervised.train(
+        FLAGS.replay_hkl_file_path, FLAGS.model_name, spec, config,
+        supervised.make_strategy(FLAGS.distribution), log_dir(run_name), save,
+        initialize=(lambda model: checkpoints.load_model(model, load_path, spec))
+        if load_path else None, checkpointing=checkpointing(run_name, config, resume_from),
+        should_stop=stop)
+    if stop():
+        return None
     if result.saved:
-        logging.info("Checkpoint %s (after %d examples)", save_path, result.saved["examples"])
+        logging.info("Model %s (after %d examples)", save_path, result.saved["examples"])
+    return save_path
+
+
+def run_a2c(resume_from, load_path, stop):
+    """--training: A2C, from a checkpoint (resume_from), a model file (load_path) or scratch."""
+    saved, run_name, spec = start_or_resume(resume_from, supervised_run=False)
+    config = a2c_config_from_flags(agent_lib.A2CConfig(**saved["config"]) if saved else None)
+    model = make_model(spec)
+    if load_path and not saved:
+        checkpoints.load_model(model, load_path, spec)
+    agent = agent_lib.A2CAgent(model, config, seed=FLAGS.seed)
+    env = make_batch_env(FLAGS.backend, FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
+                         FLAGS.seed, model.uses_feature_units, FLAGS.visualize, FLAGS.player_1,
+                         FLAGS.player_2, workspace_folder(FLAGS.replay_dir),
+                         FLAGS.save_replay_episodes)
+    writer = tf.summary.create_file_writer(log_dir(run_name))
+    logging.info("Training %s on %s, %d environments (%s); TensorBoard: %s; %s", model.name,
+                 FLAGS.environment, env.num_envs, type(env).__name__, log_dir(run_name), config)
+    save_path = model_path(run_name) if FLAGS.save_model else None
+    metadata = checkpoints.model_description(model.name, FLAGS.environment, spec, FLAGS.seed,
+                                             player_1=FLAGS.player_1, player_2=FLAGS.player_2,
+                                             config=dataclasses.asdict(config))
+    try:
+        train(agent, env, spec, config, FLAGS.max_agent_steps, writer, FLAGS.log_interval,
+              save_path, metadata, checkpointing=checkpointing(run_name, config, resume_from),
+              should_stop=stop,
+              learning_curve=os.path.join(log_dir(run_name), "learning_curve.png"),
+              title=f"A2C {model.name} on {FLAGS.environment} ({run_name})")
+    finally:
+        writer.close()
+        env.close()
+    logging.info("Trace counts: %s", dict(agent.trace_counts))
+    if FLAGS.visualize and not stop():
+        write_gif(agent, spec, env)
+
+
+def make_model(spec):
+    try:
+        return network.make_model(FLAGS.model_name, spec)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
+def run_evaluation(load_path, spec):
+    """Evaluate a model file on --eval_episodes games of --eval_seed (and write a GIF)."""
+    seed = eval_seed()
+    model = make_model(spec)
+    checkpoints.load_model(model, load_path, spec)
+    agent = agent_lib.A2CAgent(model, a2c_config_from_flags(), seed=seed)
+    env = make_batch_env(FLAGS.backend, FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
+                         seed, model.uses_feature_units, FLAGS.visualize, FLAGS.player_1,
+                         FLAGS.player_2, workspace_folder(FLAGS.replay_dir),
+                         FLAGS.save_replay_episodes)
+    scores = evaluate(agent, env, spec, FLAGS.eval_episodes, FLAGS.greedy)
+    env.close()
+    logging.info("Evaluation of %s over %d episodes of seed %d (%s): mean %.2f, std %.2f, min %d, "
+                 "max %d", load_path, len(scores), seed, "greedy" if FLAGS.greedy else "sampled",
+                 np.mean(scores), np.std(scores), np.min(scores), np.max(scores))
+    if FLAGS.visualize:
+        write_gif(agent, spec, env)
+
+
+def eval_seed():
+    return FLAGS.seed + EVAL_SEED_OFFSET if FLAGS.eval_seed is None else FLAGS.eval_seed
+
+
+def write_gif(agent, spec, env):
+    """--visualize: a GIF of one game of the evaluation seed (embedded engine only)."""
+    if not isinstance(env, minigames.BatchEnv):
+        logging.info("GIFs come from the embedded engine; with StarCraft II, watch the game.")
+        return
+    name = f"{FLAGS.environment}_{FLAGS.model_name}"
+    play_gif(agent, spec, FLAGS.environment, FLAGS.step_mul, eval_seed(), FLAGS.greedy,
+             os.path.join(FLAGS.workspace_path, "image", f"{name}.gif"))
+
+
+def find_resume_checkpoint():
+    """--resume -> the checkpoint to continue (None when not resuming)."""
+    if FLAGS.resume is None or FLAGS.resume.lower() in ("false", "f", "0", ""):
+        return None
+    if not (FLAGS.training or FLAGS.sl_training):
+        raise UserError("--resume continues a training run: add --training True (or "
+                        "--sl_training True).")
+    if FLAGS.load_model:
+        raise UserError("--resume and --load_model together: a resumed run goes on from its "
+                        "checkpoint; leave out --load_model.")
+    kind = None if FLAGS.training and FLAGS.sl_training else bool(FLAGS.sl_training)
+    return checkpoints.find_checkpoint(FLAGS.resume, FLAGS.workspace_path, FLAGS.environment,
+                                       FLAGS.model_name, supervised=kind)
 
 
 def run():
-    if FLAGS.sl_training:
-        run_supervised_learning()
-        return
-    load_path = resolve_load_path(FLAGS.load_model, FLAGS.workspace_path, FLAGS.environment,
-                                  FLAGS.model_name)
-    if not FLAGS.training and load_path is None:
+    """Returns the exit status: 0, or 128 + the signal that stopped training."""
+    resume_from = find_resume_checkpoint()
+    # With --training too, resuming an A2C run means that supervised learning is done.
+    supervised_run = FLAGS.sl_training and not (
+        resume_from and not checkpoints.is_supervised(resume_from))
+    evaluation = not FLAGS.training and not supervised_run
+    spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
+    load_path = None
+    if not supervised_run and not resume_from:
+        load_path = checkpoints.resolve_load_path(FLAGS.load_model, FLAGS.workspace_path,
+                                                  FLAGS.environment, FLAGS.model_name, spec)
+    if evaluation and load_path is None:
         raise UserError("Nothing to do: pass --training True to train, or --load_model True "
                         "(or a path) to evaluate a saved model.")
+    if FLAGS.training or evaluation:
+        choose_backend(FLAGS.backend, FLAGS.player_1)
+    check_output_folders(FLAGS.training, supervised_run)
     configure_devices(FLAGS.gpu_use)
     keras.utils.set_random_seed(FLAGS.seed)  # Python, numpy and TensorFlow
-    spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
-    try:
-        model = network.make_model(FLAGS.model_name, spec)
-    except ValueError as error:
-        raise UserError(str(error)) from None
-    if load_path:
-        load_model(model, load_path, spec)
-    config = a2c_config_from_flags()
-    agent = agent_lib.A2CAgent(model, config)
-    env = make_batch_env(FLAGS.backend, FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
-                         FLAGS.seed, model.uses_feature_units, FLAGS.visualize)
-    embedded = isinstance(env, minigames.BatchEnv)
-    image_dir = os.path.join(FLAGS.workspace_path, "image")
-    name = f"{FLAGS.environment}_{FLAGS.model_name}"
+    if evaluation:
+        run_evaluation(load_path, spec)
+        return 0
+    with StopRequest() as stop:
+        if supervised_run:
+            load_path = run_supervised_learning(resume_from, stop)
+            if stop() or not FLAGS.training:
+                return stopped(stop)
+            logging.info("Supervised learning done; A2C starts from %s", load_path)
+            resume_from = None
+        run_a2c(resume_from, load_path, stop)
+    return stopped(stop)
 
-    if FLAGS.training:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_name = f"{name}_seed{FLAGS.seed}_{stamp}"
-        log_dir = os.path.join(FLAGS.workspace_path, FLAGS.tensorboard_path, run_name)
-        writer = tf.summary.create_file_writer(log_dir)
-        logging.info("Training %s on %s, %d environments (%s); TensorBoard: %s; %s", model.name,
-                     FLAGS.environment, env.num_envs, "embedded" if embedded else "sc2",
-                     log_dir, config)
-        save_path = (os.path.join(models_dir(FLAGS.workspace_path), f"{run_name}.weights.h5")
-                     if FLAGS.save_model else None)
-        metadata = model_description(model.name, FLAGS.environment, spec, FLAGS.seed,
-                                     config=dataclasses.asdict(config))
-        runner = train(agent, env, spec, config, FLAGS.max_agent_steps, writer,
-                       FLAGS.log_interval, save_path, metadata)
-        writer.close()
-        logging.info("Trace counts: %s", dict(agent.trace_counts))
-        if runner.finished_episodes:
-            curve = os.path.join(image_dir, f"{name}_A2C.png")
-            write_learning_curve(runner.finished_episodes, runner.finished_at, curve,
-                                 f"A2C {model.name} on {FLAGS.environment}")
-            logging.info("Wrote %s", curve)
-    else:
-        scores = evaluate(agent, env, spec, FLAGS.eval_episodes, FLAGS.greedy)
-        logging.info("Evaluation of %s over %d episodes (%s): mean %.2f, std %.2f, min %d, "
-                     "max %d", load_path, len(scores), "greedy" if FLAGS.greedy else "sampled",
-                     np.mean(scores), np.std(scores), np.min(scores), np.max(scores))
-    env.close()
 
-    if FLAGS.visualize:
-        if not embedded:
-            logging.info("GIFs come from the embedded engine; with StarCraft II, watch the game.")
-        else:
-            play_gif(agent, spec, FLAGS.environment, FLAGS.step_mul, FLAGS.seed, FLAGS.greedy,
-                     os.path.join(image_dir, f"{name}.gif"))
+def stopped(stop):
+    if not stop():
+        return 0
+    logging.info("Stopped by %s; continue with --resume True.", signal.Signals(stop.signal).name)
+    return 128 + stop.signal
 
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+        sys.exit(f"{os.path.basename(argv[0])}: error: unexpected arguments: "
+                 f"{' '.join(argv[1:])} (--helpshort lists the flags)")
     try:
-        run()
-    except UserError as error:
+        return run()
+    except (UserError, checkpoints.CheckpointError, supervised.DataError,
+            agent_lib.DivergenceError) as error:
         sys.exit(f"run.py: error: {error}")
 
 

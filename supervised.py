@@ -2,10 +2,11 @@
 
     python run.py --sl_training True --replay_hkl_file_path hkl/ [--model_name alphastar]
 
-Data. The `.hkl` files of one folder (written by trajectory_generator.py) are split by file:
-every 10th file in name order is held out (at least one when there are two or more files), so no
-game is in both parts. A `tf.data` pipeline streams the training files: a Python generator reads
-one file at a time in a shuffled order (reshuffled on every pass over the files), pairs each
+Data. The `.hkl` files of one folder (written by trajectory_generator.py) are split by game: the
+files of one game (`<replay>_player1.hkl` and `<replay>_player2.hkl` of one .SC2Replay) form one
+group, and every 10th group in name order is held out (at least one when there are two or more),
+so no game is in both parts. A `tf.data` pipeline streams the training files: a Python generator
+reads one file at a time in a shuffled order (reshuffled on every pass over the files), pairs each
 observation an agent acting every `step_mul` game loops would see with the action that follows it
 (`trajectory_generator.training_pairs`), turns the observations into network inputs
 (`utils.preprocess`) and hands them over. Nothing is kept beyond one file and the shuffle buffer,
@@ -37,6 +38,15 @@ action is the criterion because on MoveToBeacon the function accuracy is near 10
 dozen updates, long before the network clicks well. Without a held-out file, the checkpoint is
 saved at every evaluation.
 
+Training checkpoints and divergence. With `checkpointing` (checkpoints.Checkpointing), a training
+checkpoint (the network, Adam's state, the example and update counts, the held-out results and
+the run's name) is written every `interval` training examples, at the end and when
+`should_stop()` turns true; a run resumed from one continues the counts, the save rule and
+TensorBoard, with the training files streamed in a new order (seeded by the example count: the
+stream's position inside tf.data cannot be saved). An update whose loss or gradient norm is not
+finite is skipped, counted and logged; five in a row, or half of the last 20, stop the run
+(agent.DivergenceError).
+
 TensorBoard scalars (x axis: training examples): total_loss, loss/<head> and accuracy/<head> over
 the last log interval, held_out/accuracy/<head>, held_out/loss/<head>, grad_norm,
 examples_per_second.
@@ -56,6 +66,10 @@ import datetime
 import glob
 import math
 import os
+import re
+import shutil
+import tempfile
+import threading
 import time
 
 import keras
@@ -65,6 +79,7 @@ from absl import logging
 from pysc2.lib import actions
 
 import agent as agent_lib
+import checkpoints
 import network
 import trajectory_generator
 import utils
@@ -84,7 +99,7 @@ class SLConfig:
     sequence_length: int = 8  # AlphaStar: steps per chunk (truncated back-propagation)
     shuffle_buffer: int = 2048  # FullyConv: pairs (about 70 KB each at 16x16, 235 KB at 32x32)
     step_mul: int = 8  # pair the observations an agent acting every step_mul game loops sees
-    held_out_every: int = 10  # every 10th file is held out
+    held_out_every: int = 10  # every 10th game is held out
     eval_interval: int = 50_000  # training examples between held-out evaluations
     max_eval_examples: int = 20_000  # held-out examples per evaluation, at most
     log_interval: int = 10_000  # training examples between progress lines
@@ -120,12 +135,21 @@ def find_trajectories(folder):
     return paths
 
 
-def split_by_file(paths, every):
-    """(training files, held-out files): every `every`-th file is held out, at least one of two."""
-    held_out = paths[every - 1::every]
-    if not held_out and len(paths) >= 2:
-        held_out = paths[-1:]
-    return [p for p in paths if p not in held_out], held_out
+def game_of(path):
+    """The game a trajectory file belongs to: its name without `.hkl` and without the
+    `_player<id>` that trajectory_generator adds for each side of an .SC2Replay."""
+    return re.sub(r"_player\d+$", "", os.path.basename(path)[:-len(".hkl")])
+
+
+def split_by_game(paths, every):
+    """(training files, held-out files): the files of every `every`-th game (in name order) are
+    held out, those of at least one game when there are two or more."""
+    games = sorted({game_of(path) for path in paths})
+    held_out_games = set(games[every - 1::every])
+    if not held_out_games and len(games) >= 2:
+        held_out_games = {games[-1]}
+    held_out = [path for path in paths if game_of(path) in held_out_games]
+    return [path for path in paths if game_of(path) not in held_out_games], held_out
 
 
 class TrajectoryReader:
@@ -180,15 +204,18 @@ class TrajectoryReader:
         raise DataError(f"none of the {len(paths)} training .hkl files gives training pairs "
                         f"({len(self.skipped)} skipped: {reasons})")
 
-    def trajectories(self, paths, repeat, seed=0):
+    def trajectories(self, paths, repeat, seed=0, stop=None):
         """Pairs of each file in turn: shuffled, endless and with random picks among
         simultaneous actions if `repeat`; else once, in order, the first action.
 
-        An endless stream stops after a pass that gave no pairs (every file skipped)."""
+        An endless stream stops after a pass that gave no pairs (every file skipped), and any
+        stream before its next file once `stop` (a threading.Event) is set."""
         rng = np.random.default_rng(seed) if repeat else None
         while True:
             pairs_in_pass = 0
             for path in (rng.permutation(paths) if repeat else paths):
+                if stop is not None and stop.is_set():
+                    return
                 pairs = self.read(str(path), rng)
                 if pairs is not None:
                     pairs_in_pass += len(pairs["weight"])
@@ -196,6 +223,18 @@ class TrajectoryReader:
             if not (repeat and pairs_in_pass):
                 return
             self.pairs_per_pass = self.pairs_per_pass or pairs_in_pass
+
+
+def close_stream(iterator, stop):
+    """Close an iterator of a tf.data pipeline whose Python generator checks `stop` (a
+    threading.Event): ask the generator to end, then take what is left of the stream.
+
+    Deleting such an iterator while a tf.data thread runs the generator deadlocks: the deleting
+    thread holds the GIL the generator waits for (seen with TensorFlow 2.19). Once the stream has
+    ended, no thread runs the generator."""
+    stop.set()
+    for _ in iterator:
+        pass
 
 
 def padding_row(template):
@@ -385,14 +424,21 @@ class Trainer:
         self._evaluate_step = tf.function(self._evaluate_graph,
                                           input_signature=[batch_signature(spec), state_spec])
         self._train_step = None  # made by training_iterator, for its batches
+        self._training_iterator = None
+        self._training_stop = threading.Event()
         self.input_pipelines = 1
 
     # ------------------------------------------------------------------------------ data
-    def training_iterator(self, reader, paths, pairs_per_file=None):
+    def training_iterator(self, reader, paths, pairs_per_file=None, seed=None):
         """An iterator over distributed training batches (endless); `train_step` takes them.
+        `close()` ends it (call it when done: see close_stream).
 
         pairs_per_file (an estimate) keeps FullyConv's shuffle buffer within one pass over the
-        files: a larger buffer would only hold copies of the same pairs, and take long to fill."""
+        files: a larger buffer would only hold copies of the same pairs, and take long to fill.
+        seed: of the file order and the shuffle (default: config.seed)."""
+        first_seed = self.config.seed if seed is None else seed
+        stop = self._training_stop
+
         def make(context):
             self.input_pipelines = context.num_input_pipelines
             shard = paths[context.input_pipeline_id::context.num_input_pipelines]
@@ -400,16 +446,16 @@ class Trainer:
                 raise DataError(f"{len(paths)} training files cannot be shared among "
                                 f"{context.num_input_pipelines} workers")
             replicas = context.num_replicas_in_sync // context.num_input_pipelines
-            seed = self.config.seed + context.input_pipeline_id
+            seed = first_seed + context.input_pipeline_id
             buffer = min(self.config.shuffle_buffer, (pairs_per_file or np.inf) * len(shard))
             if self.recurrent:
                 rows = self.lanes_per_replica * self.length
                 return tf.data.Dataset.from_generator(
-                    lambda: lane_blocks(reader.trajectories(shard, repeat=True, seed=seed),
+                    lambda: lane_blocks(reader.trajectories(shard, True, seed, stop),
                                         self.lanes_per_replica, self.length, groups=replicas),
                     output_signature=batch_signature(self.spec, rows)).prefetch(2)
             return (tf.data.Dataset.from_generator(
-                        lambda: reader.trajectories(shard, repeat=True, seed=seed),
+                        lambda: reader.trajectories(shard, True, seed, stop),
                         output_signature=batch_signature(self.spec))
                     .unbatch()
                     .shuffle(int(buffer), seed=seed)
@@ -419,28 +465,37 @@ class Trainer:
         dataset = self.strategy.distribute_datasets_from_function(make)
         self._train_step = tf.function(self._distributed_train_graph,
                                        input_signature=[dataset.element_spec])
-        return iter(dataset)
+        self._training_iterator = iter(dataset)
+        return self._training_iterator
 
-    def evaluation_dataset(self, reader, paths):
-        """Held-out batches in lanes, in file order, ending with weight-0 padding."""
+    def close(self):
+        """End the training iterator's stream (see close_stream)."""
+        if self._training_iterator is not None:
+            close_stream(self._training_iterator, self._training_stop)
+            self._training_iterator = None
+
+    def evaluation_dataset(self, reader, paths, stop=None):
+        """Held-out batches in lanes, in file order, ending with weight-0 padding (earlier once
+        `stop` is set)."""
         lanes = self.lanes_per_replica * self.strategy.num_replicas_in_sync
         return tf.data.Dataset.from_generator(
-            lambda: lane_blocks(reader.trajectories(paths, repeat=False), lanes, self.length),
+            lambda: lane_blocks(reader.trajectories(paths, False, stop=stop), lanes,
+                                self.length),
             output_signature=batch_signature(self.spec, lanes * self.length)).prefetch(2)
 
     # ----------------------------------------------------------------------------- steps
     def train_step(self, batch):
-        """One update on a batch of training_iterator; returns the summed statistics and
-        grad_norm."""
+        """One update on a batch of training_iterator; returns the summed statistics, grad_norm
+        and "applied" (0.0 when the update was skipped for a non-finite loss or gradient)."""
         return {name: float(value) for name, value in self._train_step(batch).items()}
 
     def _distributed_train_graph(self, batch):
         logging.info("Tracing the supervised train step")
-        stats, grad_norm = self.strategy.run(self._replica_train_graph, args=(batch,))
+        stats, grad_norm, applied = self.strategy.run(self._replica_train_graph, args=(batch,))
         totals = {key: self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
                   for key, value in stats.items()}
-        totals["grad_norm"] = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, grad_norm,
-                                                   axis=None)
+        for name, value in (("grad_norm", grad_norm), ("applied", applied)):
+            totals[name] = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
         return totals
 
     def _replica_train_graph(self, batch):
@@ -453,6 +508,7 @@ class Trainer:
             counts = context.all_reduce(tf.distribute.ReduceOp.SUM,
                                         {head: stats[f"{head}/count"] for head in HEADS})
             loss = loss_from_statistics(stats, counts)
+        global_loss = context.all_reduce(tf.distribute.ReduceOp.SUM, loss)
         # The value head is not trained by imitation: it has no gradient.
         pairs = [(gradient, variable) for gradient, variable in
                  zip(tape.gradient(loss, self.model.trainable_variables),
@@ -462,11 +518,15 @@ class Trainer:
         grad_norm = tf.linalg.global_norm(
             context.all_reduce(tf.distribute.ReduceOp.SUM, gradients))
         scale = tf.minimum(1.0, self.config.gradient_clipping / tf.maximum(grad_norm, 1e-12))
-        self.optimizer.apply_gradients([(gradient * scale, variable)
-                                        for gradient, variable in pairs])
+        # Every replica sees the same global loss and norm, so all apply or all skip.
+        finite = tf.math.is_finite(global_loss) & tf.math.is_finite(grad_norm)
+        applied = agent_lib.apply_if_finite(
+            self.optimizer, [gradient * scale for gradient in gradients],
+            [variable for _, variable in pairs], finite)
         for name, variable in self.state.items():
-            variable.assign(outputs[name])
-        return stats, grad_norm
+            # A non-finite state would poison every later chunk of its lane: start it afresh.
+            variable.assign(tf.where(finite, outputs[name], tf.zeros_like(outputs[name])))
+        return stats, grad_norm, tf.cast(applied, tf.float32)
 
     def _evaluate_graph(self, batch, state):
         logging.info("Tracing the supervised evaluation step")
@@ -480,18 +540,21 @@ class Trainer:
         lanes = self.lanes_per_replica * self.strategy.num_replicas_in_sync
         state = self.model.initial_state(lanes)
         totals = {}
-        for batch in self.evaluation_dataset(reader, paths):
+        stop = threading.Event()
+        batches = iter(self.evaluation_dataset(reader, paths, stop))
+        for batch in batches:
             stats, state = self._evaluate_step(batch, state)
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0.0) + float(value)
             if totals["function/count"] >= self.config.max_eval_examples:
+                close_stream(batches, stop)
                 break
         return totals
 
 
 # ------------------------------------------------------------------------------- training
 def train(folder, model_name, spec, config=SLConfig(), strategy=None, log_dir=None, save=None,
-          initialize=None):
+          initialize=None, checkpointing=None, should_stop=None):
     """Supervised learning on the .hkl files of `folder`, as the module docstring describes.
 
     Args:
@@ -501,19 +564,34 @@ def train(folder, model_name, spec, config=SLConfig(), strategy=None, log_dir=No
       strategy: a tf.distribute.Strategy (make_strategy); None: the default strategy. One
         process should make one (TensorFlow's collective operations are keyed per strategy).
       log_dir: TensorBoard folder (None: no TensorBoard).
-      save: called as save(model, progress) to write a checkpoint; progress is a dict of JSON
+      save: called as save(model, progress) to write the model file; progress is a dict of JSON
         values (examples, held-out accuracies). None: nothing is saved.
       initialize: called with the new model before training (e.g. to load weights).
+      checkpointing: checkpoints.Checkpointing (None: no training checkpoints).
+      should_stop: called after every update; True stops training (after a checkpoint).
     Returns:
       SLResult.
+    Raises:
+      DataError: no usable training data. agent.DivergenceError: training diverged.
     """
     paths = find_trajectories(folder)
-    train_paths, held_out_paths = split_by_file(paths, config.held_out_every)
+    train_paths, held_out_paths = split_by_game(paths, config.held_out_every)
     reader = TrajectoryReader(spec, config.step_mul)
     pairs_per_file = reader.check(train_paths)
     strategy = strategy or tf.distribute.get_strategy()
     trainer = Trainer(model_name, spec, config, strategy, initialize)
     chief = strategy.extended.should_checkpoint
+    progress = {"examples": 0, "updates": 0, "held_out": {}, "saved": {}, "skipped_updates": 0}
+    checkpoint = None
+    if checkpointing:
+        # Every worker saves (the documented multi-worker pattern); only the chief's are kept.
+        directory = checkpointing.directory if chief else tempfile.mkdtemp()
+        checkpoint = checkpoints.TrainingCheckpoint(directory, trainer.model, trainer.optimizer)
+        if checkpointing.resume_from:
+            progress = checkpoint.restore(checkpointing.resume_from)["progress"]
+            trainer.optimizer.learning_rate = config.learning_rate
+            logging.info("Resumed %s at %d examples", checkpointing.resume_from,
+                         progress["examples"])
     writer = tf.summary.create_file_writer(log_dir) if log_dir and chief else None
     logging.info(
         "Supervised learning of %s from %s: %d training and %d held-out files; %d examples per "
@@ -521,59 +599,102 @@ def train(folder, model_name, spec, config=SLConfig(), strategy=None, log_dir=No
         len(train_paths), len(held_out_paths), trainer.examples_per_update,
         strategy.num_replicas_in_sync, type(strategy).__name__, config.max_examples, log_dir)
     if not held_out_paths:
-        logging.warning("Only one .hkl file: nothing is held out, and the checkpoint is simply "
-                        "the latest weights.")
+        logging.warning("Only one game: nothing is held out, and the checkpoint is simply the "
+                        "latest weights.")
 
-    iterator = trainer.training_iterator(reader, train_paths, pairs_per_file)
+    # A resumed run streams the files in a new order (its position in the old one is lost).
+    iterator = trainer.training_iterator(reader, train_paths, pairs_per_file,
+                                         seed=config.seed + progress["examples"])
     updates = math.ceil(config.max_examples / trainer.examples_per_update)
-    examples = 0
-    held_out, saved = {}, {}
+    skipped = agent_lib.SkippedUpdates(config.learning_rate, total=progress["skipped_updates"])
     totals, grad_norms = {}, []  # over the current log interval
     start = interval_start = time.time()
-    interval_examples = 0
-    for update in range(1, updates + 1):
-        try:
-            batch = next(iterator)
-        except StopIteration:
-            raise DataError(f"the training files of {folder} give no training pairs "
-                            f"({len(reader.skipped)} skipped)") from None
-        stats = trainer.train_step(batch)
-        grad_norms.append(stats.pop("grad_norm"))
-        for key, value in stats.items():
-            totals[key] = totals.get(key, 0.0) + value
-        previous, examples = examples, examples + int(stats["function/count"])
-        last = update == updates
-        if last or examples // config.log_interval > previous // config.log_interval:
-            now = time.time()
-            summary = {**summarise(totals), "grad_norm": float(np.mean(grad_norms)),
-                       "examples_per_second": (examples - interval_examples)
-                       / max(now - interval_start, 1e-9)}
-            log_progress(examples, summary, reader, trainer.input_pipelines, now - start)
-            write_scalars(writer, examples, summary)
-            totals, grad_norms, interval_start, interval_examples = {}, [], now, examples
-        if last or examples // config.eval_interval > previous // config.eval_interval:
-            if held_out_paths:
-                held_out = summarise(trainer.evaluate(reader, held_out_paths))
-                write_scalars(writer, examples, {f"held_out/{k}": v for k, v in held_out.items()})
-                logging.info("held out at %d examples: %s", examples, format_accuracies(held_out))
-            if held_out.get("accuracy/action", 0.0) >= saved.get("accuracy/action", -1.0):
-                saved = {**held_out, "examples": examples}
-                if save and chief:
-                    save(trainer.model, {"examples": examples, **{
-                        f"held_out_{key.replace('/', '_')}": round(value, 4)
-                        for key, value in held_out.items() if key.startswith("accuracy/")}})
-                    logging.info("Saved the checkpoint (held-out action accuracy %.4f)",
-                                 saved.get("accuracy/action", float("nan")))
-    if writer:
-        writer.close()
+    interval_examples = progress["examples"]
+
+    def save_checkpoint():
+        if checkpoint and skipped.checkpoint_allowed():
+            progress["skipped_updates"] = skipped.total
+            checkpoint.save({**checkpointing.run_info, "progress": progress},
+                            progress["examples"])
+
+    try:
+        for update in range(progress["updates"] + 1, updates + 1):
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                raise DataError(f"the training files of {folder} give no training pairs "
+                                f"({len(reader.skipped)} skipped)") from None
+            stats = trainer.train_step(batch)
+            grad_norm, applied = stats.pop("grad_norm"), stats.pop("applied") > 0.5
+            previous = progress["examples"]
+            examples = progress["examples"] = previous + int(stats["function/count"])
+            progress["updates"] = update
+            skipped.record(applied, examples)
+            if applied:
+                grad_norms.append(grad_norm)
+                for key, value in stats.items():
+                    totals[key] = totals.get(key, 0.0) + value
+            stop = bool(should_stop and should_stop())
+            last = update == updates or stop
+            if last or examples // config.log_interval > previous // config.log_interval:
+                now = time.time()
+                summary = {**summarise(totals),
+                           "grad_norm": float(np.mean(grad_norms)) if grad_norms else np.nan,
+                           "skipped_updates": skipped.total,
+                           "examples_per_second": (examples - interval_examples)
+                           / max(now - interval_start, 1e-9)}
+                log_progress(examples, summary, reader, trainer.input_pipelines, now - start)
+                write_scalars(writer, examples, summary)
+                totals, grad_norms, interval_start, interval_examples = {}, [], now, examples
+            if last or examples // config.eval_interval > previous // config.eval_interval:
+                evaluate_and_save(trainer, reader, held_out_paths, progress, writer,
+                                  save if chief else None)
+            interval = checkpointing.interval if checkpointing else 0
+            if last or (interval and examples // interval > previous // interval):
+                save_checkpoint()
+            if stop:
+                break
+    except (agent_lib.DivergenceError, checkpoints.NonFiniteWeights) as error:
+        raise agent_lib.divergence(error, config.learning_rate,
+                                   f"{progress['examples']:,} training examples",
+                                   checkpoint.latest if checkpoint else None) from None
+    finally:
+        trainer.close()
+        if writer:
+            writer.close()
+        if checkpoint and not chief:
+            shutil.rmtree(checkpoint.manager.directory, ignore_errors=True)
     seconds = time.time() - start
-    logging.info("Supervised learning done: %d examples, %d updates in %s; %d file(s) skipped "
-                 "as unreadable or unusable%s", examples, updates,
-                 datetime.timedelta(seconds=int(seconds)), len(reader.skipped),
+    logging.info("Supervised learning %s: %d examples, %d updates (%d skipped) in %s; %d file(s) "
+                 "skipped as unreadable or unusable%s",
+                 "stopped" if progress["updates"] < updates else "done", progress["examples"],
+                 progress["updates"], skipped.total, datetime.timedelta(seconds=int(seconds)),
+                 len(reader.skipped),
                  "".join(f"\n  {reason}" for reason in reader.skipped.values()))
-    return SLResult(examples=examples, updates=updates, seconds=seconds,
+    return SLResult(examples=progress["examples"], updates=progress["updates"], seconds=seconds,
                     train_files=len(train_paths), held_out_files=len(held_out_paths),
-                    skipped_files=dict(reader.skipped), held_out=held_out, saved=saved)
+                    skipped_files=dict(reader.skipped), held_out=progress["held_out"],
+                    saved=progress["saved"])
+
+
+def evaluate_and_save(trainer, reader, held_out_paths, progress, writer, save):
+    """Evaluate the held-out files (into progress["held_out"]) and save the model file when the
+    held-out action accuracy is at least that of the previous save (progress["saved"])."""
+    examples = progress["examples"]
+    if held_out_paths:
+        held_out = progress["held_out"] = summarise(trainer.evaluate(reader, held_out_paths))
+        write_scalars(writer, examples, {f"held_out/{k}": v for k, v in held_out.items()})
+        logging.info("held out at %d examples: %s", examples, format_accuracies(held_out))
+    held_out = progress["held_out"]
+    if held_out.get("accuracy/action", 0.0) < progress["saved"].get("accuracy/action", -1.0):
+        return
+    progress["saved"] = {**held_out, "examples": examples}
+    if save:
+        save(trainer.model, {"examples": examples, **{
+            f"held_out_{key.replace('/', '_')}": round(value, 4)
+            for key, value in held_out.items() if key.startswith("accuracy/")}})
+        logging.info("Saved the model (held-out action accuracy %.4f)",
+                     progress["saved"].get("accuracy/action", float("nan")))
 
 
 def format_accuracies(summary):

@@ -11,6 +11,10 @@ Two kinds of replay are read:
   default): a replay of another build is reported and skipped, as are replays the race filters or
   the minimum length exclude.
 
+A replay that cannot be converted, for any reason, is reported with the reason and counted, and the
+others are converted. With `--workers N` the replays are converted in N processes, which end when
+the converting process ends, however it ends.
+
 Every kept step stores the observation and the actions the game reported since the previous
 observation, under the original project's key names (`home_feature_screen`, `home_action`, ...).
 A step without an action is kept only when it is the first or the last step of the game or its game
@@ -20,12 +24,20 @@ File layout (format_version 1): fixed-size fields are arrays with one row per ke
 layers as uint16, which holds every pysc2 layer value exactly); variable-length fields are dicts
 {"rows": all steps' rows concatenated, "count": rows per step}; `home_action` is
 {"function": [A], "arguments": [A, 13, 2] values by pysc2 argument type (-1: unused), "count": [T]}.
-Arrays are gzip-compressed. `read_trajectory` reads a file back and checks it.
+Arrays are gzip-compressed. `read_trajectory` reads a file back and checks it; it also reads the
+replicated project's own `.hkl` files (no `format_version`: one list entry per kept step, see
+`from_original_layout`).
 """
+import ctypes
 import dataclasses
 import glob
 import multiprocessing
+import numbers
 import os
+import signal
+import sys
+import threading
+import time
 
 import hickle
 import numpy as np
@@ -34,6 +46,7 @@ from absl import app, flags, logging
 import minigames  # noqa: F401  (applies pysc2's Python 3.11 fix)
 from minigames import action_format, batch_format, replay
 from minigames.files import write_atomically
+from pysc2 import maps
 from pysc2.lib import actions, features
 
 FORMAT_VERSION = 1
@@ -77,19 +90,20 @@ def define_flags():
     defaults = SC2ReplayOptions()
     flags.DEFINE_string("replay_path", None, "Folder of replays (searched recursively).")
     flags.DEFINE_string("saving_path", None, "Folder for the .hkl files (created if missing).")
-    flags.DEFINE_integer("workers", 1, "Replays converted in parallel.")
+    flags.mark_flags_as_required(["replay_path", "saving_path"])
+    flags.DEFINE_integer("workers", 1, "Replays converted in parallel.", lower_bound=1)
     flags.DEFINE_string("game_version", defaults.game_version,
                         "StarCraft II version for .SC2Replay files.")
     flags.DEFINE_integer("screen_size", defaults.screen_size,
-                         "Feature screen resolution for .SC2Replay files.")
+                         "Feature screen resolution for .SC2Replay files.", lower_bound=1)
     flags.DEFINE_integer("minimap_size", defaults.minimap_size,
-                         "Feature minimap resolution for .SC2Replay files.")
+                         "Feature minimap resolution for .SC2Replay files.", lower_bound=1)
     flags.DEFINE_enum("home_race", defaults.home_race, races,
                       "Observe only players of this race (.SC2Replay).")
     flags.DEFINE_enum("away_race", defaults.away_race, races,
                       "Observe only players whose opponent is of this race (.SC2Replay).")
     flags.DEFINE_integer("min_game_loops", defaults.min_game_loops,
-                         "Skip .SC2Replay games shorter than this.")
+                         "Skip .SC2Replay games shorter than this.", lower_bound=0)
 
 
 class TrajectoryError(Exception):
@@ -158,8 +172,12 @@ def read_trajectory(path):
     except Exception as error:  # hickle and h5py raise many types for damaged files
         raise TrajectoryError(f"{path}: not a readable .hkl file ({type(error).__name__}: "
                               f"{error})") from None
+    if isinstance(data, dict) and "format_version" not in data \
+            and set(ORIGINAL_KEYS) <= set(data):
+        data = from_original_layout(data, path)
     if not isinstance(data, dict) or "format_version" not in data:
-        raise TrajectoryError(f"{path}: not a trajectory file of this project")
+        raise TrajectoryError(f"{path}: not a trajectory file of this project or of the "
+                              "replicated one")
     version = int(np.asarray(data["format_version"]).ravel()[0])
     if version != FORMAT_VERSION:
         raise TrajectoryError(f"{path}: trajectory format {version}; this code reads "
@@ -170,6 +188,48 @@ def read_trajectory(path):
             raise TrajectoryError(f"{path}: {name} has {len(data.get(name, ()))} steps, "
                                   f"expected {steps}")
     return data
+
+
+# The keys every .hkl file of the replicated project has (its files from before August 2021 have
+# only these); the others of FIXED_FIELDS and RAGGED_FIELDS came later.
+ORIGINAL_KEYS = ("home_feature_screen", "home_feature_minimap", "home_player",
+                 "home_feature_units", "home_game_loop", "home_available_actions", "home_action")
+
+
+def from_original_layout(data, path):
+    """A trajectory as the replicated project wrote it -> this project's layout.
+
+    There, each key holds a list with one entry per kept step: the raw pysc2 array of that step
+    (`home_available_actions`: the available function ids), and `home_action` the step's actions
+    as [function id, arguments], an argument being an enum's int value, [value] or [x, y]
+    (kept no-ops are [[0, [0]]]). Missing keys of later versions are read as empty.
+    """
+    steps = len(data["home_action"])
+    builder = TrajectoryBuilder()
+    try:
+        for t in range(steps):
+            observation = {key: data[name][t] for name, key, _ in FIXED_FIELDS if name in data}
+            observation.setdefault("score_cumulative", np.zeros(len(features.ScoreCumulative)))
+            for name, key, _, _ in RAGGED_FIELDS:
+                if name in data:
+                    observation[key] = data[name][t]
+            observation["available_actions"] = data["home_available_actions"][t]
+            calls = [original_function_call(action) for action in data["home_action"][t]]
+            builder.add(observation, calls, first=t == 0, last=t == steps - 1)
+    except (IndexError, KeyError, TypeError, ValueError) as error:
+        raise TrajectoryError(f"{path}: a file of the replicated project's layout that cannot be "
+                              f"read ({type(error).__name__}: {error})") from None
+    return builder.arrays()
+
+
+def original_function_call(action):
+    """[function id, arguments] of the replicated project's files -> pysc2 FunctionCall."""
+    function_id, arguments = int(action[0]), action[1]
+    function = actions.FUNCTIONS[function_id]
+    if not function.args:  # no_op is stored with a dummy [0]
+        return actions.FunctionCall(function.id, [])
+    return actions.FunctionCall(function.id, [
+        [int(v) for v in np.atleast_1d(argument)] for argument in arguments])
 
 
 def split_rows(entry):
@@ -250,12 +310,39 @@ def training_pairs(data, step_mul=8, rng=None):
 
 
 # --------------------------------------------------------------------------------- conversion
+# The fields of an embedded replay conversion reads: their type, and its name in messages.
+_INTEGER = (numbers.Integral, "an integer")
+_RECORD_TYPES = {"map_name": (str, "a string"), "random_seed": _INTEGER,
+                 "game_index": _INTEGER, "step_mul": _INTEGER, "screen_size": (list, "a list"),
+                 "minimap_size": (list, "a list"), "camera_width": (numbers.Real, "a number"),
+                 "game_loops": _INTEGER, "score": _INTEGER, "actions": (list, "a list")}
+
+
+def check_replay_record(record, path):
+    """TrajectoryError naming the first field of an embedded replay of the wrong type or value."""
+    for key, (kind, name) in _RECORD_TYPES.items():
+        value = record[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise TrajectoryError(f"{path}: {key} is {value!r}, expected {name}")
+    if record["map_name"] not in maps.get_maps():
+        raise TrajectoryError(f"{path}: map_name {record['map_name']!r} is not a pysc2 map")
+    for key in ("screen_size", "minimap_size"):
+        if len(record[key]) != 2 or not all(isinstance(v, int) and v > 0 for v in record[key]):
+            raise TrajectoryError(f"{path}: {key} is {record[key]!r}, expected [width, height]")
+    for action in record["actions"]:
+        if not (isinstance(action, list) and len(action) == 3
+                and np.shape(action[2]) == (NUM_ARG_TYPES, 2)):
+            raise TrajectoryError(f"{path}: action {action!r} is not [game_loop, function id, "
+                                  f"{NUM_ARG_TYPES} x [a, b]]")
+
+
 def convert_embedded(path, saving_path):
     """Re-simulate one embedded-engine replay; returns [(hkl path, kept steps)]."""
     try:
         record = replay.load(path)
     except replay.ReplayError as error:
         raise TrajectoryError(str(error)) from None
+    check_replay_record(record, path)
     calls_at = {}
     for game_loop, function_id, values in record["actions"]:
         calls_at.setdefault(game_loop + 1, []).append(
@@ -355,8 +442,30 @@ def convert_one(job):
         return path, convert_sc2(path, saving_path, options), None
     except TrajectoryError as error:
         return path, [], str(error)
-    except (ValueError, OSError, KeyError, IndexError) as error:
+    except Exception as error:  # noqa: BLE001  one bad replay must not stop the others: it is
+        # reported with the error's type and counted
         return path, [], f"{path}: {type(error).__name__}: {error}"
+
+
+PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies
+
+
+def end_with_parent(parent_pid):
+    """Pool worker initializer: end this worker as soon as the converting process is gone,
+    however it ended. A SIGKILL gives the converter no chance to stop its pool, and a worker
+    would otherwise finish (and write) the replay it is converting."""
+    if sys.platform.startswith("linux"):
+        # The kernel kills this worker the moment its parent dies.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        def watch():
+            while os.getppid() == parent_pid:
+                time.sleep(0.1)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before this worker was set up
+        os._exit(1)
 
 
 def find_replays(replay_path):
@@ -372,46 +481,67 @@ def convert_all(replay_path, saving_path, workers=1, options=SC2ReplayOptions())
     paths = find_replays(replay_path)
     if not paths:
         raise TrajectoryError(f"no replays ({EMBEDDED_SUFFIX} or {SC2_SUFFIX}) under {replay_path}")
-    os.makedirs(saving_path, exist_ok=True)
-    converted, failures = [], []
-    jobs = [(path, saving_path, options) for path in paths]
-    pool = multiprocessing.Pool(workers) if workers > 1 else None
-    results = pool.imap_unordered(convert_one, jobs) if pool else map(convert_one, jobs)
+    if os.path.exists(saving_path) and not os.path.isdir(saving_path):
+        raise TrajectoryError(f"--saving_path {saving_path} is a file, not a folder")
     try:
-        for done, (path, outputs, error) in enumerate(results, 1):
-            if error:
-                failures.append(error)
-                logging.warning("skipped: %s", error)
-            converted.extend(outputs)
-            bar = "#" * (30 * done // len(jobs))
-            logging.info("[%-30s] %d/%d replays, %d trajectories, %d failed", bar, done, len(jobs),
-                         len(converted), len(failures))
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
+        os.makedirs(saving_path, exist_ok=True)
+    except OSError as error:
+        raise TrajectoryError(f"--saving_path {saving_path}: cannot create the folder "
+                              f"({error.strerror})") from None
+    jobs = [(path, saving_path, options) for path in paths]
+    if workers == 1:
+        return collect(map(convert_one, jobs), len(jobs))
+    # Leaving the with block (normally, or by an exception such as Ctrl-C) terminates the pool.
+    with multiprocessing.Pool(workers, initializer=end_with_parent,
+                              initargs=(os.getpid(),)) as pool:
+        return collect(pool.imap_unordered(convert_one, jobs), len(jobs))
+
+
+def collect(results, total):
+    """(converted [(hkl, steps)], failures) of convert_one's results, with a progress line each."""
+    converted, failures = [], []
+    for done, (_, outputs, error) in enumerate(results, 1):
+        if error:
+            failures.append(error)
+            logging.warning("skipped: %s", error)
+        converted.extend(outputs)
+        bar = "#" * (30 * done // total)
+        logging.info("[%-30s] %d/%d replays, %d trajectories, %d failed", bar, done, total,
+                     len(converted), len(failures))
     return converted, failures
 
 
+def parse_flags(argv):
+    """absl's parser, with a flag error as one line and exit status 2."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as error:
+        message = " ".join(str(error).split("\n"))  # one line, however many flags are wrong
+        print(f"trajectory_generator.py: error: {message} (--helpshort lists the flags)",
+              file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv):
-    del argv
-    if not FLAGS.replay_path or not FLAGS.saving_path:
-        raise app.UsageError("--replay_path and --saving_path are required.")
+    if len(argv) > 1:
+        sys.exit(f"trajectory_generator.py: error: unexpected arguments: {' '.join(argv[1:])}")
     try:
         options = SC2ReplayOptions(FLAGS.game_version, FLAGS.screen_size, FLAGS.minimap_size,
                                    FLAGS.home_race, FLAGS.away_race, FLAGS.min_game_loops)
         converted, failures = convert_all(FLAGS.replay_path, FLAGS.saving_path, FLAGS.workers,
                                           options)
     except TrajectoryError as error:
-        raise app.UsageError(str(error)) from None
+        sys.exit(f"trajectory_generator.py: error: {error}")
     steps = sum(s for _, s in converted)
     size = sum(os.path.getsize(p) for p, _ in converted)
-    logging.info("wrote %d trajectories (%d steps, %.1f MB) to %s; %d replays failed",
-                 len(converted), steps, size / 1e6, FLAGS.saving_path, len(failures))
+    logging.info("wrote %d trajectories (%d steps, %.1f MB) to %s; %d replays failed%s",
+                 len(converted), steps, size / 1e6, FLAGS.saving_path, len(failures),
+                 "".join(f"\n  {failure}" for failure in failures))
     if not converted:
-        raise SystemExit(1)
+        sys.exit(f"trajectory_generator.py: error: none of the replays converted "
+                 f"({len(failures)} failed; the reasons are above)")
 
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -30,12 +30,14 @@ from pysc2.agents import scripted_agent
 from pysc2.env import sc2_env
 
 import agent as agent_lib
+import checkpoints
 import network
 import run
 import supervised
 import trajectory_generator
 import utils
 
+run.define_flags()
 flags.DEFINE_integer("episodes", 200, "Demonstration games to record.")
 flags.DEFINE_string("keep_dir", None, "Keep the replays, .hkl files, model and TensorBoard logs "
                     "here (default: a temporary folder).")
@@ -85,24 +87,24 @@ def main(argv):
         steps = sum(s for _, s in converted)
         megabytes = sum(os.path.getsize(p) for p, _ in converted) / 1e6
 
-        checkpoint = os.path.join(run.models_dir(folder), "imitation.weights.h5")
-        metadata = run.model_description(
+        checkpoint = os.path.join(checkpoints.models_dir(folder), "imitation.weights.h5")
+        metadata = checkpoints.model_description(
             FLAGS.model_name, "MoveToBeacon", spec, FLAGS.seed,
             demonstrator="pysc2.agents.scripted_agent.MoveToBeacon")
         config = run.sl_config_from_flags(max_examples=TRAINING_EXAMPLES)
         result = supervised.train(
             hkl_dir, FLAGS.model_name, spec, config, log_dir=os.path.join(folder, "tensorboard"),
-            save=lambda model, progress: run.save_model(model, checkpoint,
-                                                        {**metadata, **progress}))
+            save=lambda model, progress: checkpoints.save_model(model, checkpoint,
+                                                                {**metadata, **progress}))
 
         model = network.make_model(FLAGS.model_name, spec)
-        run.load_model(model, checkpoint, spec)
+        checkpoints.load_model(model, checkpoint, spec)
         env = minigames.BatchEnv(num_envs=min(FLAGS.eval_episodes, 16),
                                  screen_size=spec.screen_size, minimap_size=spec.minimap_size,
                                  step_mul=FLAGS.step_mul, seed=FLAGS.seed + 1,
                                  use_feature_units=model.uses_feature_units)
-        scores = run.evaluate(agent_lib.A2CAgent(model), env, spec, FLAGS.eval_episodes,
-                              greedy=True)
+        scores = run.evaluate(agent_lib.A2CAgent(model, seed=FLAGS.seed + 1), env, spec,
+                              FLAGS.eval_episodes, greedy=True)
         env.close()
     print(json.dumps({
         "model_name": FLAGS.model_name, "screen_size": spec.screen_size, "seed": FLAGS.seed,

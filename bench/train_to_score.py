@@ -22,10 +22,12 @@ import tensorflow as tf
 from absl import app, flags
 
 import agent as agent_lib
+import checkpoints
 import network
 import run
 import utils
 
+run.define_flags()
 flags.DEFINE_float("target", 25.0, "100-episode mean score to reach.")
 flags.DEFINE_string("learning_curve", None, "Also write the run's learning curve to this PNG.")
 flags.DEFINE_string("save_weights", None, "Also save the final weights to this .weights.h5 path.")
@@ -39,7 +41,7 @@ def main(argv):
     spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
     model = network.make_model(FLAGS.model_name, spec)
     config = run.a2c_config_from_flags()
-    agent = agent_lib.A2CAgent(model, config)
+    agent = agent_lib.A2CAgent(model, config, seed=FLAGS.seed)
     env = run.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
                              FLAGS.seed, model.uses_feature_units)
     with tempfile.TemporaryDirectory() as scratch:
@@ -56,7 +58,7 @@ def main(argv):
                                  f"A2C {FLAGS.model_name} on {FLAGS.environment}, seed {FLAGS.seed}")
     mean = runner.recent_mean()
     if FLAGS.save_weights:
-        run.save_model(model, FLAGS.save_weights, run.model_description(
+        checkpoints.save_model(model, FLAGS.save_weights, checkpoints.model_description(
             model.name, FLAGS.environment, spec, FLAGS.seed, config=dataclasses.asdict(config),
             agent_steps=runner.agent_steps, mean_reward_100=mean))
     reached = len(runner.finished_episodes) >= run.MEAN_WINDOW and mean >= FLAGS.target

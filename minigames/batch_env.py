@@ -9,13 +9,20 @@ is the first observation of its next game, so a training loop never waits on a r
 
 The observation arrays are reused: each `step` and `reset` overwrites the previous batch in place,
 which is what makes the engine fast. Copy (or preprocess) what you need to keep.
+
+`get_state()` and `set_state(state)` save and restore every game exactly (a training checkpoint
+holds them). With `save_replay_episodes=k`, every k-th game of each environment is written to
+`replay_dir` as a `minigames.replay` file, as `SC2Env` writes its own.
 """
+import copy
+
 import numpy as np
 from pysc2.lib import actions
 
 from minigames import maps
 from minigames.action_format import NUM_ARG_TYPES, USES_ARG, argument_sizes, indices_to_values
 from minigames.game import Game, View
+from minigames.sc2_env import write_replay
 
 
 class BatchEnv:
@@ -30,21 +37,28 @@ class BatchEnv:
         `SC2Env(random_seed=seed + i)`; None draws fresh seeds.
       use_feature_units: add `feature_units` to the observations.
       game_steps_per_episode: end games earlier than the map's timer (0/None: the map's).
+      replay_dir, save_replay_episodes: write every `save_replay_episodes`-th finished game of
+        each environment as a replay into `replay_dir` (0: none).
     """
 
     def __init__(self, map_name="MoveToBeacon", num_envs=1, screen_size=32, minimap_size=32,
                  step_mul=None, seed=None, use_feature_units=False, camera_width=24.0,
-                 game_steps_per_episode=None):
+                 game_steps_per_episode=None, replay_dir=None, save_replay_episodes=0):
         script = maps.get(map_name)  # ValueError naming the maps there are
         step_mul = script.step_mul if step_mul is None else step_mul
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}.")
         if step_mul < 1:
             raise ValueError(f"step_mul should be positive, got {step_mul}.")
+        if save_replay_episodes < 0:
+            raise ValueError(f"save_replay_episodes must be 0 or more, got {save_replay_episodes}.")
+        if save_replay_episodes and not replay_dir:
+            raise ValueError("Missing replay_dir")
         self.num_envs = num_envs
         self.screen_size = _size(screen_size)
         self.minimap_size = _size(minimap_size)
         self.step_mul = int(step_mul)
+        self.map_name = script.name
         self.episode_loops = script.episode_loops
         if game_steps_per_episode:
             self.episode_loops = min(self.episode_loops, int(game_steps_per_episode))
@@ -54,11 +68,17 @@ class BatchEnv:
         self.arg_sizes = argument_sizes(self.screen_size, self.minimap_size)
         self._end_loop = np.full(num_envs, self.episode_loops, np.int64)
         self._fresh = True  # the core starts with its first games drawn
+        self.camera_width = camera_width
+        self.replay_dir = replay_dir
+        self.save_replay_episodes = save_replay_episodes
+        # The actions of each environment's current game, as replays store them (when recording).
+        self._game_actions = [[] for _ in range(num_envs)]
 
     def reset(self):
         """Restart every game; returns the batch of first observations."""
         if not self._fresh:
             self.core.reset(np.arange(self.num_envs))
+            self._game_actions = [[] for _ in range(self.num_envs)]
         self._fresh = False
         return self.core.observe()
 
@@ -72,7 +92,10 @@ class BatchEnv:
         arg_indices = np.asarray(arg_indices, np.int64)
         self.check_actions(function_ids, arg_indices)
         self._fresh = False
-        self.core.apply(function_ids, self.index_to_values(arg_indices))
+        values = self.index_to_values(arg_indices)
+        if self.save_replay_episodes:
+            self._record_actions(function_ids, values)
+        self.core.apply(function_ids, values)
         previous_score = self.core.score.copy()
         first_step = self.core.game_loop == 0
         self.core.advance(self.step_mul, self._end_loop)
@@ -80,8 +103,50 @@ class BatchEnv:
         reward = np.where(first_step, 0, self.core.score - previous_score).astype(np.float32)
         done = (self.core.game_loop >= self._end_loop) | self.core.over()
         if done.any():
-            self.core.reset(np.flatnonzero(done))
+            finished = np.flatnonzero(done)
+            if self.save_replay_episodes:
+                self._write_replays(finished)
+            self.core.reset(finished)
         return self.core.observe(), reward, done
+
+    # ------------------------------------------------------------------------------ state
+    def get_state(self):
+        """A picklable copy of everything the next steps depend on (every game, the actions of
+        the games being recorded); `set_state` continues from it exactly."""
+        return {"core": self.core.get_state(), "fresh": self._fresh,
+                "game_actions": copy.deepcopy(self._game_actions)}
+
+    def set_state(self, state):
+        """Continue from a `get_state()` of a BatchEnv with as many environments; returns the
+        observation of the restored games (as `reset` returns the first one)."""
+        self.core.set_state(state["core"])
+        self._fresh = state["fresh"]
+        self._game_actions = copy.deepcopy(state["game_actions"])
+        return self.core.observe()
+
+    # ---------------------------------------------------------------------------- replays
+    def _record_actions(self, function_ids, values):
+        # As SC2Env records them: the game loop, the function and its [13, 2] values (-1 where the
+        # function takes no argument of that type); no_op is not recorded.
+        values = np.where(USES_ARG[function_ids][..., None], values, -1)
+        for i in np.flatnonzero(function_ids != 0):
+            self._game_actions[i].append(
+                [int(self.core.game_loop[i]), int(function_ids[i]), values[i].tolist()])
+
+    def _write_replays(self, finished):
+        """Write the replays of the finished games due one (before their environments reset)."""
+        for i in finished:
+            game_index = int(self.core.episode[i]) - 1
+            if (game_index + 1) % self.save_replay_episodes == 0:
+                seed = self.core.seeds[i]
+                write_replay(
+                    self.replay_dir, f"{self.map_name}_seed{seed}_game{game_index}",
+                    map_name=self.map_name, random_seed=seed, game_index=game_index,
+                    step_mul=self.step_mul, screen_size=self.screen_size,
+                    minimap_size=self.minimap_size, camera_width=self.camera_width,
+                    game_loops=int(self.core.game_loop[i]), score=int(self.core.score[i]),
+                    actions=self._game_actions[i])
+            self._game_actions[i] = []
 
     def check_actions(self, function_ids, arg_indices):
         """Raise ValueError naming the first environment whose action the game would refuse."""

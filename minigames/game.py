@@ -114,6 +114,7 @@ class Game:
         """Simulate up to `loops` game loops; environment i stops at game loop `end_loop[i]` or
         when its game ends."""
         world = self.world
+        self.interface.publish_actions()
         for _ in range(loops):
             running = (world.game_loop < end_loop) & ~self.over()
             if not running.any():
@@ -142,14 +143,19 @@ class Game:
     def get_state(self):
         """Everything that decides what happens next (a picklable dict)."""
         return {"world": self.world.get_state(), "vision": self.vision.grid.copy(),
-                "episode": self.episode.copy(),
+                "seeds": list(self.seeds), "episode": self.episode.copy(),
                 "ended": self.ended.copy(), "interface": self.interface.get_state(),
                 "rngs": [None if rng is None else rng.bit_generator.state for rng in self.rngs]}
 
     def set_state(self, state):
+        if len(state["seeds"]) != self.num_envs:
+            raise ValueError(f"This state holds {len(state['seeds'])} environments; this engine "
+                             f"has {self.num_envs}.")
         self.world.set_state(state["world"])
         self.vision.grid[...] = state["vision"]
-        self._loops += 1
+        self._loops += 1  # the world changed: vision and availability are recomputed
+        self.ground_version += 1  # and the observers redraw the ground
+        self.seeds = list(state["seeds"])
         self.episode[:] = state["episode"]
         self.ended[:] = state["ended"]
         self.interface.set_state(state["interface"])

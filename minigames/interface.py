@@ -75,29 +75,39 @@ class Interface:
         self.functions = game.map.functions & IS_COMMAND  # [unit type, function]
         self.requirements = {key: building for key, building in TABLE.requirement.items()
                              if self.functions[key]}
-        self.last_actions = np.zeros((n, 2, MAX_LAST_ACTIONS), np.int32)
-        self.last_action_count = np.zeros((n, 2), np.int32)
+        # Actions carried out since the world last advanced (`pending`), and those carried out
+        # before it did, which the observations report (`reported`): an observation is a
+        # function of the state alone.
+        self.pending_actions = np.zeros((n, 2, MAX_LAST_ACTIONS), np.int32)
+        self.pending_count = np.zeros((n, 2), np.int32)
+        self.reported_actions = np.zeros((n, 2, MAX_LAST_ACTIONS), np.int32)
+        self.reported_count = np.zeros((n, 2), np.int32)
         self.idle_worker_cursor = np.full((n, 2), -1, np.int64)  # tag of the last picked worker
 
     def reset(self, rows):
-        self.last_action_count[rows] = 0
+        self.pending_count[rows] = 0
+        self.reported_count[rows] = 0
         self.idle_worker_cursor[rows] = -1
 
     def get_state(self):
-        return {"last_actions": self.last_actions.copy(),
-                "last_action_count": self.last_action_count.copy(),
-                "idle_worker_cursor": self.idle_worker_cursor.copy()}
+        return {name: getattr(self, name).copy() for name in (
+            "pending_actions", "pending_count", "reported_actions", "reported_count",
+            "idle_worker_cursor")}
 
     def set_state(self, state):
         for name, value in state.items():
             getattr(self, name)[...] = value
 
-    def take_last_actions(self, player):
-        """([N, 4] function ids, [N] count) executed since the last call; then forgets them."""
-        p = player - 1
-        taken = (self.last_actions[:, p].copy(), self.last_action_count[:, p].copy())
-        self.last_action_count[:, p] = 0
-        return taken
+    def publish_actions(self):
+        """The world advances: the actions carried out so far become those the next
+        observations report (pysc2's `last_actions`)."""
+        self.reported_actions[:] = self.pending_actions
+        self.reported_count[:] = self.pending_count
+        self.pending_count[:] = 0
+
+    def last_actions(self, player):
+        """([N, 4] function ids, [N] count) carried out before the world last advanced."""
+        return self.reported_actions[:, player - 1], self.reported_count[:, player - 1]
 
     # ------------------------------------------------------------------------ availability
     def available(self, player):
@@ -165,9 +175,9 @@ class Interface:
             taken = self._commands(player, rows, function_ids[rows], values[rows])
             executed[rows[~taken]] = False
         rows = np.flatnonzero(executed)
-        slot = np.minimum(self.last_action_count[rows, p], MAX_LAST_ACTIONS - 1)
-        self.last_actions[rows, p, slot] = function_ids[rows]
-        self.last_action_count[rows, p] = slot + 1
+        slot = np.minimum(self.pending_count[rows, p], MAX_LAST_ACTIONS - 1)
+        self.pending_actions[rows, p, slot] = function_ids[rows]
+        self.pending_count[rows, p] = slot + 1
 
     # Selection.
     def _set_selection(self, player, rows, new, add):

@@ -295,7 +295,7 @@ class Observer:
         if p == 1:
             batch["score_cumulative"][:, 0] = world.score
         batch["available_actions"][:] = game.available(p)
-        last, count = game.interface.take_last_actions(p)
+        last, count = game.interface.last_actions(p)
         batch["last_actions"][:] = np.where(np.arange(last.shape[1]) < count[:, None], last, 0)
         batch["last_actions_count"][:] = count
 

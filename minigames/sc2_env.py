@@ -147,28 +147,15 @@ class SC2Env(environment.Base):
 
     def save_replay(self, replay_dir, prefix=None):
         """Write the current game as a replay (format: `minigames.replay`); returns its path."""
-        prefix = prefix or self._map_name
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d-%H-%M-%S-%f")
-        os.makedirs(replay_dir, exist_ok=True)
-        path = os.path.join(replay_dir, f"{prefix}_{stamp}.{REPLAY_FORMAT}.json")
         dims = self._interface.feature_dimensions
-        record = {
-            "format": REPLAY_FORMAT,
-            "version": REPLAY_VERSION,
-            "map_name": self._map_name,
-            "random_seed": self._random_seed,
-            "game_index": int(self._core.episode[0]) - 1,
-            "step_mul": self._default_step_mul,
-            "screen_size": [dims.screen.x, dims.screen.y],
-            "minimap_size": [dims.minimap.x, dims.minimap.y],
-            "camera_width": self._interface.camera_width_world_units,
-            "game_loops": int(self._core.game_loop[0]),
-            "score": int(self._core.score[0]),
-            "actions": self._episode_actions,
-        }
-        files.write_json(path, record, indent=None)
-        logging.info("Wrote replay to: %s", path)
-        return path
+        return write_replay(
+            replay_dir, prefix or self._map_name, map_name=self._map_name,
+            random_seed=self._random_seed, game_index=int(self._core.episode[0]) - 1,
+            step_mul=self._default_step_mul, screen_size=[dims.screen.x, dims.screen.y],
+            minimap_size=[dims.minimap.x, dims.minimap.y],
+            camera_width=self._interface.camera_width_world_units,
+            game_loops=int(self._core.game_loop[0]), score=int(self._core.score[0]),
+            actions=self._episode_actions)
 
     def render(self):
         """[H, W, 3] uint8 picture of what the camera shows now."""
@@ -247,6 +234,32 @@ class SC2Env(environment.Base):
                                      reward=0.0 if first else np.int32(reward),
                                      discount=0.0 if first else discount,
                                      observation=obs),)
+
+
+def write_replay(replay_dir, prefix, *, map_name, random_seed, game_index, step_mul,
+                 screen_size, minimap_size, camera_width, game_loops, score, actions):
+    """Write one game's replay record (the layout `minigames.replay` documents) as
+    `<replay_dir>/<prefix>_<time>.minigames-replay.json`; returns its path. `SC2Env.save_replay`
+    and `BatchEnv`'s recording both write through it."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d-%H-%M-%S-%f")
+    path = os.path.join(replay_dir, f"{prefix}_{stamp}.{REPLAY_FORMAT}.json")
+    record = {
+        "format": REPLAY_FORMAT,
+        "version": REPLAY_VERSION,
+        "map_name": map_name,
+        "random_seed": random_seed,
+        "game_index": game_index,
+        "step_mul": step_mul,
+        "screen_size": list(screen_size),
+        "minimap_size": list(minimap_size),
+        "camera_width": camera_width,
+        "game_loops": game_loops,
+        "score": score,
+        "actions": actions,
+    }
+    files.write_json(path, record, indent=None)
+    logging.info("Wrote replay to: %s", path)
+    return path
 
 
 def _is_function_call(action):

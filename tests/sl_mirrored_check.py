@@ -4,8 +4,9 @@
 
 test_supervised.py runs it in its own process, because logical devices must be configured before
 TensorFlow initialises. It checks that one update of two replicas, each on half of a batch, equals
-one single-device update on the whole batch (and evaluates the same afterwards), and makes one
-AlphaStar update in which each replica keeps its own lane's LSTM state.
+one single-device update on the whole batch (and evaluates the same afterwards), that a batch
+with a NaN is skipped on both replicas, and makes one AlphaStar update in which each replica keeps
+its own lane's LSTM state.
 """
 import json
 import sys
@@ -16,6 +17,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 import minigames  # noqa: E402,F401  (applies pysc2's Python 3.11 fix first)
 import supervised  # noqa: E402
@@ -26,17 +28,28 @@ SPEC = utils.Spec(16, 16)
 
 def one_update(strategy, config, paths, batch):
     """(weights after one update on `batch`, the global batch, from seed-0 weights; its
-    statistics; the held-out evaluation after it)."""
+    statistics; the held-out evaluation after it; whether an update on the batch with a NaN
+    in one replica's half left every weight as it was)."""
     keras.utils.set_random_seed(0)
     trainer = supervised.Trainer("fullyconv", SPEC, config, strategy)
     reader = supervised.TrajectoryReader(SPEC, config.step_mul)
-    trainer.training_iterator(reader, paths)
-    # The global batch is cut into one contiguous part per replica.
-    distributed = strategy.experimental_distribute_dataset(
-        tf.data.Dataset.from_tensors(batch).with_options(unsharded()))
-    stats = trainer.train_step(next(iter(distributed)))
+    trainer.training_iterator(reader, paths)  # builds the train step
+    trainer.close()
+
+    def distribute(global_batch):
+        # The global batch is cut into one contiguous part per replica.
+        return next(iter(strategy.experimental_distribute_dataset(
+            tf.data.Dataset.from_tensors(global_batch).with_options(unsharded()))))
+
+    stats = trainer.train_step(distribute(batch))
     held_out = supervised.summarise(trainer.evaluate(reader, paths[-1:]))
-    return [w.numpy() for w in trainer.model.trainable_weights], stats, held_out
+    weights = [w.numpy() for w in trainer.model.trainable_weights]
+    poisoned = tf.nest.map_structure(lambda a: a.copy(), batch)
+    poisoned["inputs"]["screen"][-1] = np.nan  # in the last replica's half
+    skipped = trainer.train_step(distribute(poisoned))["applied"] == 0.0
+    unchanged = all(np.array_equal(w, v.numpy())
+                    for w, v in zip(weights, trainer.model.trainable_weights))
+    return weights, stats, held_out, skipped and unchanged
 
 
 def unsharded():
@@ -52,10 +65,10 @@ def main(folder):
     pairs = supervised.TrajectoryReader(SPEC, config.step_mul).read(paths[0])
     batch = tf.nest.map_structure(lambda a: a[:8], pairs)
     mirrored = supervised.make_strategy("mirrored")
-    single_weights, single_stats, single_held_out = one_update(tf.distribute.get_strategy(),
-                                                               config, paths, batch)
-    mirrored_weights, mirrored_stats, mirrored_held_out = one_update(mirrored, config, paths,
-                                                                     batch)
+    single_weights, single_stats, single_held_out, single_skips = one_update(
+        tf.distribute.get_strategy(), config, paths, batch)
+    mirrored_weights, mirrored_stats, mirrored_held_out, mirrored_skips = one_update(
+        mirrored, config, paths, batch)
     difference = max(float(abs(a - b).max()) for a, b in zip(single_weights, mirrored_weights))
 
     # AlphaStar: one lane per replica; each replica keeps the state of its own lane.
@@ -63,6 +76,7 @@ def main(folder):
     iterator = trainer.training_iterator(supervised.TrajectoryReader(SPEC, config.step_mul),
                                          paths)
     trainer.train_step(next(iterator))
+    trainer.close()
     states = [s.numpy() for s in mirrored.experimental_local_results(trainer.state["state_h"])]
     print(json.dumps({
         "replicas": mirrored.num_replicas_in_sync,
@@ -71,6 +85,7 @@ def main(folder):
         "mirrored_loss": supervised.summarise(mirrored_stats)["total_loss"],
         "single_held_out_loss": single_held_out["total_loss"],
         "mirrored_held_out_loss": mirrored_held_out["total_loss"],
+        "non_finite_update_skipped": bool(single_skips and mirrored_skips),
         "alphastar_replica_states_differ": bool(
             len(states) == 2 and abs(states[0] - states[1]).max() > 1e-4
             and min(abs(s).max() for s in states) > 0)}))

@@ -14,13 +14,6 @@ FUNCTIONS = actions.FUNCTIONS
 SPEC = utils.Spec(16, 16)
 
 
-@pytest.fixture
-def fullyconv():
-    """A FullyConv network of this test's own, with seeded initial weights."""
-    keras.utils.set_random_seed(0)
-    return network.make_model("fullyconv", SPEC)
-
-
 def engine_inputs(num_envs=4, seed=0, select=False):
     env = minigames.BatchEnv(num_envs=num_envs, screen_size=16, minimap_size=16, seed=seed,
                              use_feature_units=True)
@@ -49,11 +42,35 @@ def test_sampling_never_picks_an_unavailable_function():
     # The unavailable functions get by far the largest logits.
     logits = np.where(available > 0, 0.0, 50.0).astype(np.float32)
     masked = agent_lib.mask_unavailable(tf.constant(logits), tf.constant(available))
-    for _ in range(20):
-        drawn = agent_lib.sample(masked, tf.constant(False)).numpy()
+    for seed in range(20):
+        drawn = agent_lib.sample(masked, tf.constant(False), tf.constant([seed, 0])).numpy()
         assert available[np.arange(64), drawn].all()
-    greedy = agent_lib.sample(masked, tf.constant(True)).numpy()
+    greedy = agent_lib.sample(masked, tf.constant(True), tf.constant([0, 0])).numpy()
     assert available[np.arange(64), greedy].all()
+
+
+def test_a_stateless_seed_draws_the_same_indices_and_another_seed_others():
+    logits = tf.zeros((256, 100))
+    first = agent_lib.sample(logits, tf.constant(False), tf.constant([1, 2])).numpy()
+    again = agent_lib.sample(logits, tf.constant(False), tf.constant([1, 2])).numpy()
+    other = agent_lib.sample(logits, tf.constant(False), tf.constant([1, 3])).numpy()
+    assert np.array_equal(first, again)
+    assert (first != other).mean() > 0.9  # 1/100 of equal draws expected by chance
+    # Uniform logits: every index is drawn about equally often.
+    counts = np.bincount(first, minlength=100)
+    assert counts.max() < 15
+
+
+def test_agents_with_the_same_generator_state_act_alike(fullyconv):
+    inputs = engine_inputs(select=True)
+    first, second = agent_lib.A2CAgent(fullyconv, seed=5), agent_lib.A2CAgent(fullyconv, seed=5)
+    state = first.initial_state(4)
+    for _ in range(3):
+        a, b = first.step(inputs, np.ones(4), state), second.step(inputs, np.ones(4), state)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    other = agent_lib.A2CAgent(fullyconv, seed=6)
+    draws = [other.step(inputs, np.ones(4), state)[1] for _ in range(3)]
+    assert any(not np.array_equal(d, a[1]) for d in draws)
 
 
 def test_agent_steps_use_available_functions_and_mark_unused_arguments(fullyconv):
@@ -193,16 +210,69 @@ def test_normalized_advantages_have_zero_mean_and_unit_scale():
     assert float(small["policy_loss"]) == pytest.approx(float(large["policy_loss"]), rel=1e-3)
 
 
-def test_policy_loss_does_not_train_the_value():
-    rng = np.random.default_rng(3)
-    outputs = fake_outputs(4, rng)
-    values = tf.Variable(tf.zeros(4))
-    with tf.GradientTape() as tape:
-        outputs["value"] = values * 1.0
-        losses = agent_lib.a2c_loss(outputs, np.ones((4, 573), np.float32),
-                                    np.zeros(4, np.int32), np.full((4, 13), -1, np.int32),
-                                    tf.ones(4), tf.ones(4), agent_lib.A2CConfig())
-    assert tape.gradient(losses["policy_loss"], values) is None
+def test_the_advantage_does_not_train_the_value_head(fullyconv):
+    """With the value loss weighted 0, an update must leave the value head alone: the policy
+    loss's advantages A = R - V are constants (V is not back-propagated through them)."""
+    agent = agent_lib.A2CAgent(fullyconv, agent_lib.A2CConfig(value_loss_weight=0.0,
+                                                              entropy_weight=0.0))
+    rollout = rollout_from_engine(agent, num_envs=2, n_steps=4, seed=1)
+    rollout = rollout._replace(rewards=np.full_like(rollout.rewards, 3.0))  # A far from 0
+    value_head = [v.numpy().copy() for v in fullyconv.value_head.trainable_variables]
+    policy_head = [v.numpy().copy() for v in fullyconv.function_head.trainable_variables]
+    metrics = agent.train(rollout)
+    assert metrics["applied"] == 1.0
+    for before, after in zip(value_head, fullyconv.value_head.trainable_variables):
+        np.testing.assert_array_equal(before, after.numpy())
+    # The update did change the policy.
+    assert any(not np.array_equal(before, after.numpy()) for before, after in
+               zip(policy_head, fullyconv.function_head.trainable_variables))
+
+
+def test_an_update_with_a_non_finite_loss_is_skipped(fullyconv):
+    agent = agent_lib.A2CAgent(fullyconv)
+    rollout = rollout_from_engine(agent, num_envs=2, n_steps=3)
+    poisoned = rollout._replace(rewards=np.full_like(rollout.rewards, np.nan))
+    weights = [v.numpy().copy() for v in fullyconv.trainable_variables]
+    metrics = agent.train(poisoned)
+    assert metrics["applied"] == 0.0 and not np.isfinite(metrics["value_loss"])
+    assert int(agent.optimizer.iterations) == 0
+    for before, after in zip(weights, fullyconv.trainable_variables):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert agent.train(rollout)["applied"] == 1.0
+    assert int(agent.optimizer.iterations) == 1
+
+
+def test_five_skipped_updates_in_a_row_are_a_divergence_naming_the_learning_rate():
+    skipped = agent_lib.SkippedUpdates(learning_rate=1e4)
+    for step in range(4):
+        skipped.record(applied=False, step=step)
+    skipped.record(applied=True, step=4)  # a good update breaks the row
+    for step in range(5, 9):
+        skipped.record(applied=False, step=step)
+    with pytest.raises(agent_lib.DivergenceError, match=r"5 updates in a row had a non-finite "
+                       r"loss or gradient; the learning rate \(10000\) is the likely cause"):
+        skipped.record(applied=False, step=9)
+    assert skipped.total == 9
+
+
+def test_updates_skipped_every_other_time_are_a_divergence_too():
+    skipped = agent_lib.SkippedUpdates(learning_rate=0.5)
+    for step in range(9):  # 9 of the last 18 skipped, never two in a row
+        skipped.record(applied=True, step=2 * step)
+        skipped.record(applied=False, step=2 * step + 1)
+    skipped.record(applied=True, step=18)
+    with pytest.raises(agent_lib.DivergenceError, match=r"10 of the last 20 updates had a "
+                       r"non-finite loss or gradient; the learning rate \(0.5\)"):
+        skipped.record(applied=False, step=19)
+
+
+def test_acting_with_non_finite_weights_is_a_divergence(fullyconv):
+    agent = agent_lib.A2CAgent(fullyconv)
+    kernel = fullyconv.function_head.kernel
+    kernel.assign(tf.fill(kernel.shape, np.inf))
+    inputs = engine_inputs()
+    with pytest.raises(agent_lib.DivergenceError, match="logits are not finite"):
+        agent.step(inputs, np.ones(4), agent.initial_state(4))
 
 
 def rollout_from_engine(agent, num_envs, n_steps, seed=0):
@@ -227,6 +297,7 @@ def rollout_from_engine(agent, num_envs, n_steps, seed=0):
 
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_train_steps_are_traced_once_and_change_the_weights(name):
+    keras.utils.set_random_seed(0)
     model = network.make_model(name, SPEC)
     agent = agent_lib.A2CAgent(model, agent_lib.A2CConfig(n_steps=3))
     before = [v.numpy().copy() for v in model.trainable_variables]

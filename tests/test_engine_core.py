@@ -101,10 +101,11 @@ def test_hold_position_is_an_order_and_commands_need_a_selection():
     run(game, 16)
     assert np.array_equal(game.world.pos[0, slot], before)
     select(game, 0, [])
-    game.interface.take_last_actions(1)
+    run(game, 1)
     game.apply(*action(F.Move_screen.id, screen=(2, 2), queued=0))
     assert game.world.order_kind[0, slot, 0] == Order.HOLD  # nobody took the command
-    assert game.interface.take_last_actions(1)[1][0] == 0  # and it is not reported
+    run(game, 1)
+    assert game.observe()["last_actions_count"][0] == 0  # and it is not reported
 
 
 def test_select_point_rect_and_control_groups():

@@ -104,3 +104,95 @@ def test_bad_batch_actions_are_refused():
         env.step(np.array([0]), no_args(1))
     with pytest.raises(ValueError, match="no map 'Simple128'"):
         minigames.BatchEnv(map_name="Simple128")
+
+
+def toward_beacon(batch):
+    """select_army, then Move_screen to the centre of the beacon's pixels: games that score."""
+    n = len(batch["game_loop"])
+    function_ids = np.full(n, FUNCTIONS.select_army.id)
+    arg_indices = no_args(n)
+    arg_indices[:, actions.TYPES.select_add.id] = 0
+    size = batch["feature_screen"].shape[-1]
+    neutral = batch["feature_screen"][:, features_index("player_relative")] == 3
+    for i in np.flatnonzero(batch["single_select_count"] > 0):
+        y, x = np.nonzero(neutral[i])
+        function_ids[i] = FUNCTIONS.Move_screen.id
+        arg_indices[i, actions.TYPES.queued.id] = 0
+        arg_indices[i, actions.TYPES.screen.id] = int(y.mean()) * size + int(x.mean())
+    return function_ids, arg_indices
+
+
+def features_index(name):
+    from pysc2.lib import features
+    return getattr(features.SCREEN_FEATURES, name).index
+
+
+def test_set_state_continues_every_game_exactly():
+    import pickle
+
+    env = minigames.BatchEnv(num_envs=3, screen_size=16, minimap_size=16, seed=7,
+                             use_feature_units=True, game_steps_per_episode=160)
+    batch = env.reset()
+    for _ in range(25):  # into the second game (20 steps per game)
+        batch, _, _ = env.step(*toward_beacon(batch))
+    state = pickle.loads(pickle.dumps(env.get_state()))
+    saved_observation = {k: v.copy() for k, v in batch.items()}
+
+    restored = minigames.BatchEnv(num_envs=3, screen_size=16, minimap_size=16, seed=99,
+                                  use_feature_units=True, game_steps_per_episode=160)
+    restored.reset()
+    again = restored.set_state(state)
+    for key, value in saved_observation.items():
+        np.testing.assert_array_equal(again[key], value, err_msg=key)
+    scores = []
+    for _ in range(40):  # through beacon respawns and the third game's start
+        batch, reward, done = env.step(*toward_beacon(batch))
+        again, reward_again, done_again = restored.step(*toward_beacon(again))
+        np.testing.assert_array_equal(reward, reward_again)
+        np.testing.assert_array_equal(done, done_again)
+        for key in batch:
+            np.testing.assert_array_equal(again[key], batch[key], err_msg=key)
+        scores.append(reward)
+    assert np.sum(scores) > 10  # the beacon was reached (and redrawn) many times
+
+
+def test_set_state_refuses_another_number_of_environments():
+    state = minigames.BatchEnv(num_envs=3, screen_size=16, minimap_size=16, seed=1).get_state()
+    other = minigames.BatchEnv(num_envs=2, screen_size=16, minimap_size=16, seed=1)
+    with pytest.raises(ValueError, match="holds 3 environments; this engine has 2"):
+        other.set_state(state)
+
+
+def test_every_kth_game_of_each_environment_is_recorded_as_a_replay(tmp_path):
+    from minigames import replay
+
+    env = minigames.BatchEnv(num_envs=2, screen_size=16, minimap_size=16, seed=5,
+                             game_steps_per_episode=160, replay_dir=str(tmp_path),
+                             save_replay_episodes=2)
+    batch = env.reset()
+    game_scores = {0: [0.0], 1: [0.0]}
+    for _ in range(80):  # four games of 20 steps in each environment
+        batch, reward, done = env.step(*toward_beacon(batch))
+        for i in range(2):
+            game_scores[i][-1] += reward[i]
+            if done[i]:
+                game_scores[i].append(0.0)
+    paths = sorted(tmp_path.glob("*.minigames-replay.json"))
+    records = sorted((replay.load(p) for p in paths),
+                     key=lambda r: (r["random_seed"], r["game_index"]))
+    assert [(r["random_seed"], r["game_index"]) for r in records] == [(5, 1), (5, 3), (6, 1),
+                                                                       (6, 3)]
+    for record in records:
+        environment = record["random_seed"] - 5
+        assert record["score"] == game_scores[environment][record["game_index"]] > 0
+        assert record["game_loops"] == 160 and record["step_mul"] == 8
+        final = list(replay.play_back(record))[-1]
+        assert final.observation.score_cumulative[0] == record["score"]
+        for _, function_id, values in record["actions"]:
+            unused = ~action_format.USES_ARG[function_id]
+            assert (np.array(values)[unused] == -1).all()
+
+
+def test_replays_need_a_folder():
+    with pytest.raises(ValueError, match="Missing replay_dir"):
+        minigames.BatchEnv(num_envs=1, save_replay_episodes=1)

@@ -1,4 +1,5 @@
 """network: output contract of both models, the AlphaStar core over time and its conditioning."""
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -22,6 +23,8 @@ def random_inputs(model, num_envs, time_steps, seed=0):
 
 @pytest.fixture(scope="module")
 def alphastar():
+    """Seeded, and only called (never trained) by the tests that share it."""
+    keras.utils.set_random_seed(0)
     return network.make_model("alphastar", utils.Spec(16, 16))
 
 
@@ -30,6 +33,7 @@ def alphastar():
 def test_outputs_are_logits_of_every_pysc2_argument_at_its_true_size(name, screen_size,
                                                                       minimap_size):
     spec = utils.Spec(screen_size, minimap_size)
+    keras.utils.set_random_seed(0)
     model = network.make_model(name, spec)
     outputs = model(random_inputs(model, num_envs=2, time_steps=3))
     assert outputs["function"].shape == (6, 573)
@@ -70,6 +74,7 @@ def test_alphastar_arguments_are_conditioned_on_the_given_function(alphastar):
 
 
 def test_fullyconv_arguments_do_not_depend_on_the_function():
+    keras.utils.set_random_seed(0)
     model = network.make_model("fullyconv", utils.Spec(16, 16))
     inputs = random_inputs(model, num_envs=2, time_steps=1)
     one = model(dict(inputs, function_id=tf.fill([2], 331)))
@@ -80,8 +85,8 @@ def test_fullyconv_arguments_do_not_depend_on_the_function():
 def test_alphastar_unrolls_time_major_batches_like_step_by_step_calls(alphastar):
     num_envs, time_steps = 2, 3
     inputs = random_inputs(alphastar, num_envs, time_steps)
-    state = {"state_h": tf.random.normal([num_envs, 256]),
-             "state_c": tf.random.normal([num_envs, 256])}
+    state = {"state_h": tf.random.stateless_normal([num_envs, 256], seed=[1, 0]),
+             "state_c": tf.random.stateless_normal([num_envs, 256], seed=[2, 0])}
     whole = alphastar({**inputs, **state})
     for t in range(time_steps):
         rows = slice(t * num_envs, (t + 1) * num_envs)
@@ -95,7 +100,8 @@ def test_alphastar_unrolls_time_major_batches_like_step_by_step_calls(alphastar)
 
 def test_alphastar_reset_starts_from_a_zero_state(alphastar):
     inputs = random_inputs(alphastar, num_envs=2, time_steps=1)
-    carried = {"state_h": tf.random.normal([2, 256]), "state_c": tf.random.normal([2, 256])}
+    carried = {"state_h": tf.random.stateless_normal([2, 256], seed=[1, 0]),
+               "state_c": tf.random.stateless_normal([2, 256], seed=[2, 0])}
     zero = alphastar.initial_state(2)
     reset_with_state = alphastar({**inputs, **carried, "reset": tf.ones(2)})
     fresh = alphastar({**inputs, **zero, "reset": tf.zeros(2)})
@@ -137,6 +143,7 @@ def test_architecture_figure_reads_its_sizes_from_the_model(alphastar, tmp_path)
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_uses_feature_units_says_whether_the_entities_input_matters(name):
     # Environments report feature_units only for a network that says it reads them.
+    keras.utils.set_random_seed(0)
     model = network.make_model(name, utils.Spec(16, 16))
     inputs = random_inputs(model, num_envs=2, time_steps=1)
     inputs["entity_count"] = tf.constant([3, 3], tf.int32)

@@ -1,21 +1,24 @@
-"""run.py: flags, the save rule, checkpoints, and training/evaluation end to end."""
+"""run.py: flags and their errors, training/evaluation end to end, replays, divergence."""
 import glob
-import json
 import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from pysc2.env import mock_sc2_env
 
 import agent as agent_lib
+import checkpoints
 import minigames
 import network
 import run
 import utils
+from minigames import pysc2_batch_env, replay
 
+run.define_flags()
 FLAGS = run.FLAGS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = utils.Spec(16, 16)
@@ -89,62 +92,13 @@ def test_each_network_gets_its_default_optimizer_epsilon_unless_the_flag_is_give
     assert run.a2c_config_from_flags().optimizer_epsilon == agent_lib.A2CConfig().optimizer_epsilon
 
 
-def scores(*values):
-    return [float(v) for v in values]
-
-
-def test_save_rule_needs_a_full_window_above_five_and_improving():
-    rule = run.SaveRule()
-    assert not rule.should_save(scores(*[20] * 99))  # fewer than 100 episodes
-    assert not rule.should_save(scores(*[5] * 100))  # not above 5.0
-    assert rule.should_save(scores(*[6] * 100))
-    assert not rule.should_save(scores(*[6] * 100))  # not improving
-    assert not rule.should_save(scores(*[9] * 100, *[5.5] * 100))  # only the last 100 count
-    assert rule.should_save(scores(*[6] * 50, *[8] * 50))
-    assert rule.best == pytest.approx(7.0)
-
-
-@pytest.fixture(scope="module")
-def small_model():
-    return network.make_model("fullyconv", SPEC)
-
-
-def test_models_are_saved_atomically_and_the_newest_is_loaded(tmp_path, small_model):
-    folder = run.models_dir(str(tmp_path))
-    older = os.path.join(folder, "MoveToBeacon_fullyconv_seed1_a.weights.h5")
-    newer = os.path.join(folder, "MoveToBeacon_fullyconv_seed2_b.weights.h5")
-    metadata = run.model_description("fullyconv", "MoveToBeacon", SPEC, seed=1)
-    run.save_model(small_model, older, metadata)
-    run.save_model(small_model, newer, metadata)
-    os.utime(older, (1, 1))
-    assert sorted(os.listdir(folder)) == sorted(
-        os.path.basename(p) for p in (older, newer, older[:-11] + ".json", newer[:-11] + ".json"))
-    with open(newer[:-11] + ".json") as f:
-        assert json.load(f).keys() == {*metadata, "saved"}
-    assert run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "fullyconv") == newer
-    assert run.resolve_load_path(older, str(tmp_path), "MoveToBeacon", "fullyconv") == older
-    assert run.resolve_load_path("False", str(tmp_path), "MoveToBeacon", "fullyconv") is None
-    assert run.resolve_load_path(None, str(tmp_path), "MoveToBeacon", "fullyconv") is None
-    with pytest.raises(run.UserError, match="No saved alphastar model"):
-        run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", "alphastar",
-                              shipped_dir=str(tmp_path / "none"))
-    with pytest.raises(run.UserError, match="no such file"):
-        run.resolve_load_path("missing.weights.h5", str(tmp_path), "MoveToBeacon", "fullyconv")
-
-    copy = network.make_model("fullyconv", SPEC)
-    run.load_model(copy, newer, SPEC)
-    for saved, loaded in zip(small_model.weights, copy.weights):
-        np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
-    with pytest.raises(run.UserError, match="--screen_size 16"):
-        run.load_model(copy, newer, utils.Spec(32, 32))
-
-
 def rollout_budget(num_envs, n_steps, updates):
     return num_envs * n_steps * updates
 
 
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_training_updates_run_on_the_embedded_batch_env(tmp_path, name):
+    keras.utils.set_random_seed(0)
     model = network.make_model(name, SPEC)
     config = agent_lib.A2CConfig(n_steps=4)
     agent = agent_lib.A2CAgent(model, config)
@@ -160,9 +114,9 @@ def test_training_updates_run_on_the_embedded_batch_env(tmp_path, name):
     assert glob.glob(str(tmp_path / "events.out.tfevents.*"))
 
 
-def test_training_stops_when_the_100_episode_mean_reaches_the_target(tmp_path, small_model):
+def test_training_stops_when_the_100_episode_mean_reaches_the_target(tmp_path, fullyconv):
     config = agent_lib.A2CConfig(n_steps=2)
-    agent = agent_lib.A2CAgent(small_model, config)
+    agent = agent_lib.A2CAgent(fullyconv, config)
     env = minigames.BatchEnv(num_envs=50, screen_size=16, minimap_size=16, seed=0,
                              game_steps_per_episode=16)  # 2 agent steps per game
     writer = tf.summary.create_file_writer(str(tmp_path))
@@ -175,14 +129,15 @@ def test_training_stops_when_the_100_episode_mean_reaches_the_target(tmp_path, s
 
 
 def mock_batch_env(num_envs, use_feature_units=False):
-    envs = [mock_sc2_env.SC2TestEnv(**run.pysc2_env_kwargs("MoveToBeacon", SPEC, 8,
-                                                           use_feature_units, seed=i))
+    envs = [mock_sc2_env.SC2TestEnv(**pysc2_batch_env.env_kwargs(
+                "MoveToBeacon", 16, 16, 8, use_feature_units, seed=i))
             for i in range(num_envs)]
-    return run.PySC2BatchEnv(envs, SPEC.screen_size, SPEC.minimap_size)
+    return pysc2_batch_env.PySC2BatchEnv(envs, SPEC.screen_size, SPEC.minimap_size)
 
 
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_training_updates_run_on_pysc2s_mock_environment(tmp_path, name):
+    keras.utils.set_random_seed(0)
     model = network.make_model(name, SPEC)
     config = agent_lib.A2CConfig(n_steps=4)
     agent = agent_lib.A2CAgent(model, config)
@@ -210,18 +165,18 @@ def test_mock_batch_env_restarts_finished_games_and_stacks_observations():
     assert batch["available_actions"].shape == (3, 573)
 
 
-def test_evaluation_plays_the_requested_number_of_episodes(small_model):
-    agent = agent_lib.A2CAgent(small_model)
+def test_evaluation_plays_the_requested_number_of_episodes(fullyconv):
+    agent = agent_lib.A2CAgent(fullyconv)
     env = minigames.BatchEnv(num_envs=3, screen_size=16, minimap_size=16, seed=0,
                              game_steps_per_episode=80)  # 10 agent steps per game
     scores = run.evaluate(agent, env, SPEC, episodes=4, greedy=True)
     assert len(scores) == 4 and all(s >= 0 for s in scores)
 
 
-def test_visualize_writes_a_gif_of_one_episode(tmp_path, small_model):
+def test_visualize_writes_a_gif_of_one_episode(tmp_path, fullyconv):
     from PIL import Image
 
-    agent = agent_lib.A2CAgent(small_model)
+    agent = agent_lib.A2CAgent(fullyconv)
     path = str(tmp_path / "episode.gif")
     run.play_gif(agent, SPEC, "MoveToBeacon", 64, 0, True, path)  # step_mul 64: 30 steps
     # One frame per observation, 1/8 s each. Pillow merges identical frames, adding their
@@ -248,13 +203,102 @@ def run_cli(*args):
                           env={**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
+def last_line(result):
+    return result.stderr.strip().splitlines()[-1]
+
+
 def test_cli_errors_are_one_clear_line_and_a_nonzero_exit():
-    result = run_cli("--sl_training", "True", "--replay_hkl_file_path", "/nonexistent/hkl")
-    assert result.returncode != 0
-    assert "--replay_hkl_file_path /nonexistent/hkl: no such folder" in result.stderr
-    result = run_cli("--training", "False")
-    assert result.returncode != 0
-    assert "Nothing to do" in result.stderr
+    # Exit status 1 and one line for other errors: test_a2c_at_a_huge_learning_rate_...
+    result = run_cli("--model_name", "lstm")  # a flag error, from absl's own parser
+    assert result.returncode == 2
+    assert last_line(result) == ("run.py: error: flag --model_name=lstm: value should be one of "
+                                 "<fullyconv|alphastar> (--helpshort lists the flags)")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model_name", "lstm"], "flag --model_name=lstm: value should be one of"),
+    (["--num_envs", "abc"], "flag --num_envs=abc: invalid literal for int()"),
+    (["--log_interval", "0"], "flag --log_interval=0: 0 is not a positive integer"),
+    (["--eval_episodes", "0"], "flag --eval_episodes=0: 0 is not a positive integer"),
+    (["--n_steps", "0"], "flag --n_steps=0: 0 is not a positive integer"),
+    (["--screen_size", "0"], "flag --screen_size=0: 0 is not a positive integer"),
+    (["--learning_rate", "0"], "--learning_rate must be greater than 0"),
+    (["--discount", "1.5"], "flag --discount=1.5: 1.5 is not a number in the range [0.0, 1.0]"),
+    (["--seed", "-1"], "flag --seed=-1: -1 is not a non-negative integer"),
+    (["--player_1", "elf"], "flag --player_1=elf: value should be one of"),
+    (["--no_such_flag"], "Unknown command line flag 'no_such_flag'"),
+])
+def test_every_bad_flag_value_is_one_line_and_exit_status_2(args, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        run.parse_flags(["run.py", *args])
+    FLAGS.unparse_flags()
+    FLAGS.mark_as_parsed()
+    assert exit.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("run.py: error: ") and message in error
+
+
+@pytest.fixture
+def run_main():
+    """Run run.py's main in this process with a command line; returns its SystemExit code."""
+    def main(*args):
+        FLAGS.unparse_flags()
+        run.parse_flags(["run.py", *args])
+        with pytest.raises(SystemExit) as exit:
+            run.main(["run.py"])
+        return exit.value.code
+    yield main
+    FLAGS.unparse_flags()
+    FLAGS.mark_as_parsed()
+
+
+def test_a_workspace_that_is_a_file_is_refused_before_any_work(tmp_path, run_main):
+    workspace = tmp_path / "file"
+    workspace.write_text("not a folder")
+    expected = (f"run.py: error: --workspace_path {workspace}: {workspace} is a file, not a "
+                "folder; move it away or pass another --workspace_path.")
+    assert run_main("--training", "True", "--workspace_path", str(workspace)) == expected
+    # Evaluating with --visualize: refused before the evaluation, not when the GIF is written.
+    assert run_main("--load_model", "True", "--visualize", "True", "--workspace_path",
+                    str(workspace)) == expected
+    (tmp_path / "ws").mkdir()
+    image = tmp_path / "ws" / "image"
+    image.write_text("a file where the GIF folder goes")
+    assert run_main("--load_model", "True", "--visualize", "True", "--workspace_path",
+                    str(tmp_path / "ws")).endswith(f"{image} is a file, not a folder; move it "
+                                                   "away or pass another --workspace_path.")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--training", "False"], "Nothing to do: pass --training True to train"),
+    (["--training", "True", "--player_1", "zerg"], "--player_1 zerg: the embedded engine plays "
+                                                   "Terran only"),
+    (["--resume", "True"], "--resume continues a training run: add --training True"),
+    (["--training", "True", "--resume", "True", "--load_model", "True"],
+     "--resume and --load_model together"),
+    (["--training", "True", "--resume", "True"], "--resume True: no A2C training checkpoint of "
+                                                 "fullyconv on MoveToBeacon"),
+    (["--training", "True", "--resume", "/no/such/run"], "--resume /no/such/run: no such "
+                                                         "checkpoint folder or checkpoint."),
+    (["--load_model", "/no/model.weights.h5"], "--load_model /no/model.weights.h5: no such file."),
+    (["--sl_training", "True", "--replay_hkl_file_path", "/no/hkl"],
+     "--replay_hkl_file_path /no/hkl: no such folder; convert replays into it with "
+     "trajectory_generator.py --saving_path."),
+])
+def test_bad_flag_combinations_are_one_line(tmp_path, run_main, args, message):
+    error = run_main("--workspace_path", str(tmp_path), "--backend", "embedded", *args)
+    assert error.startswith("run.py: error: ") and message in error and "\n" not in error
+
+
+def test_a2c_at_a_huge_learning_rate_stops_with_one_line_naming_it(tmp_path):
+    result = run_cli("--workspace_path", str(tmp_path), "--training", "True", "--backend",
+                     "embedded", "--num_envs", "2", "--n_steps", "4", "--learning_rate", "1e4",
+                     "--max_agent_steps", "100000", "--checkpoint_interval", "16")
+    assert result.returncode == 1
+    line = last_line(result)
+    assert line.startswith("run.py: error: training diverged: ")
+    assert "the learning rate (10000) is the likely cause: lower --learning_rate" in line
+    assert "is currently not available" not in result.stderr  # no action from NaN logits
 
 
 def test_cli_trains_saves_and_evaluates(tmp_path):
@@ -266,33 +310,40 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
     assert "steps        16" in result.stderr
     assert glob.glob(str(tmp_path / "tensorboard" / "MoveToBeacon_fullyconv_seed42_*"))
     # A model file to load, written the way training writes it.
+    keras.utils.set_random_seed(0)
     model = network.make_model("fullyconv", SPEC)
-    run.save_model(model, str(tmp_path / "Models" / "MoveToBeacon_fullyconv_x.weights.h5"),
-                   run.model_description("fullyconv", "MoveToBeacon", SPEC, seed=42))
-    result = run_cli(*common, "--load_model", "True", "--eval_episodes", "2", "--step_mul", "64")
+    checkpoints.save_model(model, str(tmp_path / "Models" / "MoveToBeacon_fullyconv_x.weights.h5"),
+                           checkpoints.model_description("fullyconv", "MoveToBeacon", SPEC, seed=42))
+    result = run_cli(*common, "--load_model", "True", "--eval_episodes", "2", "--step_mul", "64",
+                     "--save_replay_episodes", "1")
     assert result.returncode == 0, result.stderr
-    assert "over 2 episodes" in result.stderr
+    assert "over 2 episodes of seed 1000042" in result.stderr  # not the games training played
+    # --save_replay_episodes 1: each environment's game is a replay that plays back its score.
+    records = [replay.load(path) for path in (tmp_path / "replays").glob("*.json")]
+    assert sorted(r["random_seed"] for r in records) == [1000042, 1000043]
+    assert all(list(replay.play_back(r))[-1].observation.score_cumulative[0] == r["score"]
+               for r in records)
 
 
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_the_shipped_weights_play_move_to_beacon(tmp_path, name):
-    path = run.resolve_load_path("True", str(tmp_path), "MoveToBeacon", name)
-    assert path == os.path.join(run.SHIPPED_WEIGHTS_DIR, f"MoveToBeacon_{name}.weights.h5")
-    model = network.make_model(name, SPEC)
-    run.load_model(model, path, SPEC)
+    path = checkpoints.resolve_load_path("True", str(tmp_path), "MoveToBeacon", name, SPEC)
+    assert path == os.path.join(checkpoints.SHIPPED_WEIGHTS_DIR, f"MoveToBeacon_{name}.weights.h5")
+    model = network.make_model(name, SPEC)  # its weights are loaded; the agent's draws seeded
+    checkpoints.load_model(model, path, SPEC)
     env = minigames.BatchEnv(num_envs=16, screen_size=16, minimap_size=16, seed=1234,
                              use_feature_units=model.uses_feature_units)
     scores = run.evaluate(agent_lib.A2CAgent(model), env, SPEC, episodes=16, greedy=False)
     assert np.mean(scores) >= 20  # a random policy scores about 1
 
 
-def test_ship_weights_stores_float16_that_load_back(tmp_path, small_model):
+def test_ship_weights_stores_float16_that_load_back(tmp_path, fullyconv):
     import h5py
 
     from tools import ship_weights
 
     trained = str(tmp_path / "trained.weights.h5")
-    small_model.save_weights(trained)
+    fullyconv.save_weights(trained)
     shipped = str(tmp_path / "shipped.weights.h5")
     ship_weights.copy_as_float16(trained, shipped)
     with h5py.File(shipped) as f:
@@ -302,5 +353,5 @@ def test_ship_weights_stores_float16_that_load_back(tmp_path, small_model):
     assert dtypes == {np.dtype(np.float16)}
     copy = network.make_model("fullyconv", SPEC)
     copy.load_weights(shipped)
-    for original, loaded in zip(small_model.weights, copy.weights):
+    for original, loaded in zip(fullyconv.weights, copy.weights):
         np.testing.assert_allclose(loaded.numpy(), original.numpy(), rtol=1e-3, atol=1e-4)

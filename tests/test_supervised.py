@@ -1,5 +1,6 @@
 """supervised.py: the masked loss, the data pipeline and its failures, LSTM chunks, distribution,
 and run.py --sl_training end to end."""
+import dataclasses
 import glob
 import json
 import os
@@ -7,13 +8,15 @@ import shutil
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from pysc2.lib import actions
 
+import agent as agent_lib
+import checkpoints
 import network
-import run
 import supervised
 import utils
 from test_trajectory_generator import record_games
@@ -142,13 +145,26 @@ def test_missing_and_empty_folders_are_errors_naming_the_path(tmp_path):
 
 
 @pytest.mark.parametrize("files,held_out", [(1, 0), (2, 1), (9, 1), (10, 1), (25, 2)])
-def test_held_out_split_is_by_file(files, held_out):
+def test_held_out_split_is_by_game(files, held_out):
     paths = [f"game{i:02d}.hkl" for i in range(files)]
-    training, held = supervised.split_by_file(paths, 10)
+    training, held = supervised.split_by_game(paths, 10)
     assert len(held) == held_out
     assert sorted(training + held) == paths and not set(training) & set(held)
     if files >= 10:
         assert held == paths[9::10]
+
+
+def test_both_players_of_one_replay_fall_on_the_same_side_of_the_split():
+    # Two files per .SC2Replay, as trajectory_generator writes them.
+    paths = sorted(f"replay{i:02d}_player{p}.hkl" for i in range(20) for p in (1, 2))
+    training, held = supervised.split_by_game(paths, 10)
+    assert held == ["replay09_player1.hkl", "replay09_player2.hkl",
+                    "replay19_player1.hkl", "replay19_player2.hkl"]
+    assert sorted(training + held) == paths
+    games = {supervised.game_of(path) for path in training}
+    assert not games & {supervised.game_of(path) for path in held}
+    assert supervised.game_of("/data/replay07_player2.hkl") == "replay07"
+    assert supervised.game_of("MoveToBeacon_2025.hkl") == "MoveToBeacon_2025"
 
 
 def test_corrupt_and_truncated_files_are_skipped_and_counted(hkl_folder, tmp_path):
@@ -224,6 +240,7 @@ def test_lane_groups_take_turns_so_each_replica_keeps_its_lanes():
 
 def test_the_lstm_state_is_carried_from_one_chunk_to_the_next(hkl_folder):
     config = supervised.SLConfig(lanes=2, learning_rate=0.0)  # the weights stay as they are
+    keras.utils.set_random_seed(0)
     trainer = supervised.Trainer("alphastar", SPEC, config, tf.distribute.get_strategy())
     paths = supervised.find_trajectories(hkl_folder)
     iterator = trainer.training_iterator(supervised.TrajectoryReader(SPEC, 8), paths)
@@ -246,14 +263,17 @@ def test_the_lstm_state_is_carried_from_one_chunk_to_the_next(hkl_folder):
     # The second chunk's first steps (rows 0 and 1) continue the first chunk's games.
     fresh = run_model(second, zeros)
     assert np.abs(np.asarray(carried["function"][:2] - fresh["function"][:2])).max() > 1e-4
+    trainer.close()
 
 
 # --------------------------------------------------------------------------------- training
 def test_training_steps_reduce_the_loss_on_a_fixed_batch(hkl_folder):
+    keras.utils.set_random_seed(0)
     trainer = supervised.Trainer("fullyconv", SPEC, TINY, tf.distribute.get_strategy())
     iterator = trainer.training_iterator(supervised.TrajectoryReader(SPEC, 8),
                                          supervised.find_trajectories(hkl_folder))
     batch = next(iterator)
+    trainer.close()
     losses = []
     for _ in range(6):
         stats = trainer.train_step(batch)
@@ -263,6 +283,7 @@ def test_training_steps_reduce_the_loss_on_a_fixed_batch(hkl_folder):
 
 
 def test_train_saves_the_best_held_out_checkpoint_and_logs_to_tensorboard(hkl_folder, tmp_path):
+    keras.utils.set_random_seed(0)
     saved = []
     result = supervised.train(hkl_folder, "fullyconv", SPEC, TINY, log_dir=str(tmp_path),
                               save=lambda model, progress: saved.append(progress))
@@ -277,6 +298,46 @@ def test_train_saves_the_best_held_out_checkpoint_and_logs_to_tensorboard(hkl_fo
     assert {"total_loss", "loss/function", "loss/screen", "accuracy/function",
             "accuracy/screen", "held_out/accuracy/function", "held_out/accuracy/screen",
             "grad_norm"} <= tags
+
+
+def sl_checkpointing(folder, resume_from=None):
+    return checkpoints.Checkpointing(str(folder), 16, {"run_name": "sl"}, resume_from)
+
+
+def test_a_resumed_run_goes_on_with_the_counts_the_optimizer_and_the_best_save(hkl_folder,
+                                                                               tmp_path):
+    keras.utils.set_random_seed(0)
+    config = dataclasses.replace(TINY, max_examples=32)
+    first = supervised.train(hkl_folder, "fullyconv", SPEC, dataclasses.replace(config,
+                                                                                max_examples=16),
+                             checkpointing=sl_checkpointing(tmp_path))
+    latest = tf.train.latest_checkpoint(str(tmp_path))
+    assert first.examples == 16 and latest.endswith("ckpt-16")
+    progress = checkpoints.read_loop_state(latest)["progress"]
+    assert (progress["updates"], progress["saved"]["examples"]) == (2, 16)
+
+    keras.utils.set_random_seed(1)
+    saved = []
+    resumed = supervised.train(hkl_folder, "fullyconv", SPEC, config,
+                               save=lambda model, p: saved.append(p),
+                               checkpointing=sl_checkpointing(tmp_path, latest))
+    assert (resumed.examples, resumed.updates) == (32, 4)
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-32")
+    # The best held-out result of the first part is remembered: a later save is at least as good.
+    assert all(p["held_out_accuracy_action"] >= progress["saved"]["accuracy/action"] - 1e-4
+               for p in saved)
+
+
+def test_a_run_whose_updates_keep_failing_stops_naming_the_learning_rate(hkl_folder, tmp_path):
+    keras.utils.set_random_seed(0)
+    config = dataclasses.replace(TINY, max_examples=800, learning_rate=1e30, eval_interval=10 ** 6)
+    saved = []
+    with pytest.raises(agent_lib.DivergenceError, match=r"learning rate \(1e\+30\)") as error:
+        supervised.train(hkl_folder, "fullyconv", SPEC, config,
+                         save=lambda model, progress: saved.append(model),
+                         checkpointing=sl_checkpointing(tmp_path))
+    assert "had a non-finite loss or gradient" in str(error.value) and saved == []
+    assert tf.train.latest_checkpoint(str(tmp_path)) is None  # nothing diverged was written
 
 
 def test_mirrored_strategy_over_two_logical_cpus(hkl_folder):
@@ -294,6 +355,7 @@ def test_mirrored_strategy_over_two_logical_cpus(hkl_folder):
     assert report["mirrored_held_out_loss"] == pytest.approx(report["single_held_out_loss"],
                                                              rel=1e-4)
     assert report["alphastar_replica_states_differ"]
+    assert report["non_finite_update_skipped"]
 
 
 def test_run_py_sl_training_end_to_end(hkl_folder, tmp_path):
@@ -310,11 +372,33 @@ def test_run_py_sl_training_end_to_end(hkl_folder, tmp_path):
     assert "examples        64" in result.stderr
     assert "1 file(s) skipped" in result.stderr and "broken.hkl" in result.stderr
     assert glob.glob(str(workspace / "tensorboard" / "MoveToBeacon_fullyconv_sl_seed42_*"))
-    # --load_model True finds the checkpoint, with the metadata run.load_model checks.
-    path = run.resolve_load_path("True", str(workspace), "MoveToBeacon", "fullyconv")
+    # --load_model True finds the model, with the metadata load_model checks.
+    path = checkpoints.resolve_load_path("True", str(workspace), "MoveToBeacon", "fullyconv",
+                                         SPEC)
     assert os.path.basename(path).startswith("MoveToBeacon_fullyconv_sl_seed42_")
     with open(path[:-len(".weights.h5")] + ".json") as f:
         metadata = json.load(f)
     assert (metadata["model_name"], metadata["screen_size"], metadata["training"]) == (
         "fullyconv", 16, "supervised")
-    run.load_model(network.make_model("fullyconv", SPEC), path, SPEC)
+    checkpoints.load_model(network.make_model("fullyconv", SPEC), path, SPEC)
+    assert glob.glob(str(workspace / "checkpoints" / "MoveToBeacon_fullyconv_sl_seed42_*" /
+                         "ckpt-64.index"))
+
+
+def test_sl_training_and_training_together_run_supervised_learning_then_a2c_from_it(
+        hkl_folder, tmp_path):
+    """The original README's supervised command (--training True --sl_training True)."""
+    workspace = tmp_path / "workspace"
+    result = subprocess.run(
+        [sys.executable, "run.py", "--training", "True", "--sl_training", "True",
+         "--replay_hkl_file_path", hkl_folder, "--workspace_path", str(workspace),
+         "--max_agent_steps", "32", "--log_interval", "16", "--num_envs", "2", "--n_steps", "4"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    [model] = glob.glob(str(workspace / "Models" / "MoveToBeacon_fullyconv_sl_seed42_*.weights.h5"))
+    assert f"Supervised learning done; A2C starts from {model}" in result.stderr
+    assert f"Loaded {model}" in result.stderr
+    runs = sorted(os.listdir(workspace / "tensorboard"))
+    assert len(runs) == 2 and "_sl_" in runs[1] and "_sl_" not in runs[0]  # A2C, then SL
+    assert "steps        32" in result.stderr  # A2C's progress line at its budget

@@ -1,5 +1,14 @@
-"""Replays -> .hkl: the no-op rule, obs/action alignment, round trip, failures counted not leaked."""
+"""Replays -> .hkl: the no-op rule, obs/action alignment, round trip, failures counted not leaked,
+files of the replicated project, workers that end with their parent."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import hickle
 import numpy as np
+import psutil  # installed with pysc2 (through portpicker)
 import pytest
 from pysc2.agents import scripted_agent
 from pysc2.env import mock_sc2_env, sc2_env
@@ -191,3 +200,144 @@ def test_step_mul_pairing_sees_what_an_agent_acting_every_8_loops_sees(converted
         assert observations["available_actions"][t, FUNCTIONS.Move_screen.id]
         if t:
             assert observations["last_actions_count"][t] == 1
+
+
+# ------------------------------------------------------------------------ bad replays, workers
+def damaged_copy(good, folder, name, **changes):
+    """A copy of replay `good` with some fields replaced."""
+    record = json.loads(good.read_text())
+    record.update(changes)
+    path = folder / (name + tg.EMBEDDED_SUFFIX)
+    path.write_text(json.dumps(record))
+    return path
+
+
+def test_every_bad_replay_is_reported_and_the_good_ones_convert(tmp_path):
+    replays = tmp_path / "replays"
+    replays.mkdir()
+    good = record_games(replays, games=2, game_steps=80)
+    damaged_copy(good[0], replays, "unknown_map", map_name="NoSuchMap")
+    damaged_copy(good[0], replays, "many_loops", game_loops="many")
+    damaged_copy(good[0], replays, "bad_action", actions=[[8, 331, [[1, 2]]]])
+    damaged_copy(good[0], replays, "other_engine_map", map_name="Simple64")
+    trajectories, failures = tg.convert_all(str(replays), str(tmp_path / "out"))
+    assert len(trajectories) == 2
+    reasons = sorted(failures)
+    assert len(reasons) == 4
+    assert any("many_loops" in r and "game_loops is 'many', expected an integer" in r
+               for r in reasons)
+    assert any("unknown_map" in r and "map_name 'NoSuchMap' is not a pysc2 map" in r
+               for r in reasons)
+    assert any("bad_action" in r and "is not [game_loop, function id" in r for r in reasons)
+    assert any("other_engine_map" in r and "has no map 'Simple64'" in r for r in reasons)
+
+
+def test_original_hkl_files_are_read_into_the_same_training_pairs(converted, tmp_path):
+    """A file in the replicated project's layout (a list per key, one entry per kept step, no
+    format_version) gives the pairs this project's file of the same game gives."""
+    _, trajectories, _ = converted
+    data = tg.read_trajectory(trajectories[0][0])
+    steps = len(data["home_action"]["count"])
+    rows = {name: tg.split_rows(data[name]) for name, _, _, _ in tg.RAGGED_FIELDS}
+    starts = np.concatenate([[0], np.cumsum(data["home_action"]["count"])])
+    original = {name: [data[name][t].astype(np.int32) for t in range(steps)]
+                for name, _, _ in tg.FIXED_FIELDS}
+    original.update({name: [r.astype(np.int32) for r in per_step]
+                     for name, per_step in rows.items()})
+    original["home_available_actions"] = [np.flatnonzero(mask).astype(np.int32)
+                                          for mask in data["home_available_actions"]]
+    actions_of_step = []
+    for t in range(steps):
+        step = []
+        for a in range(starts[t], starts[t + 1]):
+            function_id = int(data["home_action"]["function"][a])
+            values = data["home_action"]["arguments"][a]
+            function = FUNCTIONS[function_id]
+            # Enums as plain ints, points as [x, y], other values as [k], no_op as [0, [0]].
+            arguments = [values[t.id].tolist() if len(t.sizes) == 2 else
+                         (int(values[t.id, 0]) if t.values else [int(values[t.id, 0])])
+                         for t in function.args] or [0]
+            step.append([function_id, arguments])
+        actions_of_step.append(step)
+    original["home_action"] = actions_of_step
+    ours = tg.training_pairs(data, step_mul=8)
+
+    def assert_same_pairs(read):
+        theirs = tg.training_pairs(read, step_mul=8)
+        for key in ours[0]:
+            np.testing.assert_array_equal(ours[0][key], theirs[0][key], err_msg=key)
+        np.testing.assert_array_equal(ours[1], theirs[1])
+        np.testing.assert_array_equal(ours[2], theirs[2])
+
+    assert_same_pairs(tg.from_original_layout(original, "in memory"))
+    # Through a file: hickle 5 cannot write ragged nested lists under numpy 2 (numpy 1, which the
+    # replicated project used, made them object arrays), so the actions go as object arrays.
+    on_disk = {**original, "home_action": [[object_array([f, object_array(arguments)])
+                                            for f, arguments in step] for step in actions_of_step]}
+    path = tmp_path / "original.hkl"
+    hickle.dump(on_disk, str(path), mode="w")
+    assert_same_pairs(tg.read_trajectory(str(path)))
+
+    del on_disk["home_player"]
+    hickle.dump(on_disk, str(path), mode="w")
+    with pytest.raises(tg.TrajectoryError, match="not a trajectory file"):
+        tg.read_trajectory(str(path))
+
+
+def object_array(items):
+    array = np.empty(len(items), object)
+    array[:] = items
+    return array
+
+
+CONVERTER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "trajectory_generator.py")
+
+
+def test_workers_end_when_the_converting_process_is_killed(tmp_path):
+    """Killed while its workers are busy converting, the converter leaves no worker running and
+    nothing is written after the kill (a worker would otherwise finish its replay, seconds of
+    work, and write it)."""
+    replays = tmp_path / "replays"
+    replays.mkdir()
+    good = record_games(replays, games=1, game_steps=1920, screen_size=64)
+    for i in range(20):
+        damaged_copy(good[0], replays, f"copy{i:02d}")
+    out = tmp_path / "out"
+    converter = subprocess.Popen(
+        [sys.executable, CONVERTER, "--replay_path", str(replays), "--saving_path", str(out),
+         "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list(out.glob("*.hkl")) and time.time() < deadline:  # the workers are at work
+        time.sleep(0.05)
+    workers = psutil.Process(converter.pid).children()
+    assert len(workers) == 2
+    converter.kill()
+    killed_at = time.time()
+    converter.wait()
+    time.sleep(3)
+    # An ended worker whose parent is gone may stay a zombie until someone reaps it.
+    alive = [worker for worker in workers if worker.is_running()
+             and worker.status() != psutil.STATUS_ZOMBIE]
+    for worker in alive:
+        worker.kill()
+    assert not alive
+    assert all(path.stat().st_mtime < killed_at + 0.1 for path in out.glob("*.hkl"))
+
+
+def run_converter(*args):
+    return subprocess.run([sys.executable, CONVERTER, *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "--replay_path must have a value other than None. flag --saving_path=None"),
+    (["--replay_path", "r", "--saving_path", "s", "--workers", "0"],
+     "flag --workers=0: 0 is not a positive integer"),
+    (["--replay_path", "/nonexistent", "--saving_path", "s"], "/nonexistent is not a folder"),
+])
+def test_converter_errors_are_one_line(args, message):
+    result = run_converter(*args)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("trajectory_generator.py: error: ") and message in last

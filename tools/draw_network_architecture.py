@@ -1,8 +1,8 @@
 """Draw the AlphaStar-style network of network.py as image/network_architecture.png.
 
-    python tools/draw_network_architecture.py [--screen_size 16] [OUTPUT.png]
+    python tools/draw_network_architecture.py [--screen_size 16] [--minimap_size 16] [OUTPUT.png]
 
-(run.py's --screen_size and --minimap_size; OUTPUT defaults to image/network_architecture.png).
+(OUTPUT defaults to image/network_architecture.png).
 
 The layout is drawn by hand, but every size in it is read from a model built by
 `network.make_model`, so a change of a layer's width shows up the next time the figure is drawn.
@@ -10,7 +10,7 @@ The layout is drawn by hand, but every size in it is read from a model built by
 import os
 import sys
 
-from absl import app
+from absl import app, flags
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, PROJECT_ROOT)
@@ -21,8 +21,9 @@ matplotlib.use("Agg")
 from matplotlib import patches, pyplot  # noqa: E402
 
 import network  # noqa: E402
-import run  # noqa: E402  (its --screen_size and --minimap_size flags)
 import utils  # noqa: E402
+
+FLAGS = flags.FLAGS
 
 DEFAULT_OUTPUT = os.path.join(PROJECT_ROOT, "image", "network_architecture.png")
 
@@ -171,10 +172,14 @@ def draw(texts, output):
 def main(argv):
     if len(argv) > 2:
         raise app.UsageError("Expected at most one argument: the PNG to write.")
-    spec = utils.Spec(run.FLAGS.screen_size, run.FLAGS.minimap_size)
+    spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
     model = network.make_model("alphastar", spec)
     draw(describe(model, spec), argv[1] if len(argv) == 2 else DEFAULT_OUTPUT)
 
 
 if __name__ == "__main__":
+    flags.DEFINE_integer("screen_size", 16, "Feature screen resolution of the drawn network.",
+                         lower_bound=4)
+    flags.DEFINE_integer("minimap_size", 16, "Feature minimap resolution of the drawn network.",
+                         lower_bound=1)
     app.run(main)

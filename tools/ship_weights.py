@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from minigames.files import write_atomically, write_json  # noqa: E402
-from run import SHIPPED_WEIGHTS_DIR  # noqa: E402  (where --load_model True falls back to)
+from checkpoints import SHIPPED_WEIGHTS_DIR  # noqa: E402  (--load_model True's fallback)
 
 
 def copy_as_float16(source, destination):
