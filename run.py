@@ -46,6 +46,7 @@ from pysc2.env import sc2_env
 from pysc2.lib import actions
 
 import agent as agent_lib
+import distributed
 import network
 import supervised
 import utils
@@ -107,6 +108,11 @@ flags.DEFINE_integer("eval_episodes", 30, "Episodes to play when evaluating.")
 flags.DEFINE_bool("greedy", False, "Evaluate with the most likely actions instead of sampling.")
 flags.DEFINE_integer("log_interval", 10_000, "Agent steps between progress lines (and save "
                      "checks).")
+flags.DEFINE_integer("actors", 0, "With --training: IMPALA, with this many Ray actors each "
+                     "playing --num_envs games of the embedded engine and a V-trace learner "
+                     "(distributed.py); 0: A2C in this process.")
+flags.DEFINE_string("ray_address", None, "With --actors: HOST:PORT of the Ray cluster to join; "
+                    "default a local Ray started for the run.")
 FLAGS = flags.FLAGS
 
 SAVE_THRESHOLD = 5.0
@@ -550,6 +556,46 @@ def run_supervised_learning():
         logging.info("Checkpoint %s (after %d examples)", save_path, result.saved["examples"])
 
 
+def train_distributed(model, spec, config):
+    """--training --actors K: V-trace on K Ray actors (distributed.py), saved and drawn as A2C
+    training is."""
+    if not FLAGS.training or FLAGS.backend == "sc2":
+        raise UserError("--actors trains on the embedded engine: pass --training True (and not "
+                        "--backend sc2), or leave --actors out.")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_name = f"{FLAGS.environment}_{model.name}_vtrace_seed{FLAGS.seed}_{stamp}"
+    save_path = os.path.join(models_dir(FLAGS.workspace_path), f"{run_name}.weights.h5")
+    vtrace_config = agent_lib.VTraceConfig(**dataclasses.asdict(config))
+    metadata = model_description(model.name, FLAGS.environment, spec, FLAGS.seed,
+                                 training="vtrace", actors=FLAGS.actors,
+                                 config=dataclasses.asdict(vtrace_config))
+    save_rule = SaveRule()
+
+    def save(finished_episodes, agent_steps):
+        if save_rule.should_save(finished_episodes):
+            save_model(model, save_path, {**metadata, "agent_steps": agent_steps,
+                                          "mean_reward_100": save_rule.best})
+            logging.info("Saved %s (100-episode mean %.2f)", save_path, save_rule.best)
+
+    try:
+        learner = distributed.train(
+            model, vtrace_config,
+            distributed.DistributedConfig(actors=FLAGS.actors, envs_per_actor=FLAGS.num_envs),
+            FLAGS.environment, FLAGS.step_mul, FLAGS.seed, FLAGS.max_agent_steps,
+            os.path.join(FLAGS.workspace_path, FLAGS.tensorboard_path, run_name),
+            FLAGS.log_interval, save if FLAGS.save_model else None,
+            ray_address=FLAGS.ray_address)
+    except distributed.DistributedError as error:
+        raise UserError(str(error)) from None
+    if learner.finished_episodes:
+        curve = os.path.join(FLAGS.workspace_path, "image",
+                             f"{FLAGS.environment}_{model.name}_vtrace.png")
+        write_learning_curve(learner.finished_episodes, learner.finished_at, curve,
+                             f"V-trace {model.name} on {FLAGS.environment}, "
+                             f"{FLAGS.actors} actors")
+        logging.info("Wrote %s", curve)
+
+
 def run():
     if FLAGS.sl_training:
         run_supervised_learning()
@@ -569,6 +615,9 @@ def run():
     if load_path:
         load_model(model, load_path, spec)
     config = a2c_config_from_flags()
+    if FLAGS.actors:
+        train_distributed(model, spec, config)
+        return
     agent = agent_lib.A2CAgent(model, config)
     env = make_batch_env(FLAGS.backend, FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
                          FLAGS.seed, model.uses_feature_units, FLAGS.visualize)
