@@ -258,7 +258,13 @@ def connect(address, config):
         started = False
     elif address:
         _check_reachable(address)
-        ray.init(address=address)
+        try:
+            ray.init(address=address)
+        except (ConnectionError, ray.exceptions.AuthenticationError) as error:
+            raise DistributedError(
+                f"--ray_address {address}: cannot join the Ray cluster ({error}). If its head "
+                f"runs with token authentication, set RAY_AUTH_MODE=token and its token "
+                f"(RAY_AUTH_TOKEN, or the file ~/.ray/auth_token) here too.") from None
         started = True
     else:
         # Every actor must be scheduled, even beyond this machine's cores.
