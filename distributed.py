@@ -35,7 +35,7 @@ processes see no GPU (CUDA_VISIBLE_DEVICES is empty), so that K actors on the le
 do not each claim GPU memory, and use as many TensorFlow threads as they reserve Ray CPUs.
 
 A run is not reproducible step for step: which weights an actor acts with depends on timing. The
-games are: actor i plays the games of seeds seed + i * N to seed + i * N + N - 1.
+games are seeded: actor i plays the games of seeds seed + i * N to seed + i * N + N - 1.
 """
 import dataclasses
 import datetime
@@ -267,8 +267,10 @@ def connect(address, config):
                 f"(RAY_AUTH_TOKEN, or the file ~/.ray/auth_token) here too.") from None
         started = True
     else:
-        # Every actor must be scheduled, even beyond this machine's cores.
-        ray.init(num_cpus=max(os.cpu_count() or 1, config.actors * config.cpus_per_actor),
+        # A new local Ray even where `ray start` runs one; every actor must be scheduled, even
+        # beyond this machine's cores.
+        ray.init(address="local",
+                 num_cpus=max(os.cpu_count() or 1, config.actors * config.cpus_per_actor),
                  include_dashboard=False)
         started = True
     needed = config.actors * config.cpus_per_actor

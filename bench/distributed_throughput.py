@@ -95,7 +95,7 @@ def main(argv):
     run.configure_devices(FLAGS.gpu_use)
     spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
     config = run.a2c_config_from_flags()
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False)
+    ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False)
     load_before = os.getloadavg()[0]
     figures = {setting: [] for setting in SETTINGS}
     try:

@@ -20,8 +20,9 @@ FLAGS = run.FLAGS
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    """One local Ray for this module's tests (starting one takes seconds)."""
-    ray.init(num_cpus=2, include_dashboard=False)
+    """One local Ray for this module's tests (starting one takes seconds); a new one even where
+    `ray start` runs a cluster."""
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
     yield
     ray.shutdown()
 
