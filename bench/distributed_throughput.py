@@ -74,7 +74,8 @@ def measure_a2c(spec, config):
 
 
 def measure_actors(actors, spec, config):
-    agent = agent_lib.VTraceAgent(fresh_model(spec), agent_lib.VTraceConfig(**dataclasses.asdict(config)))
+    agent = agent_lib.VTraceAgent(fresh_model(spec),
+                                  agent_lib.VTraceConfig(**dataclasses.asdict(config)))
     learner = distributed.Learner(
         agent, distributed.DistributedConfig(actors=actors, envs_per_actor=FLAGS.num_envs),
         FLAGS.environment, FLAGS.step_mul, FLAGS.seed,
@@ -111,7 +112,8 @@ def main(argv):
         "games_per_actor": FLAGS.num_envs, "n_steps": FLAGS.n_steps, "cores": os.cpu_count(),
         "rounds": FLAGS.rounds, "measure_steps": FLAGS.measure_steps,
         "steps_per_second": medians,
-        "per_round": {setting: [round(v, 1) for v in values] for setting, values in figures.items()},
+        "per_round": {setting: [round(v, 1) for v in values]
+                      for setting, values in figures.items()},
         "ratio_2_to_1_actors": round(medians["actors_2"] / medians["actors_1"], 2),
         "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }))

@@ -1,6 +1,8 @@
 """distributed: actors' unrolls, the V-trace update on them, the learner on Ray, actor restarts,
 device placement, and run.py --actors."""
 import glob
+import json
+import os
 
 import keras
 import numpy as np
@@ -171,7 +173,8 @@ def test_a_killed_actor_is_restarted_and_training_goes_on_until_its_restarts_are
         assert learner.restarts() == 1 and learner.lost_actors == []
 
         ray.kill(learner.actors[0], no_restart=False)  # no restart is left
-        with pytest.raises(distributed.DistributedError, match="No actor is left.*at most 1 restarts"):
+        with pytest.raises(distributed.DistributedError,
+                           match="No actor is left.*at most 1 restarts"):
             for _ in range(100):
                 learner.step()
     finally:
@@ -215,10 +218,13 @@ def parse():
     FLAGS.mark_as_parsed()
 
 
-def test_run_py_trains_with_actors(ray_cluster, tmp_path, parse):
+def test_run_py_trains_with_actors_and_saves_by_its_save_rule(ray_cluster, tmp_path, parse,
+                                                              monkeypatch):
     parse("--training", "True", "--actors", "1", "--workspace_path", str(tmp_path),
           "--num_envs", "2", "--n_steps", "4", "--max_agent_steps", "48", "--log_interval", "16",
           "--save_model", "True", "--seed", "3")
+    # No 100-episode mean exists after 48 agent steps: let the save rule pass at every check.
+    monkeypatch.setattr(run.SaveRule, "should_save", lambda self, finished_episodes: True)
     run.run()
     logs = glob.glob(str(tmp_path / "tensorboard" / "MoveToBeacon_fullyconv_vtrace_seed3_*"))
     assert len(logs) == 1
@@ -228,7 +234,11 @@ def test_run_py_trains_with_actors(ray_cluster, tmp_path, parse):
             if any(value.tag == "policy_lag" for value in event.summary.value):
                 steps.add(event.step)
     assert steps == set(range(8, 49, 8))  # one update per unroll of 2 games x 4 steps
-    assert not glob.glob(str(tmp_path / "Models" / "*"))  # no 100-episode mean above 5 yet
+    [description] = glob.glob(str(tmp_path / "Models" / "*_vtrace_seed3_*.json"))
+    assert os.path.isfile(description[:-len(".json")] + ".weights.h5")
+    with open(description) as f:
+        saved = json.load(f)
+    assert (saved["training"], saved["actors"], saved["agent_steps"]) == ("vtrace", 1, 48)
 
 
 @pytest.mark.parametrize("args,problem", [
