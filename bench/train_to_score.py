@@ -8,10 +8,11 @@ score; prints one JSON line.
 Trains from scratch with run.py's defaults (every run.py flag applies, e.g. --num_envs, which is
 per actor with --actors) on the embedded engine, and stops when the mean of the last 100 episode
 scores reaches --target or the budget --max_agent_steps is spent. With --actors K, a local Ray is
-started (or --ray_address joined), and the wall time includes starting it and the actors. The JSON line holds the agent steps and wall seconds at which
-the target was reached (null if it was not), the final 100-episode mean and the agent steps per
-second over the whole run (acting and learning). Nothing is saved; TensorBoard logs go to a
-temporary folder unless --tensorboard_path is absolute.
+started (or --ray_address joined), and the wall time includes starting it and the actors. The
+JSON line holds the agent steps and wall seconds at which the target was reached (null if it was
+not), the final 100-episode mean and the agent steps per second over the whole run (acting and
+learning). Nothing is saved; TensorBoard logs go to a temporary folder unless --tensorboard_path
+is absolute.
 """
 import dataclasses
 import json
