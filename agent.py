@@ -1,4 +1,4 @@
-"""Acting with availability masks, and the n-step advantage actor-critic (A2C) update.
+"""Acting with availability masks; the n-step advantage actor-critic (A2C) and V-trace updates.
 
 A policy step samples a function id from the network's function logits with every unavailable
 function's logit replaced by UNAVAILABLE_LOGIT (its probability is then exactly 0 in float32),
@@ -24,7 +24,12 @@ gradient norm is not finite is skipped (nothing applied, the optimiser's state u
 SkippedUpdates counts them and raises DivergenceError after MAX_SKIPPED_IN_A_ROW in a row, or
 when half of the last RECENT_UPDATES were skipped.
 
-Both the policy step and the update are `tf.function`s with fixed input signatures, so each is
+The V-trace update (IMPALA, Espeholt et al. 2018) trains on unrolls acted by an older copy of the
+policy (the behaviour policy mu, a few updates behind the learner's pi): the same loss, with the
+V-trace value targets v_s and importance-weighted advantages of `vtrace_advantages_and_returns` in
+place of R_t and A_t, computed from the learner's own values of the unroll's observations.
+
+The policy step and the updates are `tf.function`s with fixed input signatures, so each is
 traced once; `trace_counts` records traces and every trace is logged.
 """
 import collections
@@ -73,6 +78,17 @@ class A2CConfig:
     optimizer: str = "adam"  # "adam" or "rmsprop" (rho 0.99, as the original)
     optimizer_epsilon: float = 1e-5
     normalize_advantages: bool = False  # standardise advantages over each update's batch
+
+
+@dataclasses.dataclass(frozen=True)
+class VTraceConfig(A2CConfig):
+    """A2CConfig, plus the clipping of V-trace's importance weights pi(a|x) / mu(a|x).
+
+    rho_bar = c_bar = 1 as in IMPALA's experiments. gae_lambda is V-trace's lambda (c_t is
+    lambda * min(c_bar, pi / mu)); n_steps is the unroll length T each actor sends.
+    """
+    rho_bar: float = 1.0  # clips the weights of the temporal differences and the policy gradient
+    c_bar: float = 1.0  # clips the traces that carry later corrections back in time
 
 
 # Where a network departs from A2CConfig's defaults (measured on MoveToBeacon, 16 environments).
@@ -236,6 +252,38 @@ def advantages_and_returns(rewards, dones, values, bootstrap_value, discount, ga
     return advantages, advantages + values
 
 
+def vtrace_advantages_and_returns(log_rhos, rewards, dones, values, bootstrap_value, discount,
+                                  gae_lambda=1.0, rho_bar=1.0, c_bar=1.0):
+    """V-trace policy-gradient advantages and value targets v_s of a [T, N] unroll.
+
+    IMPALA (Espeholt et al. 2018, equation 1 and section 4.2), with the episode ends of the unroll:
+      rho_t = min(rho_bar, pi(a_t|x_t) / mu(a_t|x_t)),   c_t = gae_lambda * min(c_bar, pi / mu)
+      gamma_t = discount * (1 - done_t)
+      delta_t = rho_t * (r_t + gamma_t * V(x_{t+1}) - V(x_t))
+      v_s = V(x_s) + delta_s + gamma_s * c_s * (v_{s+1} - V(x_{s+1})),   v_T = V(x_T)
+      A_s = rho_s * (r_s + gamma_s * v_{s+1} - V(x_s))
+    log_rhos [T, N] are log pi(a_t|x_t) - log mu(a_t|x_t); values [T, N] are V(x_t) and
+    bootstrap_value [N] is V(x_T), all the learner's. On-policy (log_rhos = 0) v_s is the target
+    R_t of `advantages_and_returns` with the same lambda, and with lambda = 1, A_s is its A_t.
+    """
+    ratios = tf.exp(log_rhos)
+    rhos = tf.minimum(rho_bar, ratios)
+    traces = gae_lambda * tf.minimum(c_bar, ratios)
+    discounts = discount * (1.0 - dones)
+    next_values = tf.concat([values[1:], bootstrap_value[None]], axis=0)
+    deltas = rhos * (rewards + discounts * next_values - values)
+
+    def backward(next_correction, step):  # corrections are v_s - V(x_s)
+        delta, step_discount, trace = step
+        return delta + step_discount * trace * next_correction
+
+    corrections = tf.scan(backward, (deltas, discounts, traces),
+                          initializer=tf.zeros_like(bootstrap_value), reverse=True)
+    targets = values + corrections
+    next_targets = tf.concat([targets[1:], bootstrap_value[None]], axis=0)
+    return rhos * (rewards + discounts * next_targets - values), targets
+
+
 def a2c_loss(outputs, available, function_id, arg_indices, advantages, returns, config):
     """The loss terms of the module docstring; returns a dict of scalars ("total" included).
 
@@ -265,6 +313,19 @@ Rollout = collections.namedtuple("Rollout", [
     "dones",             # [T, N]
     "bootstrap_value",   # [N] V(s_T) of the observation after the rollout
     "initial_state",     # {"state_h", "state_c"} [N, state_size] before the rollout
+])
+
+
+Unroll = collections.namedtuple("Unroll", [
+    "inputs",              # utils.preprocess arrays, [(T + 1) * N, ...] time-major: the T
+                           # observations acted on, then x_T, the one after them
+    "reset",               # [(T + 1) * N] 1.0 where an observation starts an episode
+    "function_id",         # [T * N] int32 taken functions
+    "arg_indices",         # [T * N, 13] int32 taken argument indices, -1 unused
+    "behaviour_log_prob",  # [T * N] log mu(a_t|x_t) under the policy that acted
+    "rewards",             # [T, N]
+    "dones",               # [T, N]
+    "initial_state",       # {"state_h", "state_c"} [N, state_size] before the unroll
 ])
 
 
@@ -316,13 +377,29 @@ class A2CAgent:
         Raises:
           DivergenceError if the network's logits are not finite (its weights have diverged).
         """
-        function_id, arg_indices, value, next_state, finite = self._policy_step(
-            inputs, np.asarray(reset, np.float32), state, tf.constant(greedy))
+        function_id, arg_indices, value, _, next_state = self._act(inputs, reset, state, greedy)
+        return (function_id.numpy(), arg_indices.numpy(), value.numpy(),
+                {name: v.numpy() for name, v in next_state.items()})
+
+    def behaviour_step(self, inputs, reset, state):
+        """`step`, sampling, with the log-probability of each sampled action under the policy
+        that chose it (what an IMPALA actor sends for V-trace).
+
+        Returns:
+          (function_id [N], arg_indices [N, 13], log_prob [N], next state).
+        """
+        function_id, arg_indices, _, log_prob, next_state = self._act(inputs, reset, state,
+                                                                      False)
+        return (function_id.numpy(), arg_indices.numpy(), log_prob.numpy(),
+                {name: v.numpy() for name, v in next_state.items()})
+
+    def _act(self, inputs, reset, state, greedy):
+        *outputs, finite = self._policy_step(inputs, np.asarray(reset, np.float32), state,
+                                             tf.constant(greedy))
         if not finite:
             raise DivergenceError(divergence_message("the network's action logits are not "
                                                      "finite", float(self.optimizer.learning_rate)))
-        return (function_id.numpy(), arg_indices.numpy(), value.numpy(),
-                {name: v.numpy() for name, v in next_state.items()})
+        return outputs
 
     def value(self, inputs, reset, state):
         """V(s) [N] of N observations, without changing anything."""
@@ -342,9 +419,12 @@ class A2CAgent:
         arg_indices = tf.stack([sample(arguments[arg_type.name], greedy, seeds[1 + arg_type.id])
                                 for arg_type in actions.TYPES], axis=1)
         arg_indices = tf.where(arguments_used(function_id) > 0, arg_indices, -1)
+        log_prob, _ = action_log_prob_and_entropy(
+            {"function": encoded["function"], "arguments": arguments},
+            inputs["available_actions"], function_id, arg_indices)
         next_state = {"state_h": encoded["state_h"], "state_c": encoded["state_c"]}
         finite = all_finite([encoded["function"], *arguments.values()])
-        return function_id, arg_indices, encoded["value"], next_state, finite
+        return function_id, arg_indices, encoded["value"], log_prob, next_state, finite
 
     def _value_graph(self, inputs, reset, state):
         self._count_trace("value")
@@ -366,25 +446,34 @@ class A2CAgent:
     def _train_step_graph(self, inputs, reset, function_id, arg_indices, rewards, dones,
                           bootstrap_value, initial_state):
         self._count_trace("train_step")
-        variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
+
+        def losses():
             outputs = self.model(
                 self._model_inputs(inputs, reset, initial_state, function_id), training=True)
             values = tf.reshape(tf.stop_gradient(outputs["value"]), tf.shape(rewards))
             advantages, returns = advantages_and_returns(
                 rewards, dones, values, bootstrap_value, self.config.discount,
                 self.config.gae_lambda)
-            losses = a2c_loss(outputs, inputs["available_actions"], function_id, arg_indices,
-                              tf.reshape(advantages, [-1]), tf.reshape(returns, [-1]),
-                              self.config)
-        gradients = tape.gradient(losses["total"], variables)
+            terms = a2c_loss(outputs, inputs["available_actions"], function_id, arg_indices,
+                             tf.reshape(advantages, [-1]), tf.reshape(returns, [-1]),
+                             self.config)
+            return {**terms, "mean_value": tf.reduce_mean(outputs["value"]),
+                    "mean_return": tf.reduce_mean(returns)}
+
+        return self._apply_gradients(losses)
+
+    def _apply_gradients(self, losses):
+        """Differentiate losses()["total"], clip to a global norm and apply, unless the loss or
+        the gradient is not finite; returns the metrics ("applied": 0.0 when skipped)."""
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            metrics = losses()
+        gradients = tape.gradient(metrics["total"], variables)
         gradients, grad_norm = tf.clip_by_global_norm(gradients, self.config.gradient_clipping)
         applied = apply_if_finite(self.optimizer, gradients, variables,
-                                  tf.math.is_finite(losses["total"]) & tf.math.is_finite(grad_norm))
-        return {**losses, "grad_norm": grad_norm, "applied": tf.cast(applied, tf.float32),
-                "learning_rate": tf.convert_to_tensor(self.optimizer.learning_rate),
-                "mean_value": tf.reduce_mean(outputs["value"]),
-                "mean_return": tf.reduce_mean(returns)}
+                                  tf.math.is_finite(metrics["total"]) & tf.math.is_finite(grad_norm))
+        return {**metrics, "grad_norm": grad_norm, "applied": tf.cast(applied, tf.float32),
+                "learning_rate": tf.convert_to_tensor(self.optimizer.learning_rate)}
 
     # --------------------------------------------------------------------------- helpers
     @staticmethod
@@ -395,6 +484,69 @@ class A2CAgent:
         # Runs only while TensorFlow traces the function, never on later calls.
         self.trace_counts[name] += 1
         logging.info("Tracing %s (trace %d)", name, self.trace_counts[name])
+
+
+class VTraceAgent(A2CAgent):
+    """A2CAgent's acting, trained by V-trace on unrolls acted by an older copy of the policy.
+
+    Args:
+      model: a network of `network.make_model`.
+      config: VTraceConfig.
+      seed: of the generator that samples actions (each actor needs its own).
+    """
+
+    def __init__(self, model, config=VTraceConfig(), seed=0):
+        super().__init__(model, config, seed)
+        vector = tf.TensorSpec((None,), tf.float32)
+        matrix = tf.TensorSpec((None, None), tf.float32)
+        state = {name: tf.TensorSpec((None, model.state_size), tf.float32)
+                 for name in ("state_h", "state_c")}
+        self._vtrace_step = tf.function(self._vtrace_step_graph, input_signature=[
+            _input_signature(model.spec), vector, tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((None, utils.NUM_ARG_TYPES), tf.int32), vector, matrix, matrix, state])
+
+    def train(self, unroll):
+        """One V-trace update on an Unroll; returns a dict of float metrics."""
+        metrics = self._vtrace_step(
+            unroll.inputs, np.asarray(unroll.reset, np.float32),
+            np.asarray(unroll.function_id, np.int32), np.asarray(unroll.arg_indices, np.int32),
+            np.asarray(unroll.behaviour_log_prob, np.float32),
+            np.asarray(unroll.rewards, np.float32), np.asarray(unroll.dones, np.float32),
+            unroll.initial_state)
+        return {name: float(value) for name, value in metrics.items()}
+
+    def _vtrace_step_graph(self, inputs, reset, function_id, arg_indices, behaviour_log_prob,
+                           rewards, dones, initial_state):
+        self._count_trace("vtrace_step")
+        config = self.config
+        steps, num_envs = tf.shape(rewards)[0], tf.shape(rewards)[1]
+        acted = steps * num_envs  # the rows acted on; the last num_envs rows are x_T
+        # No action was taken at x_T: any function id serves its unused argument heads.
+        every_function_id = tf.concat([function_id, tf.zeros([num_envs], tf.int32)], axis=0)
+
+        def losses():
+            outputs = self.model(
+                self._model_inputs(inputs, reset, initial_state, every_function_id),
+                training=True)
+            values = tf.reshape(tf.stop_gradient(outputs["value"]), [steps + 1, num_envs])
+            acted_outputs = tf.nest.map_structure(
+                lambda x: x[:acted],
+                {name: outputs[name] for name in ("function", "arguments", "value")})
+            available = inputs["available_actions"][:acted]
+            log_prob, _ = action_log_prob_and_entropy(acted_outputs, available, function_id,
+                                                      arg_indices)
+            log_rhos = tf.reshape(tf.stop_gradient(log_prob) - behaviour_log_prob,
+                                  [steps, num_envs])
+            advantages, returns = vtrace_advantages_and_returns(
+                log_rhos, rewards, dones, values[:-1], values[-1], config.discount,
+                config.gae_lambda, config.rho_bar, config.c_bar)
+            terms = a2c_loss(acted_outputs, available, function_id, arg_indices,
+                             tf.reshape(advantages, [-1]), tf.reshape(returns, [-1]), config)
+            return {**terms, "mean_value": tf.reduce_mean(values[:-1]),
+                    "mean_return": tf.reduce_mean(returns),
+                    "mean_rho": tf.reduce_mean(tf.minimum(config.rho_bar, tf.exp(log_rhos)))}
+
+        return self._apply_gradients(losses)
 
 
 def apply_if_finite(optimizer, gradients, variables, finite):

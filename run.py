@@ -169,6 +169,11 @@ def define_flags():
                       "sampling.")
     flags.DEFINE_integer("log_interval", 10_000, "Agent steps between progress lines (and save "
                          "checks).", lower_bound=1)
+    flags.DEFINE_integer("actors", 0, "With --training: IMPALA, with this many Ray actors each "
+                         "playing --num_envs games of the embedded engine and a V-trace learner "
+                         "(distributed.py); 0: A2C in this process.", lower_bound=0)
+    flags.DEFINE_string("ray_address", None, "With --actors: HOST:PORT of the Ray cluster to "
+                        "join; default a local Ray started for the run.")
     for name in ("learning_rate", "gradient_clipping", "optimizer_epsilon"):
         flags.register_validator(name, lambda value: value > 0, message=f"--{name} must be "
                                  "greater than 0")
@@ -707,6 +712,47 @@ def run_a2c(resume_from, load_path, stop):
         write_gif(agent, spec, env)
 
 
+def train_distributed(load_path):
+    """--training --actors K: V-trace on K Ray actors (distributed.py), saved by the same rule
+    as A2C training; the learning curve goes to the run's TensorBoard folder."""
+    import distributed  # imports Ray, which only this path needs
+
+    spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
+    model = make_model(spec)
+    if load_path:
+        checkpoints.load_model(model, load_path, spec)
+    config = agent_lib.VTraceConfig(**dataclasses.asdict(a2c_config_from_flags()))
+    run_name = new_run_name(supervised_run=False).replace(f"{FLAGS.model_name}_",
+                                                          f"{FLAGS.model_name}_vtrace_", 1)
+    save_path = model_path(run_name)
+    metadata = checkpoints.model_description(model.name, FLAGS.environment, spec, FLAGS.seed,
+                                             training="vtrace", actors=FLAGS.actors,
+                                             config=dataclasses.asdict(config))
+    save_rule = checkpoints.SaveRule()
+
+    def save(finished_episodes, agent_steps):
+        if save_rule.should_save(finished_episodes):
+            checkpoints.save_model(model, save_path, {**metadata, "agent_steps": agent_steps,
+                                                      "mean_reward_100": save_rule.best})
+            logging.info("Saved %s (100-episode mean %.2f)", save_path, save_rule.best)
+
+    try:
+        learner = distributed.train(
+            model, config,
+            distributed.DistributedConfig(actors=FLAGS.actors, envs_per_actor=FLAGS.num_envs),
+            FLAGS.environment, FLAGS.step_mul, FLAGS.seed, FLAGS.max_agent_steps,
+            log_dir(run_name), FLAGS.log_interval, save if FLAGS.save_model else None,
+            ray_address=FLAGS.ray_address)
+    except distributed.DistributedError as error:
+        raise UserError(str(error)) from None
+    if learner.finished_episodes:
+        curve = os.path.join(log_dir(run_name), "learning_curve.png")
+        write_learning_curve(learner.finished_episodes, learner.finished_at, curve,
+                             f"V-trace {model.name} on {FLAGS.environment}, "
+                             f"{FLAGS.actors} actors ({run_name})")
+        logging.info("Wrote %s", curve)
+
+
 def make_model(spec):
     try:
         return network.make_model(FLAGS.model_name, spec)
@@ -757,6 +803,9 @@ def find_resume_checkpoint():
     if FLAGS.load_model:
         raise UserError("--resume and --load_model together: a resumed run goes on from its "
                         "checkpoint; leave out --load_model.")
+    if FLAGS.actors:
+        raise UserError("--resume continues A2C runs; training on Ray actors (--actors) writes no "
+                        "training checkpoints. Leave out --resume or --actors.")
     kind = None if FLAGS.training and FLAGS.sl_training else bool(FLAGS.sl_training)
     return checkpoints.find_checkpoint(FLAGS.resume, FLAGS.workspace_path, FLAGS.environment,
                                        FLAGS.model_name, supervised=kind)
@@ -777,6 +826,9 @@ def run():
     if evaluation and load_path is None:
         raise UserError("Nothing to do: pass --training True to train, or --load_model True "
                         "(or a path) to evaluate a saved model.")
+    if FLAGS.actors and FLAGS.backend == "sc2":
+        raise UserError("--actors trains on the embedded engine: leave out --backend sc2 (use "
+                        "auto or embedded), or leave out --actors.")
     if FLAGS.training or evaluation:
         choose_backend(FLAGS.backend, FLAGS.player_1)
     check_output_folders(FLAGS.training, supervised_run)
@@ -792,7 +844,10 @@ def run():
                 return stopped(stop)
             logging.info("Supervised learning done; A2C starts from %s", load_path)
             resume_from = None
-        run_a2c(resume_from, load_path, stop)
+        if FLAGS.actors:
+            train_distributed(load_path)
+        else:
+            run_a2c(resume_from, load_path, stop)
     return stopped(stop)
 
 

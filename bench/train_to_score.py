@@ -1,14 +1,18 @@
-"""Agent steps and wall time for A2C to reach a 100-episode mean score; prints one JSON line.
+"""Agent steps and wall time for A2C (or V-trace on Ray actors) to reach a 100-episode mean
+score; prints one JSON line.
 
     python -m bench.train_to_score --model_name fullyconv --target 25 --seed 1
     python -m bench.train_to_score --model_name alphastar --target 20 --max_agent_steps 2000000
+    python -m bench.train_to_score --actors 2 --target 25 --seed 1     # V-trace, distributed.py
 
-Trains from scratch with run.py's defaults (every run.py flag applies, e.g. --num_envs) on the
-embedded engine, and stops when the mean of the last 100 episode scores reaches --target or the
-budget --max_agent_steps is spent. The JSON line holds the agent steps and wall seconds at which
-the target was reached (null if it was not), the final 100-episode mean and the agent steps per
-second over the whole run (acting and learning). Nothing is saved; TensorBoard logs go to a
-temporary folder unless --tensorboard_path is absolute.
+Trains from scratch with run.py's defaults (every run.py flag applies, e.g. --num_envs, which is
+per actor with --actors) on the embedded engine, and stops when the mean of the last 100 episode
+scores reaches --target or the budget --max_agent_steps is spent. With --actors K, a local Ray is
+started (or --ray_address joined), and the wall time includes starting it and the actors. The
+JSON line holds the agent steps and wall seconds at which the target was reached (null if it was
+not), the final 100-episode mean and the agent steps per second over the whole run (acting and
+learning). Nothing is saved; TensorBoard logs go to a temporary folder unless --tensorboard_path
+is absolute.
 """
 import dataclasses
 import json
@@ -23,6 +27,7 @@ from absl import app, flags
 
 import agent as agent_lib
 import checkpoints
+import distributed
 import network
 import run
 import utils
@@ -41,21 +46,30 @@ def main(argv):
     spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
     model = network.make_model(FLAGS.model_name, spec)
     config = run.a2c_config_from_flags()
-    agent = agent_lib.A2CAgent(model, config, seed=FLAGS.seed)
-    env = run.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
-                             FLAGS.seed, model.uses_feature_units)
+    algorithm = "V-trace" if FLAGS.actors else "A2C"
     with tempfile.TemporaryDirectory() as scratch:
         log_dir = os.path.join(scratch, FLAGS.tensorboard_path)
-        writer = tf.summary.create_file_writer(log_dir)
         start = time.time()
-        runner = run.train(agent, env, spec, config, FLAGS.max_agent_steps, writer,
-                           FLAGS.log_interval, target_mean=FLAGS.target)
+        if FLAGS.actors:  # the Learner has the Runner's finished_episodes, agent_steps, ...
+            runner = distributed.train(
+                model, agent_lib.VTraceConfig(**dataclasses.asdict(config)),
+                distributed.DistributedConfig(actors=FLAGS.actors,
+                                              envs_per_actor=FLAGS.num_envs),
+                FLAGS.environment, FLAGS.step_mul, FLAGS.seed, FLAGS.max_agent_steps, log_dir,
+                FLAGS.log_interval, target_mean=FLAGS.target, ray_address=FLAGS.ray_address)
+        else:
+            agent = agent_lib.A2CAgent(model, config, seed=FLAGS.seed)
+            env = run.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec,
+                                     FLAGS.step_mul, FLAGS.seed, model.uses_feature_units)
+            writer = tf.summary.create_file_writer(log_dir)
+            runner = run.train(agent, env, spec, config, FLAGS.max_agent_steps, writer,
+                               FLAGS.log_interval, target_mean=FLAGS.target)
+            writer.close()
         seconds = time.time() - start
-        writer.close()
     if FLAGS.learning_curve and runner.finished_episodes:
         run.write_learning_curve(runner.finished_episodes, runner.finished_at,
-                                 FLAGS.learning_curve,
-                                 f"A2C {FLAGS.model_name} on {FLAGS.environment}, seed {FLAGS.seed}")
+                                 FLAGS.learning_curve, f"{algorithm} {FLAGS.model_name} on "
+                                 f"{FLAGS.environment}, seed {FLAGS.seed}")
     mean = runner.recent_mean()
     if FLAGS.save_weights:
         checkpoints.save_model(model, FLAGS.save_weights, checkpoints.model_description(
@@ -63,6 +77,7 @@ def main(argv):
             agent_steps=runner.agent_steps, mean_reward_100=mean))
     reached = len(runner.finished_episodes) >= run.MEAN_WINDOW and mean >= FLAGS.target
     print(json.dumps({
+        "algorithm": algorithm, "actors": FLAGS.actors,
         "model_name": FLAGS.model_name, "target": FLAGS.target, "seed": FLAGS.seed,
         "screen_size": FLAGS.screen_size, "num_envs": FLAGS.num_envs,
         "reached": bool(reached),

@@ -173,6 +173,66 @@ def test_gae_lambda_zero_gives_one_step_temporal_differences():
     np.testing.assert_allclose(returns, advantages + values, rtol=1e-6)
 
 
+def test_vtrace_of_a_three_step_unroll_computed_by_hand():
+    # Two environments, the same rewards and values; environment 1's episode ends at t = 1.
+    # pi / mu is 2 (clipped to 1), 0.5 and 1 at the three steps.
+    log_rhos = np.log(np.array([[2.0, 2.0], [0.5, 0.5], [1.0, 1.0]], np.float32))
+    rewards = np.array([[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]], np.float32)
+    dones = np.array([[0, 0], [0, 1], [0, 0]], np.float32)
+    values = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], np.float32)
+    bootstrap = np.array([4.0, 4.0], np.float32)
+    advantages, targets = agent_lib.vtrace_advantages_and_returns(
+        log_rhos, rewards, dones, values, bootstrap, 0.9, gae_lambda=1.0, rho_bar=1.0, c_bar=1.0)
+    # Environment 0: delta = rho * (r + 0.9 V' - V) = 1.8, 0.35, 2.6;
+    # v_2 = 3 + 2.6, v_1 = 2 + 0.35 + 0.9 * 0.5 * 2.6, v_0 = 1 + 1.8 + 0.9 * 1 * (v_1 - 2).
+    v_2 = 3 + 2.6
+    v_1 = 2 + 0.35 + 0.9 * 0.5 * 2.6
+    v_0 = 1 + 1.8 + 0.9 * (v_1 - 2)
+    np.testing.assert_allclose(targets[:, 0], [v_0, v_1, v_2], rtol=1e-6)
+    # A = rho * (r + 0.9 v' - V), with v_3 = V(x_3) = 4.
+    np.testing.assert_allclose(advantages[:, 0], [1 + 0.9 * v_1 - 1, 0.5 * (0.9 * v_2 - 2),
+                                                  2 + 0.9 * 4 - 3], rtol=1e-6)
+    # Environment 1 ends at t = 1: nothing after it reaches t <= 1.
+    np.testing.assert_allclose(targets[:, 1], [1 + 1.8 + 0.9 * -1.0, 2 - 1.0, v_2], rtol=1e-6)
+    np.testing.assert_allclose(advantages[:, 1], [1 + 0.9 * 1.0 - 1, 0.5 * -2.0, 2.6],
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("gae_lambda", [1.0, 0.8])
+def test_vtrace_on_policy_is_the_n_step_return(gae_lambda):
+    rng = np.random.default_rng(5)
+    rewards = rng.normal(size=(6, 3)).astype(np.float32)
+    dones = (rng.random((6, 3)) < 0.2).astype(np.float32)
+    values = rng.normal(size=(6, 3)).astype(np.float32)
+    bootstrap = rng.normal(size=3).astype(np.float32)
+    advantages, returns = agent_lib.advantages_and_returns(rewards, dones, values, bootstrap,
+                                                           0.95, gae_lambda)
+    vtrace_advantages, targets = agent_lib.vtrace_advantages_and_returns(
+        np.zeros((6, 3), np.float32), rewards, dones, values, bootstrap, 0.95, gae_lambda)
+    np.testing.assert_allclose(targets, returns, rtol=1e-5, atol=1e-6)
+    if gae_lambda == 1.0:
+        np.testing.assert_allclose(vtrace_advantages, advantages, rtol=1e-5, atol=1e-6)
+
+
+def test_vtrace_clips_rho_at_rho_bar_and_the_traces_at_c_bar():
+    rewards = np.ones((2, 1), np.float32)  # two steps of reward 1, values 0, no episode end
+    values, bootstrap, dones = np.zeros((2, 1), np.float32), np.zeros(1, np.float32), rewards * 0
+
+    def vtrace(ratio):
+        return agent_lib.vtrace_advantages_and_returns(
+            np.full((2, 1), np.log(ratio), np.float32), rewards, dones, values, bootstrap, 0.9,
+            rho_bar=2.0, c_bar=1.0)
+
+    # pi / mu = 3: rho = 2, c = 1. delta = 2 at both steps; v_0 = 2 + 0.9 * 1 * 2.
+    advantages, targets = vtrace(3.0)
+    np.testing.assert_allclose(targets[:, 0], [2 + 0.9 * 2, 2], rtol=1e-6)
+    np.testing.assert_allclose(advantages[:, 0], [2 * (1 + 0.9 * 2), 2], rtol=1e-6)
+    # pi / mu = 0.25: neither clip applies.
+    advantages, targets = vtrace(0.25)
+    np.testing.assert_allclose(targets[:, 0], [0.25 + 0.9 * 0.25 * 0.25, 0.25], rtol=1e-6)
+    np.testing.assert_allclose(advantages[:, 0], [0.25 * (1 + 0.9 * 0.25), 0.25], rtol=1e-6)
+
+
 def test_a2c_loss_terms_for_known_returns():
     rng = np.random.default_rng(2)
     outputs = fake_outputs(4, rng)
