@@ -282,7 +282,7 @@ class CollectMineralsAndGas(_TerranEconomy):
 
     def reset(self):
         super().reset()
-        self._sent_to_gas = {}  # refinery pixel (rounded) -> SCVs sent to it
+        self._gas = []  # [refinery pixel, SCVs sent to it] of each refinery seen finished
 
     def decide(self):
         return (self.rally_to_minerals() or self.mine_with_idle_workers()
@@ -296,7 +296,7 @@ class CollectMineralsAndGas(_TerranEconomy):
         centre = self.command_center()
         if centre is None:
             return []
-        found = screen.blobs(screen.mask([GEYSER], NEUTRAL), 3.0 * screen.pixels_per_unit)
+        found = screen.blobs(screen.mask([GEYSER], NEUTRAL), 4.0 * screen.pixels_per_unit)
         refineries = screen.points(screen.mask([REFINERY]))
         if len(refineries):  # the rim of a geyser shows around its refinery
             gap = np.hypot(*(found[:, None, :] - refineries[None]).transpose(2, 0, 1))
@@ -308,25 +308,28 @@ class CollectMineralsAndGas(_TerranEconomy):
     def _finished_refineries(self):
         screen = self.screen
         return screen.blobs(screen.mask([REFINERY], SELF) & (screen.progress == 0),
-                            3.0 * screen.pixels_per_unit)
+                            4.0 * screen.pixels_per_unit)
 
     def take_gas(self):
         if self.workers() < self.REFINERY_AT:
             return None
         for refinery in self._finished_refineries():
-            key = tuple(refinery // 4)
-            sent = self._sent_to_gas.setdefault(key, 1)  # its builder mines it already
-            if sent < self.GAS_WORKERS:
-                def order(refinery=refinery, key=key):
+            known = [g for g in self._gas if np.hypot(*(g[0] - refinery))
+                     <= 3 * self.screen.pixels_per_unit]
+            if not known:
+                known = [[refinery, 1]]  # its builder mines it already
+                self._gas.append(known[0])
+            entry = known[0]
+            if entry[1] < self.GAS_WORKERS:
+                def order(entry=entry):
                     if self.selected_type() != SCV:
                         return None
-                    self._sent_to_gas[key] += 1
-                    return F.Harvest_Gather_screen("now", refinery)
+                    entry[1] += 1
+                    return F.Harvest_Gather_screen("now", entry[0])
                 self.then(order)
                 return self.select_worker()
         geysers = self._geysers()
-        if (geysers and self.player.minerals >= 75 and not self.under_construction(REFINERY)
-                and F.Build_Refinery_screen.id in self.available | {F.select_point.id}):
+        if geysers and self.player.minerals >= 75 and not self.under_construction(REFINERY):
             geyser = geysers[0]
 
             def build_refinery():

@@ -61,12 +61,15 @@ def carried_out(interface, player, rows, function_ids, values, point, under):
 
 def _takers(interface, player, rows, function_id):
     """[R, U] the selected own units of rows that offer the function: finished units with it on
-    their command card, or, for Cancel, structures under construction."""
+    their command card; for Cancel, structures under construction; for Cancel_Last, structures
+    with units in their queue (the cancel buttons are not on the cards of the unit data)."""
     world = interface.game.world
     own = world.selected[rows, player - 1] & world.alive[rows] & (world.owner[rows] == player)
     finished = world.build_progress[rows] >= 1.0
     if function_id == CANCEL:
         return own & ~finished & TABLE.is_structure[world.unit_type[rows]]
+    if function_id == CANCEL_LAST:
+        return own & finished & (world.queue_count[rows] > 0)
     return own & finished & interface.functions[world.unit_type[rows], function_id]
 
 
@@ -173,8 +176,7 @@ def _cancel(game, rows, takers, point, under, queued, function_id):
 
 def _cancel_last(game, rows, takers, point, under, queued, function_id):
     world = game.world
-    busy = takers & (world.queue_count[rows] > 0)
-    r, slot = _one_per_row(busy, -world.queue_count[rows] * world.max_units
+    r, slot = _one_per_row(takers, -world.queue_count[rows] * world.max_units
                            + np.arange(world.max_units))
     errors = production.cancel_last(game, rows[r], slot)
     return _outcome(r, errors, len(rows))

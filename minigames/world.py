@@ -88,6 +88,7 @@ class World:
         self.energy = np.zeros((e, u))
         self.build_progress = np.ones((e, u))  # 1.0: finished
         self.awake = np.zeros((e, u), bool)  # moved or was pushed in the last loop (or is new)
+        self.velocity = np.zeros((e, u))  # length of the unit's last step (0 when it stood)
         # Orders: a queue per unit; index 0 is the current order.
         self.order_kind = np.zeros((e, u, q), np.int8)
         self.order_point = np.zeros((e, u, q, 2))
@@ -168,6 +169,7 @@ class World:
         self.pos[env, slot] = pos
         self.awake[env, slot] = True
         self.facing[env, slot] = 0.0
+        self.velocity[env, slot] = 0.0
         self.radius[env, slot] = TABLE.radius[unit_type]
         self.health[env, slot] = TABLE.max_health[unit_type]
         self.shields[env, slot] = TABLE.max_shield[unit_type]
