@@ -179,7 +179,7 @@ def test_gathering_workers_are_not_idle_and_select_idle_worker_picks_the_rest():
     game.apply(*action(F.select_idle_worker.id, select_worker=2))  # select_all
     assert game.world.selected[0, 0, scv].tolist() == [False, True, True]
     game.apply(*action(F.Harvest_Gather_screen.id, screen=pixel_of(game, NEAR_FIELD), queued=0))
-    assert not game.available()[0, F.select_idle_worker.id]
+    assert not game.interface.available(1)[0, F.select_idle_worker.id]
     assert game.observe()["player"][0, features.Player.idle_worker_count] == 0
 
 
@@ -191,4 +191,4 @@ def test_harvest_errors_are_reported_in_action_result():
     assert batch["action_result"][0, :batch["action_result_count"][0]].tolist() == [
         economy.MUST_TARGET_RESOURCES]
     assert batch["last_actions_count"][0] == 0
-    assert not game.available()[0, F.Harvest_Return_quick.id]  # nothing to return
+    assert not game.interface.available(1)[0, F.Harvest_Return_quick.id]  # nothing to return

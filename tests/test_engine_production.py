@@ -77,7 +77,8 @@ def test_cancel_refunds_in_full_and_build_queue_cancels_one_item():
     for _ in range(3):
         game.apply(*action(F.Train_SCV_quick.id, queued=0))
     assert world.minerals[0, 0] == 50.0
-    assert game.available()[0, F.Cancel_Last_quick.id] and game.available()[0, F.build_queue.id]
+    available = game.interface.available(1)[0]
+    assert available[F.Cancel_Last_quick.id] and available[F.build_queue.id]
     game.apply(*action(F.Cancel_Last_quick.id, queued=0))
     assert world.minerals[0, 0] == 100.0 and world.queue_count[0, hall] == 2
     run(game, 100)
@@ -196,22 +197,21 @@ def test_barracks_need_a_finished_supply_depot_and_train_marines():
     game, hall, _, _, scv = base()
     world = game.world
     select(game, 0, scv)
-    assert not game.available()[0, F.Build_Barracks_screen.id]
+    assert not game.interface.available(1)[0, F.Build_Barracks_screen.id]
     assert (production.build(game, [0], scv, [BARRACKS], [(38.5, 24.5)])
             == error_pb2.BuildTechRequirementsNotMet).all()
     depot = world.spawn([0], SUPPLY_DEPOT, 1, np.array([[36.0, 33.0]]))[0]
     world.build_progress[0, depot] = 0.5
-    assert not game.available()[0, F.Build_Barracks_screen.id]
+    assert not game.interface.available(1)[0, F.Build_Barracks_screen.id]
     world.build_progress[0, depot] = 1.0
-    game._applies += 1  # availability is cached per action; the world was edited by hand
-    assert game.available()[0, F.Build_Barracks_screen.id]
+    assert game.interface.available(1)[0, F.Build_Barracks_screen.id]
     game.apply(*action(F.Build_Barracks_screen.id, screen=pixel_of(game, (38.5, 24.5)),
                        queued=0))
     run(game, 1100)
     barracks = np.flatnonzero(world.alive[0] & (world.unit_type[0] == BARRACKS))
     assert world.build_progress[0, barracks[0]] == 1.0
     select(game, 0, barracks)
-    assert game.available()[0, F.Train_Marine_quick.id]
+    assert game.interface.available(1)[0, F.Train_Marine_quick.id]
     game.apply(*action(F.Train_Marine_quick.id, queued=0))
     run(game, 400)
     assert (world.alive[0] & (world.unit_type[0] == MARINE)).sum() == 1
@@ -227,7 +227,7 @@ def test_cancelling_a_structure_under_construction_gives_back_three_quarters():
     run(game, 100)
     depot = np.flatnonzero(world.alive[0] & (world.unit_type[0] == SUPPLY_DEPOT))
     select(game, 0, depot)
-    available = game.available()[0]
+    available = game.interface.available(1)[0]
     assert available[F.Cancel_quick.id] and not available[F.Smart_screen.id]
     game.apply(*action(F.Cancel_quick.id, queued=0))
     assert not world.alive[0, depot[0]] and world.minerals[0, 0] == 75.0
