@@ -144,13 +144,14 @@ def _cycle(game, env, slot, kind, intents, income):
     phase = world.phase[env, slot]
     target = world.order_target[env, slot, 0]
     _replace_lost_resources(game, env, slot, kind, phase, target)
-    is_gather = kind == Order.GATHER
-    world.harvest_target[env[is_gather], slot[is_gather]] = target[is_gather]
-    world.harvest_target_tag[env[is_gather], slot[is_gather]] = world.tag[env[is_gather],
-                                                                          target[is_gather]]
+    new_target = (kind == Order.GATHER) & (world.harvest_target[env, slot] != target)
+    e, s, t = env[new_target], slot[new_target], target[new_target]
+    world.harvest_target[e, s] = t
+    world.harvest_target_tag[e, s] = world.tag[e, t]
     # A new order starts; a worker with cargo drops it first.
     fresh = (phase == Phase.NONE) & (kind != Order.NONE)
-    to_drop_off = carries(world)[env, slot] | (kind == Order.RETURN)
+    loaded = (world.carry_minerals[env, slot] > 0) | (world.carry_vespene[env, slot] > 0)
+    to_drop_off = loaded | (kind == Order.RETURN)
     phase[fresh] = np.where(to_drop_off[fresh], Phase.TO_DROP_OFF, Phase.TO_RESOURCE)
     # Timed phases count down.
     timed = TIMED[phase]
@@ -177,9 +178,11 @@ def _replace_lost_resources(game, env, slot, kind, phase, target):
     """Gathers whose resource is gone (mined out, destroyed, emptied) take the nearest field
     within SEARCH_RADIUS; without one, a worker with cargo returns it and one without stops."""
     world = game.world
-    valid = world.valid(env, target, world.order_target_tag[env, slot, 0])
-    lost = (kind == Order.GATHER) & (
-        harvest_error(world, env, slot, np.where(valid, target, -1)) != OK)
+    # What can change under a gather: its resource dies, is mined out or runs dry.
+    safe = np.maximum(target, 0)
+    lost = (kind == Order.GATHER) & ~(
+        world.valid(env, target, world.order_target_tag[env, slot, 0])
+        & ((world.minerals_left[env, safe] > 0) | (world.vespene_left[env, safe] > 0)))
     if not lost.any():
         return
     lost = np.flatnonzero(lost)

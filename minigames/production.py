@@ -4,6 +4,9 @@ Supply. A player's food used is the supply of its living units plus that of the 
 training queues; its food cap is what its finished supply providers give (Command Center 15,
 Supply Depot 8; negative `supply` in the unit table), at most 200.
 
+The engine holds at most the map's `max_units` units per game: a unit that would need more is
+refused with the generic `Error` code (training) or not placed (construction), never a crash.
+
 Training (`train`). A structure that offers a Train function queues up to QUEUE_SIZE (5) units;
 the cost (minerals, gas) and the supply are taken when a unit is queued, so a unit is refused with
 NotEnoughMinerals / NotEnoughVespene / NotEnoughFood / QueueIsFull when they are lacking. The first
@@ -63,6 +66,7 @@ TECH_REQUIREMENT = error_pb2.TechRequirementsNotMet
 BUILD_TECH_REQUIREMENT = error_pb2.BuildTechRequirementsNotMet
 UNDER_CONSTRUCTION = error_pb2.BuildingIsUnderConstruction
 NO_CANCEL = error_pb2.CantFindCancelOrder
+NO_UNIT_SLOT = error_pb2.Error  # the map's `max_units` is reached (the engine's own limit)
 
 # The Train and Build functions the engine carries out, and the unit type each one makes.
 TRAIN_FUNCTIONS = {F.Train_SCV_quick.id: units.Terran.SCV,
@@ -127,6 +131,13 @@ def _ranks(env):
     return rank
 
 
+def _has_free_slot(world, env):
+    """[K] bool: the environment has a unit slot for one more unit beyond every unit already in
+    its training queues (so that a queued unit always finds a slot when it is done)."""
+    free = (~world.alive[env]).sum(axis=1) - world.queue_count[env].sum(axis=1)
+    return free >= 1
+
+
 def _cost_error(world, env, player, unit_type, check_food=False):
     """[K] NotEnoughMinerals / NotEnoughVespene / NotEnoughFood (with `check_food`) or OK."""
     p = player - 1
@@ -170,6 +181,7 @@ def train(game, env, building, unit_type):
         err = np.where((err == OK) & ~has_finished(world, e, player, _requirement(maker, t)),
                        TECH_REQUIREMENT, err)
         err = np.where((err == OK) & (world.queue_count[e, b] >= QUEUE_SIZE), QUEUE_FULL, err)
+        err = np.where((err == OK) & ~_has_free_slot(world, e), NO_UNIT_SLOT, err)
         err = np.where(err == OK, _cost_error(world, e, player, t, check_food=True), err)
         error[now] = err
         ok = err == OK
@@ -376,7 +388,7 @@ def _place(game, env, worker, unit_type, centre, geyser):
         error = _cost_error(world, e, player, t)
         where = np.where(on_geyser, placement.refinery_error(world, e, g),
                          game.ground.placement_error(e, t, c))
-        ok = (error == OK) & (where == OK)
+        ok = (error == OK) & (where == OK) & _has_free_slot(world, e)
         placed[now] = ok
         e, w, t, c, g, player = (a[ok] for a in (e, w, t, c, g, player))
         if e.size == 0:

@@ -281,3 +281,16 @@ def test_score_and_feature_units_show_the_economy():
     assert score[SC.collection_rate_minerals] > 0
     # The hall idled from the loop its SCV came out (loop 272) to loop 536, both counted.
     assert score[SC.idle_production_time] == 536 - 272 + 1
+
+
+def test_training_stops_at_the_engines_unit_limit_without_a_crash():
+    game, hall, *_ = base()
+    world = game.world
+    free = int((~world.alive[0]).sum())
+    world.spawn(np.zeros(free - 2, int), SUPPLY_DEPOT, 1, np.full((free - 2, 2), 40.0))
+    select(game, 0, [hall])
+    for _ in range(3):
+        game.apply(*action(F.Train_SCV_quick.id, queued=0))
+    assert results(game) == [production.NO_UNIT_SLOT]
+    run(game, 600)
+    assert world.alive[0].all() and world.queue_count[0, hall] == 0

@@ -76,7 +76,7 @@ class TerranBaseMap(MapScript):
 class CollectMineralsAndGas(TerranBaseMap):
     name = "CollectMineralsAndGas"
     episode_loops = 6720
-    max_units = 160
+    max_units = 128  # 33 at the start; about 60 SCVs are the most 420 game seconds can train
     fields = LEFT_FIELDS + RIGHT_FIELDS
     geysers = GEYSERS
 
@@ -100,7 +100,7 @@ BUILD_MARINES_CARDS = {
 class BuildMarines(TerranBaseMap):
     name = "BuildMarines"
     episode_loops = 14400
-    max_units = 224
+    max_units = 224  # food 200 (Marines and SCVs) with the depots, Barracks and fields
     fields = LEFT_FIELDS
 
     def __init__(self):
