@@ -78,6 +78,18 @@ def smart(game, env, slot, target, point, queued):
     more than a move or an attack; returns [K] bool: handled here."""
     world = game.world
     unit_type = world.unit_type[env, slot]
+    handled = np.zeros(len(env), bool)
+    concerned = np.flatnonzero(TABLE.is_worker[unit_type] | HAS_RALLY[unit_type])
+    if concerned.size == 0:  # an army: Smart is a move or an attack
+        return handled
+    handled[concerned] = _smart(game, env[concerned], slot[concerned], target[concerned],
+                                point[concerned], queued[concerned])
+    return handled
+
+
+def _smart(game, env, slot, target, point, queued):
+    world = game.world
+    unit_type = world.unit_type[env, slot]
     safe = np.maximum(target, 0)
     on_unit = target >= 0
     own_target = on_unit & (world.owner[env, safe] == world.owner[env, slot])

@@ -136,7 +136,8 @@ def tick(game, running, intents, kind):
     if env.size:
         _cycle(game, env, slot, kind[env, slot], intents, income)
     rate = world.score_cumulative[:, :, SC.collection_rate_minerals:SC.collection_rate_vespene + 1]
-    rate += (income * LOOPS_PER_MINUTE - rate) * (running[:, None, None] / RATE_WINDOW)
+    if env.size or rate.any():
+        rate += (income * LOOPS_PER_MINUTE - rate) * (running[:, None, None] / RATE_WINDOW)
 
 
 def _cycle(game, env, slot, kind, intents, income):

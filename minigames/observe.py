@@ -291,13 +291,13 @@ class Observer:
         unit_type = world.unit_type
         workers = own & TABLE.is_worker[unit_type]
         army = game.interface.army(p)
-        food_used, food_cap = production.food(world)
+        food_used, food_cap = production.food(world, p)
         player = batch["player"]
         player[:, PLAYER.player_id] = p
         player[:, PLAYER.minerals] = world.minerals[:, p - 1]
         player[:, PLAYER.vespene] = world.vespene[:, p - 1]
-        player[:, PLAYER.food_used] = np.ceil(food_used[:, p - 1])
-        player[:, PLAYER.food_cap] = food_cap[:, p - 1]
+        player[:, PLAYER.food_used] = np.ceil(food_used)
+        player[:, PLAYER.food_cap] = food_cap
         player[:, PLAYER.food_army] = np.ceil(np.where(army, TABLE.supply[unit_type], 0).sum(1))
         player[:, PLAYER.food_workers] = np.where(workers, TABLE.supply[unit_type], 0).sum(1)
         player[:, PLAYER.idle_worker_count] = game.interface.idle_workers(p).sum(axis=1)
@@ -347,6 +347,8 @@ class Observer:
         env = np.arange(world.num_envs)
         count = np.where(single & (world.owner[env, slot] == self.player),
                          world.queue_count[env, slot], 0)
+        if not count.any() and not batch["build_queue_count"].any():
+            return  # no panel now, and none drawn last time
         rows = min(batch["build_queue"].shape[1], world.queue_type.shape[2])
         in_queue = np.arange(rows)[None, :] < count[:, None]
         queue_type = np.where(in_queue, world.queue_type[env, slot, :rows], 0)
@@ -440,14 +442,16 @@ def harvesters(world):
     fields within NEAR_TOWN_HALL of it (ideal 2 per field there)."""
     assigned = np.zeros(world.alive.shape)
     ideal = np.zeros(world.alive.shape)
+    refinery = world.alive & TABLE.needs_geyser[world.unit_type]
+    halls = world.alive & TABLE.is_townhall[world.unit_type]
+    if not (refinery.any() or halls.any()):
+        return assigned, ideal
     gathering = world.alive & (world.current_order() == Order.GATHER)
     env, slot = np.nonzero(gathering)
     on = np.zeros(world.alive.shape)
     np.add.at(on, (env, world.order_target[env, slot, 0]), 1.0)
-    refinery = world.alive & TABLE.needs_geyser[world.unit_type]
     assigned[refinery] = on[refinery]
     ideal[refinery & (world.build_progress >= 1.0)] = HARVESTERS_PER_REFINERY
-    halls = world.alive & TABLE.is_townhall[world.unit_type]
     if halls.any():
         fields = world.alive & (world.minerals_left > 0)
         h_slot, h_ok = compact(halls)

@@ -83,6 +83,7 @@ for _function, _made in MAKES.items():
     CAN_MAKE[:, _made] = TABLE.functions[:, _function]
 IS_PRODUCER = CAN_MAKE[:, list(TRAIN_FUNCTIONS.values())].any(axis=1) & TABLE.is_structure
 VALUE = TABLE.minerals + TABLE.gas  # what a unit of each type cost
+TAKES_PART = TABLE.is_worker | TABLE.is_structure  # units production has something to do with
 # REQUIRES[maker type, MADE_INDEX[made type]]: the building the maker's owner must have finished.
 MADE_INDEX = np.zeros(TABLE.size, np.int64)
 MADE_INDEX[list(FUNCTION_OF)] = np.arange(len(FUNCTION_OF))
@@ -98,17 +99,15 @@ def _requirement(maker_type, made_type):
 
 
 # ----------------------------------------------------------------------------- supply
-def food(world):
-    """([E, 2] food used, [E, 2] food cap) of players 1 and 2.
+def food(world, player):
+    """([E] food used, [E] food cap) of `player`.
 
     Food used: the supply of living units plus that of units in training queues; food cap: what
     finished supply providers give, at most 200."""
     supply = TABLE.supply[world.unit_type]
-    finished = world.alive & (world.build_progress >= 1.0)
-    used = np.stack([np.where(world.alive & (world.owner == p) & (supply > 0), supply, 0.0).sum(1)
-                     for p in (1, 2)], axis=1) + world.food_queued
-    cap = np.stack([np.where(finished & (world.owner == p) & (supply < 0), -supply, 0.0).sum(1)
-                    for p in (1, 2)], axis=1)
+    own = world.alive & (world.owner == player)
+    used = np.where(own & (supply > 0), supply, 0.0).sum(axis=1) + world.food_queued[:, player - 1]
+    cap = np.where(own & (world.build_progress >= 1.0) & (supply < 0), -supply, 0.0).sum(axis=1)
     return used, np.minimum(cap, MAX_FOOD)
 
 
@@ -145,7 +144,7 @@ def _cost_error(world, env, player, unit_type, check_food=False):
                      np.where(world.vespene[env, p] < TABLE.gas[unit_type], NOT_ENOUGH_VESPENE,
                               OK))
     if check_food:
-        used, cap = food(world)
+        used, cap = np.stack([food(world, q) for q in (1, 2)], axis=-1)  # [2, E, player]
         short = used[env, p] + TABLE.supply[unit_type] > cap[env, p]
         error = np.where((error == OK) & short & (TABLE.supply[unit_type] > 0), NOT_ENOUGH_FOOD,
                          error)
@@ -435,8 +434,11 @@ def _progress(game, env, worker):
 
 # ------------------------------------------------------------------------------- tick
 def tick(game, running, intents, kind):
-    """One game loop of training and construction (`kind`: [E, U] current order kinds)."""
+    """One game loop of training and construction (`kind`: [E, U] current order kinds); on maps
+    without workers or structures only the deaths are counted."""
     _losses(game)
+    if not (game.world.alive & TAKES_PART[game.world.unit_type]).any():
+        return
     _train(game, running)
     _construct(game, running, intents, kind)
     _score(game, running)
