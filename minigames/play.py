@@ -1,8 +1,9 @@
-"""Run a pysc2 agent on MoveToBeacon and report its episode scores, like `python -m pysc2.bin.agent`.
+"""Run a pysc2 agent on a mini-game and report its episode scores, like `python -m pysc2.bin.agent`.
 
     python -m minigames.play --agent pysc2.agents.scripted_agent.MoveToBeacon --episodes 10
     python -m minigames.play --agent pysc2.agents.random_agent.RandomAgent --gif image/random.gif
     python -m minigames.play --episodes 200 --replay_dir replays/   # record demonstrations
+    python -m minigames.play --map_name BuildMarines --agent agents.economy.BuildMarines
 
 The environment comes from `minigames.make_env`: real StarCraft II when it is installed, the embedded
 engine otherwise (`--backend` chooses).
@@ -14,9 +15,11 @@ import numpy as np
 from absl import app, flags, logging
 
 import minigames
+from minigames import maps as engine_maps
 from minigames import render
 from pysc2.env import run_loop, sc2_env
 
+flags.DEFINE_string("map_name", "MoveToBeacon", "The mini-game to play.")
 flags.DEFINE_string("agent", "pysc2.agents.scripted_agent.MoveToBeacon",
                     "Python path of a pysc2 agent class.")
 flags.DEFINE_integer("episodes", 10, "Episodes to play.")
@@ -44,8 +47,11 @@ def main(argv):
     backend = minigames.choose_backend(FLAGS.backend)
     if FLAGS.gif and backend != "embedded":
         raise app.UsageError("--gif needs the embedded engine (--backend embedded).")
+    if backend == "embedded" and FLAGS.map_name not in engine_maps.MAPS:
+        raise app.UsageError(f"--map_name {FLAGS.map_name!r}: the embedded engine plays "
+                             f"{', '.join(sorted(engine_maps.MAPS))}.")
     env = minigames.make_env(
-        backend, map_name="MoveToBeacon", players=[sc2_env.Agent(sc2_env.Race.terran)],
+        backend, map_name=FLAGS.map_name, players=[sc2_env.Agent(sc2_env.Race.terran)],
         agent_interface_format=sc2_env.AgentInterfaceFormat(
             feature_dimensions=sc2_env.Dimensions(screen=FLAGS.screen_size,
                                                   minimap=FLAGS.minimap_size)),

@@ -120,14 +120,16 @@ def has_finished(world, env, player, unit_type):
     return have.any(axis=1) | (unit_type == 0)
 
 
-def _ranks(env):
-    """[K] how many earlier items share each item's environment (requests of one environment are
-    carried out one after another, so each sees what the ones before it spent)."""
+def _in_turn(env):
+    """Yield index arrays of the requests [K] of environments `env`, so that requests of one
+    environment are carried out one after another (each sees what the ones before it spent):
+    first every environment's first request, then every second one, and so on."""
     order = np.argsort(env, kind="stable")
     sorted_env = env[order]
     rank = np.empty(len(env), np.int64)
     rank[order] = np.arange(len(env)) - np.searchsorted(sorted_env, sorted_env, side="left")
-    return rank
+    for r in range(int(rank.max(initial=-1)) + 1):
+        yield np.flatnonzero(rank == r)
 
 
 def _has_free_slot(world, env):
@@ -169,9 +171,7 @@ def train(game, env, building, unit_type):
     world = game.world
     env, building, unit_type = (np.asarray(a, np.int64) for a in (env, building, unit_type))
     error = np.zeros(len(env), np.int64)
-    rank = _ranks(env)
-    for r in range(int(rank.max(initial=-1)) + 1):
-        now = np.flatnonzero(rank == r)
+    for now in _in_turn(env):
         e, b, t = env[now], building[now], unit_type[now]
         player = world.owner[e, b].astype(np.int64)
         maker = world.unit_type[e, b]
@@ -209,9 +209,7 @@ def cancel_queued(game, env, building, index):
     world = game.world
     env, building, index = (np.asarray(a, np.int64) for a in (env, building, index))
     error = np.zeros(len(env), np.int64)
-    rank = _ranks(env)
-    for r in range(int(rank.max(initial=-1)) + 1):
-        now = np.flatnonzero(rank == r)
+    for now in _in_turn(env):
         e, b, i = env[now], building[now], index[now]
         ok = world.alive[e, b] & (i >= 0) & (i < world.queue_count[e, b])
         error[now] = np.where(ok, OK, NO_CANCEL)
@@ -378,9 +376,7 @@ def _place(game, env, worker, unit_type, centre, geyser):
     """Workers at their sites place their structures (checked again, paid now); [K] bool."""
     world = game.world
     placed = np.zeros(len(env), bool)
-    rank = _ranks(env)
-    for r in range(int(rank.max(initial=-1)) + 1):
-        now = np.flatnonzero(rank == r)
+    for now in _in_turn(env):
         e, w, t, c, g = env[now], worker[now], unit_type[now], centre[now], geyser[now]
         player = world.owner[e, w].astype(np.int64)
         on_geyser = TABLE.needs_geyser[t]

@@ -7,7 +7,7 @@ from s2clientprotocol import error_pb2
 
 from minigames import production
 from minigames.world import Order, Phase
-from tests.engine_helpers import action, empty_game, pixel_of, run, select
+from tests.engine_helpers import action, empty_game, of_type, pixel_of, run, select
 
 F = actions.FUNCTIONS
 SC = features.ScoreCumulative
@@ -133,7 +133,7 @@ def test_a_supply_depot_is_paid_when_placed_and_raises_the_cap_when_done():
     assert results(game) == [] and world.minerals[0, 0] == 150.0  # not paid yet
     assert world.order_kind[0, scv[0], 0] == Order.BUILD
     run(game, 80)  # the SCV walks there and places it
-    depot = np.flatnonzero(world.alive[0] & (world.unit_type[0] == SUPPLY_DEPOT))
+    depot = of_type(game, SUPPLY_DEPOT)
     assert len(depot) == 1 and np.allclose(world.pos[0, depot[0]], site)
     assert world.minerals[0, 0] == 50.0
     assert world.phase[0, scv[0]] == Phase.CONSTRUCTING
@@ -179,12 +179,12 @@ def test_a_command_center_away_from_resources_and_a_refinery_on_the_geyser():
     game.apply(*action(F.Build_Refinery_screen.id, screen=pixel_of(game, GEYSER_AT), queued=0))
     assert results(game) == []
     run(game, 1700)
-    refinery = np.flatnonzero(world.alive[0] & (world.unit_type[0] == REFINERY))
+    refinery = of_type(game, REFINERY)
     assert len(refinery) == 1 and world.geyser[0, refinery[0]] == geyser
     assert world.vespene_left[0, refinery[0]] <= world.vespene_left[0, geyser]
     assert world.order_kind[0, scv[1], 0] == Order.GATHER  # its builder gathers from it
     assert world.vespene[0, 0] > 0
-    halls = np.flatnonzero(world.alive[0] & (world.unit_type[0] == COMMAND_CENTER))
+    halls = of_type(game, COMMAND_CENTER)
     assert len(halls) == 2 and (world.build_progress[0, halls] == 1.0).all()
     assert world.minerals[0, 0] == 1000.0 - 400.0 - 75.0
     # A second refinery on the same geyser is refused.
@@ -208,7 +208,7 @@ def test_barracks_need_a_finished_supply_depot_and_train_marines():
     game.apply(*action(F.Build_Barracks_screen.id, screen=pixel_of(game, (38.5, 24.5)),
                        queued=0))
     run(game, 1100)
-    barracks = np.flatnonzero(world.alive[0] & (world.unit_type[0] == BARRACKS))
+    barracks = of_type(game, BARRACKS)
     assert world.build_progress[0, barracks[0]] == 1.0
     select(game, 0, barracks)
     assert game.interface.available(1)[0, F.Train_Marine_quick.id]
@@ -225,7 +225,7 @@ def test_cancelling_a_structure_under_construction_gives_back_three_quarters():
     game.apply(*action(F.Build_SupplyDepot_screen.id, screen=pixel_of(game, (36.0, 33.0)),
                        queued=0))
     run(game, 100)
-    depot = np.flatnonzero(world.alive[0] & (world.unit_type[0] == SUPPLY_DEPOT))
+    depot = of_type(game, SUPPLY_DEPOT)
     select(game, 0, depot)
     available = game.interface.available(1)[0]
     assert available[F.Cancel_quick.id] and not available[F.Smart_screen.id]
@@ -244,7 +244,7 @@ def test_an_scv_that_leaves_stops_the_construction_and_smart_resumes_it():
     game.apply(*action(F.Build_SupplyDepot_screen.id, screen=pixel_of(game, (36.0, 33.0)),
                        queued=0))
     run(game, 100)
-    depot = np.flatnonzero(world.alive[0] & (world.unit_type[0] == SUPPLY_DEPOT))[0]
+    depot = of_type(game, SUPPLY_DEPOT)[0]
     game.apply(*action(F.Move_screen.id, screen=pixel_of(game, (40.0, 25.0)), queued=0))
     progress = world.build_progress[0, depot]
     run(game, 50)

@@ -8,17 +8,12 @@ import minigames
 from agents import economy as economy_agents
 from minigames import economy, production
 from minigames.maps import economy_minigames as maps
-from tests.engine_helpers import action, make_game, run, select
+from tests.engine_helpers import action, make_game, of_type, run, select
 
 F = actions.FUNCTIONS
 SC = features.ScoreCumulative
 PLAYER = features.Player
 SCV, MARINE = units.Terran.SCV, units.Terran.Marine
-
-
-def of_type(game, unit_type, env=0):
-    world = game.world
-    return np.flatnonzero(world.alive[env] & (world.unit_type[env] == unit_type))
 
 
 def test_collect_minerals_and_gas_starts_as_the_map_script_says():
