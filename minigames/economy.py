@@ -237,12 +237,12 @@ def _take_cargo(game, env, slot, resource):
     amount = np.minimum(MINERALS_PER_TRIP, world.minerals_left[m_env, m_res])
     world.carry_minerals[m_env, m_slot] = amount
     world.carry_vespene[m_env, m_slot] = 0.0
-    np.subtract.at(world.minerals_left, (m_env, m_res), amount)
+    world.minerals_left[m_env, m_res] -= amount  # one miner per resource: no repeated index
     g_env, g_slot, g_res = env[gas], slot[gas], resource[gas]
     amount = np.minimum(GAS_PER_TRIP, world.vespene_left[g_env, g_res])
     world.carry_vespene[g_env, g_slot] = amount
     world.carry_minerals[g_env, g_slot] = 0.0
-    np.subtract.at(world.vespene_left, (g_env, g_res), amount)
+    world.vespene_left[g_env, g_res] -= amount
     geyser = world.geyser[g_env, g_res]
     linked = geyser >= 0  # the geyser under the refinery keeps the same count
     world.vespene_left[g_env[linked], geyser[linked]] = world.vespene_left[g_env[linked],
@@ -317,22 +317,24 @@ def _walk_to_drop_off(game, env, slot, kind, phase, intents, income):
     spot, there = _spot(world, e, s, hall)
     intents.move(e[~there], s[~there], spot[~there])
     d_env, d_slot = e[there], s[there]
-    player = world.owner[d_env, d_slot].astype(np.int64) - 1
-    minerals, vespene = world.carry_minerals[d_env, d_slot], world.carry_vespene[d_env, d_slot]
-    np.add.at(world.minerals, (d_env, player), minerals)
-    np.add.at(world.vespene, (d_env, player), vespene)
-    np.add.at(world.score_cumulative, (d_env, player, SC.collected_minerals), minerals)
-    np.add.at(world.score_cumulative, (d_env, player, SC.collected_vespene), vespene)
-    np.add.at(income, (d_env, player, 0), minerals)
-    np.add.at(income, (d_env, player, 1), vespene)
+    # Sum the cargo dropped per (environment, player) and add it to the stock and the score.
+    index = d_env * 2 + world.owner[d_env, d_slot].astype(np.int64) - 1
+    for column, stock, cargo in ((0, world.minerals, world.carry_minerals),
+                                 (1, world.vespene, world.carry_vespene)):
+        dropped = np.bincount(index, cargo[d_env, d_slot], minlength=2 * world.num_envs
+                              ).reshape(world.num_envs, 2)
+        stock += dropped
+        world.score_cumulative[:, :, (SC.collected_minerals, SC.collected_vespene)[column]] += \
+            dropped
+        income[:, :, column] += dropped
     world.carry_minerals[d_env, d_slot] = 0.0
     world.carry_vespene[d_env, d_slot] = 0.0
     dropped = going[there]
-    back = dropped[kind[dropped] == Order.GATHER]
-    phase[back] = Phase.TO_RESOURCE
-    _finish_returns(world, env[dropped[kind[dropped] == Order.RETURN]],
-                    slot[dropped[kind[dropped] == Order.RETURN]])
-    phase[dropped[kind[dropped] == Order.RETURN]] = Phase.NONE
+    phase[dropped[kind[dropped] == Order.GATHER]] = Phase.TO_RESOURCE
+    returned = dropped[kind[dropped] == Order.RETURN]
+    if returned.size:
+        _finish_returns(world, env[returned], slot[returned])
+        phase[returned] = Phase.NONE
 
 
 def _finish_returns(world, env, slot):
@@ -348,15 +350,15 @@ def _finish_returns(world, env, slot):
 
 def _nearest_town_hall(world, env, slot):
     """[K] slot of the finished town hall of each worker's owner nearest to it (-1: none)."""
-    rows, first = np.unique(env, return_inverse=True)
-    halls = (world.alive[rows] & TABLE.is_townhall[world.unit_type[rows]]
-             & (world.build_progress[rows] >= 1.0))
+    halls = (world.alive & TABLE.is_townhall[world.unit_type] & (world.build_progress >= 1.0))
     h_slot, h_ok = compact(halls)
     if h_slot.shape[1] == 0:
         return np.full(len(env), -1, np.int64)
-    h_pos = gather_rows(world.pos[rows], h_slot)[first]
-    h_owner = gather_rows(world.owner[rows], h_slot)[first]
+    h_slot, h_ok = h_slot[env], h_ok[env]
+    h_pos = world.pos[env[:, None], h_slot]
     d = np.hypot(*(h_pos - world.pos[env, slot][:, None, :]).transpose(2, 0, 1))
-    d = np.where(h_ok[first] & (h_owner == world.owner[env, slot][:, None]), d, np.inf)
+    d = np.where(h_ok & (world.owner[env[:, None], h_slot] == world.owner[env, slot][:, None]),
+                 d, np.inf)
     best = d.argmin(axis=1)
-    return np.where(np.isfinite(d[np.arange(len(env)), best]), h_slot[first, best], -1)
+    return np.where(np.isfinite(d[np.arange(len(env)), best]), h_slot[np.arange(len(env)), best],
+                    -1)
