@@ -1,11 +1,11 @@
 """Scripted agents for CollectMineralsAndGas and BuildMarines, on pysc2's feature-layer actions.
 
-Written like `pysc2.agents.scripted_agent`: they read what any pysc2 agent gets (the feature screen's
-`unit_type`, `player_relative`, `buildable` and `build_progress` layers, the `player` vector, the
-selection, the build queue and `action_result`) and act with `select_point`, `select_idle_worker`
-and the units' screen and quick commands, one action per agent step. They run on the real game as
-on the embedded engine, and assume only pysc2's default camera width of 24 world units (to size
-buildings on the screen).
+Written like `pysc2.agents.scripted_agent`: they read what any pysc2 agent gets (the feature
+screen's `unit_type`, `player_relative`, `buildable` and `build_progress` layers, the `player`
+vector, the selection, the build queue and `action_result`) and act with `select_point`,
+`select_idle_worker` and the units' screen and quick commands, one action per agent step. They run
+on the real game as on the embedded engine, and assume only pysc2's default camera width of 24 world
+units (to size buildings on the screen).
 
 A command to units needs them selected first, so most decisions take two steps: select, then
 command (`_pending` holds the command until the selection is seen). Rules, in order of priority:
@@ -16,7 +16,9 @@ command (`_pending` holds the command until the selection is seen). Rules, in or
   build a Refinery on each of the two geysers near the base and put three SCVs in each.
 * BuildMarines (`BuildMarines`): the same economy up to MAX_WORKERS SCVs, then Barracks (up to
   MAX_BARRACKS) while minerals allow, Supply Depots ahead of the supply the Barracks will use,
-  and Marines from every Barracks (each kept with MARINE_QUEUE in its queue).
+  and Marines: every Barracks selected at once (`select_point` "select_all_type"), then one
+  Train_Marine per step while minerals and supply allow (the game queues it at the least busy
+  Barracks).
 
 A building spot is a square of buildable pixels (a margin around the footprint) away from the
 resources and the paths of the mining SCVs, the nearest such to the Command Center; a spot the
@@ -30,7 +32,7 @@ F = actions.FUNCTIONS
 SELF = features.PlayerRelative.SELF
 NEUTRAL = features.PlayerRelative.NEUTRAL
 CAMERA_WIDTH = 24.0  # pysc2's default camera_width_world_units
-SCV, MARINE = units.Terran.SCV, units.Terran.Marine
+SCV = units.Terran.SCV
 COMMAND_CENTER, SUPPLY_DEPOT = units.Terran.CommandCenter, units.Terran.SupplyDepot
 BARRACKS, REFINERY = units.Terran.Barracks, units.Terran.Refinery
 MINERAL_FIELDS = (units.Neutral.MineralField, units.Neutral.MineralField750)
@@ -238,8 +240,8 @@ class _TerranEconomy(base_agent.BaseAgent):
                 and not self.under_construction(SUPPLY_DEPOT))
 
     def build(self, unit_type, function):
-        """Select an SCV near a free spot, then order the building there. An order given in the
-        last BUILD_WAIT steps (its SCV may still be walking) is not given again."""
+        """Select an SCV of the mineral line, then order the building at a free spot. An order
+        given in the last BUILD_WAIT steps (its SCV may still be walking) is not given again."""
         if self.steps - self._ordered.get(unit_type, -self.BUILD_WAIT) < self.BUILD_WAIT:
             return None
         spot = self.screen.building_spot(

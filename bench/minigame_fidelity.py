@@ -1,9 +1,10 @@
 """DeepMind's agents on the embedded mini-games, next to the real game's published figures.
 
 For each map, pysc2's `random_agent.RandomAgent` and every scripted agent pysc2 (or this project,
-`agents/`) has for it play `--episodes` episodes through `pysc2.env.run_loop` on `minigames.SC2Env` at 64x64
-feature layers; one JSON line per map gives each agent's mean, std, min and max score and the
-episode length in agent steps, beside SC2LE's published random-policy mean (and max).
+`agents/`) has for it play `--episodes` episodes through `pysc2.env.run_loop` on `minigames.SC2Env`
+at 64x64 feature layers; one JSON line per map gives each agent's mean, std, min and max score and
+the episode length in agent steps, beside SC2LE's published random-policy mean (and max) and, for
+the economy maps, other published means for scale.
 
     python -m bench.minigame_fidelity [--episodes 30] [--maps MoveToBeacon,DefeatRoaches]
 """

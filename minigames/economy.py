@@ -39,8 +39,9 @@ Readings where the game's rules are not published:
 * Return Cargo (Harvest_Return) walks to the nearest town hall and drops the cargo; a worker that
   had a resource then goes back to gather it, as the game's do. Without a town hall the worker
   waits with its cargo.
-* `collection_rate_minerals` / `_vespene` are the income per minute of Faster game time (1344 loops),
-  averaged exponentially over the last RATE_WINDOW loops (the game's averaging is not published).
+* `collection_rate_minerals` / `_vespene` are the income per minute of Faster game time (1344
+  loops), averaged exponentially over the last RATE_WINDOW loops (the game's averaging is not
+  published).
 
 `gather` and `return_cargo` are the commands a script or bot gives directly (the interface's
 Harvest_Gather, Harvest_Return and Smart handlers call them too).
