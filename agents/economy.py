@@ -3,9 +3,10 @@
 Written like `pysc2.agents.scripted_agent`: they read what any pysc2 agent gets (the feature
 screen's `unit_type`, `player_relative`, `buildable` and `build_progress` layers, the `player`
 vector, the selection, the build queue and `action_result`) and act with `select_point`,
-`select_idle_worker` and the units' screen and quick commands, one action per agent step. They run
-on the real game as on the embedded engine, and assume only pysc2's default camera width of 24 world
-units (to size buildings on the screen).
+`select_idle_worker` and the units' screen and quick commands, one action per agent step. They use
+nothing of the embedded engine, so they can play the real game too (not tried: StarCraft II is not
+installed here), and assume only pysc2's default camera width of 24 world units (to size buildings
+on the screen).
 
 A command to units needs them selected first, so most decisions take two steps: select, then
 command (`_pending` holds the command until the selection is seen). Rules, in order of priority:
