@@ -294,3 +294,37 @@ def test_training_stops_at_the_engines_unit_limit_without_a_crash():
     assert results(game) == [production.NO_UNIT_SLOT]
     run(game, 600)
     assert world.alive[0].all() and world.queue_count[0, hall] == 0
+
+
+def test_a_specific_rally_function_acts_as_its_general_one():
+    game, *_ = base()
+    barracks = game.world.spawn([0], BARRACKS, 1, np.array([[38.5, 24.5]]))
+    select(game, 0, barracks)
+    game.apply(*action(F.Rally_Building_screen.id, screen=pixel_of(game, (40.0, 33.0)),
+                       queued=0))
+    assert game.world.rally_kind[0, barracks[0]] != 0
+    assert np.allclose(game.world.rally_point[0, barracks[0]], (40.0, 33.0), atol=0.5)
+    assert game.interface.take_last_actions(1)[0][0, 0] == F.Rally_Building_screen.id
+
+
+def test_player_two_mines_trains_and_builds_through_the_same_functions():
+    from minigames import economy
+    game = empty_game("CollectMineralsAndGas", max_units=64)
+    world = game.world
+    hall = world.spawn([0], COMMAND_CENTER, 2, np.array([HALL]))[0]
+    field = world.spawn([0], FIELD, 0, np.array([FIELD_AT]))[0]
+    scv = world.spawn([0, 0], SCV, 2, np.array([[34.0, 24.0], [34.0, 25.0]]))
+    world.minerals[0] = (0.0, 200.0)
+    game.ground.refresh([0])
+    assert (economy.gather(game, [0], scv[:1], [field]) == 0).all()
+    assert (production.train(game, [0], [hall], [SCV]) == 0).all()
+    assert (production.build(game, [0], scv[1:], [SUPPLY_DEPOT], [(36.0, 33.0)]) == 0).all()
+    run(game, 600)
+    assert world.minerals[0, 0] == 0.0  # player 1 got nothing
+    collected = world.score_cumulative[0, 1, SC.collected_minerals]
+    assert collected > 0 and world.minerals[0, 1] == 200 - 50 - 100 + collected
+    assert len(of_type(game, SCV)) == 3 and (world.owner[0, of_type(game, SCV)] == 2).all()
+    depot = of_type(game, SUPPLY_DEPOT)
+    assert len(depot) == 1 and world.owner[0, depot[0]] == 2
+    used, cap = production.food(world, 2)
+    assert used[0] == 3 and cap[0] == 23
