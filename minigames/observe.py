@@ -17,11 +17,20 @@ unit (at most 255). Layer values:
 * active: the unit has an order; build_progress: progress * 255 of unfinished structures, 0 for
   finished units (readings);
 * height_map: the map's height grid; visibility_map: `minigames.vision`; pathable and buildable:
-  the map's grids (as structures change them); creep, power, effects, buffs and the rest: 0.
+  each game's grids (`minigames.placement`: the map's, less the footprints of structures and
+  resources); creep, power, effects, buffs and the rest: 0.
 
 The minimap draws every unit the player sees over the whole map (`unit_type` only with
 `allow_cheating_layers`, as pysc2), and the `camera` layer marks the pixels whose centre the screen
-covers. `feature_units` lists the units whose centre is on the screen, in slot order.
+covers. `feature_units` lists the units whose centre is on the screen, in slot order; a structure's
+order columns show its training queue (order_progress_0: the first unit's progress * 100), and
+town halls and refineries their assigned and ideal harvesters (`harvesters`).
+
+Vectors: the player vector (food from `production.food`), `score_cumulative` (the world's, with
+the curriculum score and the value of units and structures counted when observed), `last_actions`
+and `action_result` (commands refused since the last observation), and `build_queue` /
+`production_queue` when a single own structure with units in its queue is selected (pysc2's
+production panel).
 """
 import numpy as np
 from pysc2.lib import actions, features
