@@ -38,6 +38,7 @@ ARRIVAL_SLACK = 1.0
 # at full speed (the game's acceleration of 1000 for them).
 ACCELERATION = np.full(TABLE.size, np.inf)
 ACCELERATION[TABLE.is_worker] = 2.5 / 16 ** 2  # world units per game loop squared
+ACCELERATES = np.isfinite(ACCELERATION)
 # Units that occupy no ground: pick-ups and markers (Beacon_Terran, NaturalMinerals).
 COLLIDES = np.ones(TABLE.size, bool)
 COLLIDES[[317, 1680]] = False
@@ -77,9 +78,15 @@ def tick(game, running, intents):
                     intents.destination[env, slot])
     delta = goal - start
     distance = np.hypot(delta[:, 0], delta[:, 1])
-    speed = step_length(world.unit_type[env, slot], world.velocity[env, slot], distance)
-    world.velocity[:] = 0.0
-    world.velocity[env, slot] = speed
+    unit_type = world.unit_type[env, slot]
+    accelerates = ACCELERATES[unit_type]
+    if accelerates.any():
+        speed = step_length(unit_type, world.velocity[env, slot], distance)
+    else:
+        speed = TABLE.speed[unit_type]
+    if accelerates.any() or world.velocity.any():  # only accelerating units keep a velocity
+        world.velocity[:] = 0.0
+        world.velocity[env[accelerates], slot[accelerates]] = speed[accelerates]
     reach = distance <= speed
     step = np.where(reach, 1.0, speed / np.maximum(distance, 1e-9))[:, None]
     world.pos[env, slot] = start + delta * step
@@ -104,7 +111,7 @@ def step_length(unit_type, velocity, distance):
     ACCELERATION each loop from `velocity` (its last step) and brakes so as to stop at its
     destination `distance` away (v <= sqrt(2 * a * distance))."""
     top = TABLE.speed[unit_type]
-    accelerates = np.isfinite(ACCELERATION[unit_type])
+    accelerates = ACCELERATES[unit_type]
     a = np.where(accelerates, ACCELERATION[unit_type], 0.0)
     limited = np.minimum(np.minimum(top, velocity + a), np.sqrt(2.0 * a * distance))
     return np.where(accelerates, limited, top)
