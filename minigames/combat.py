@@ -35,6 +35,7 @@ ACQUIRES = np.zeros(8, bool)  # orders under which armed units pick their own ta
 ACQUIRES[[Order.NONE, Order.ATTACK, Order.PATROL, Order.HOLD]] = True
 UNARMED_PENALTY = 1e6  # added to the distance of unarmed enemies when choosing a target
 ARMED = (TABLE.weapon_damage[:, GROUND] > 0) | (TABLE.explosion_damage > 0)
+MORTAL = TABLE.max_health > 0  # beacons, shards and resources cannot be killed
 # ATTRIBUTE_BITS[type, a]: 1.0 where units of the type have attribute a (units.ATTRIBUTES order).
 ATTRIBUTE_BITS = ((TABLE.attributes[:, None] >> np.arange(TABLE.weapon_bonus.shape[2])) & 1
                   ).astype(np.float64)
@@ -233,7 +234,9 @@ def _retaliate(world, env, victim, attacker):
 
 def _resolve_deaths(world):
     """Kill units at 0 hit points; exploders that die explode, which may kill more units."""
-    mortal = world.alive & (TABLE.max_health[world.unit_type] > 0)  # beacons and shards are not
+    mortal = world.alive & MORTAL[world.unit_type]
+    if not (mortal & (world.health <= 0)).any():
+        return
     exploded = np.zeros_like(world.alive)
     while True:
         dying = mortal & (world.health <= 0)
@@ -247,17 +250,18 @@ def _resolve_deaths(world):
 
 
 def _explode(world, exploders):
-    """Splash damage of each exploding unit on the enemy ground units around it."""
-    e_slot, e_ok = compact(exploders)
+    """Splash damage of each exploding unit on the enemy ground units around it (to their edge)."""
+    env, slot = np.nonzero(exploders)
     t_slot, t_ok = compact(world.alive & (world.owner != NEUTRAL)
                            & ~TABLE.is_flying[world.unit_type])
-    delta = gather(world.pos, e_slot)[:, :, None, :] - gather(world.pos, t_slot)[:, None, :, :]
-    distance = np.hypot(delta[..., 0], delta[..., 1]) - gather(world.radius, t_slot)[:, None, :]
-    e_type = gather(world.unit_type, e_slot)
-    t_type = gather(world.unit_type, t_slot)
-    hit = (e_ok[:, :, None] & t_ok[:, None, :]
-           & (gather(world.owner, e_slot)[:, :, None] != gather(world.owner, t_slot)[:, None, :])
-           & (distance <= TABLE.explosion_radius[e_type][:, :, None]))
-    damage = np.where(hit, explosion_damage(e_type[:, :, None], t_type[:, None, :]), 0.0)
-    rows = np.arange(world.num_envs)[:, None]
-    np.add.at(world.health, (np.broadcast_to(rows, t_slot.shape), t_slot), -damage.sum(axis=1))
+    targets = t_slot[env]  # [X, T] the targets of each exploder's game
+    delta = world.pos[env, slot][:, None, :] - world.pos[env[:, None], targets]
+    distance = np.hypot(delta[..., 0], delta[..., 1]) - world.radius[env[:, None], targets]
+    radius = TABLE.explosion_radius[world.unit_type[env, slot]]
+    hit = (t_ok[env] & (distance <= radius[:, None])
+           & (world.owner[env[:, None], targets] != world.owner[env, slot][:, None]))
+    k, j = np.nonzero(hit)
+    victims = targets[k, j]
+    damage = explosion_damage(world.unit_type[env[k], slot[k]],
+                              world.unit_type[env[k], victims])
+    np.add.at(world.health, (env[k], victims), -damage)

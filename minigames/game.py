@@ -21,8 +21,8 @@ import dataclasses
 
 import numpy as np
 
-from minigames import (combat, economy, geometry, interface, maps, movement, observe, placement,
-                       production, vision)
+from minigames import (combat, economy, geometry, interface, maps, movement, observe, pathing,
+                       placement, production, vision)
 from minigames.world import World
 
 
@@ -56,6 +56,10 @@ class Game:
                                                      self.map.map_size[1])
         self.minimap = geometry.LayerTransform.minimap(view.minimap_size, self.map.map_size)
         self.height_grid = self.map.height_grid()
+        # Paths around cliffs, on maps whose pathable cells do not fill the playable area.
+        terrain = self.map.pathable()
+        self.pathing = (None if self.map.region_grid(self.map.playable).sum()
+                        == terrain.sum() else pathing.Pathing(terrain))
         self.ground = placement.Ground(self)  # per-environment pathable and buildable grids
         self.vision = vision.Vision(self)
         self._vision_loops = -1  # self._loops when vision was last updated

@@ -42,8 +42,9 @@ import numpy as np
 from pysc2.lib import actions
 
 from minigames import command_card, economy, movement
+from minigames.geometry import disc_meets_box
 from minigames.units import GROUND, TABLE
-from minigames.world import NUM_CONTROL_GROUPS, Order
+from minigames.world import Order
 
 F = actions.FUNCTIONS
 T = actions.TYPES
@@ -272,7 +273,6 @@ class Interface:
                 & (pixel[..., 1] < view.height))
 
     def _select_rect(self, player, rows, values):
-        from minigames.geometry import disc_meets_box
         world = self.game.world
         view = self.game.screen
         offset = view.camera_offset(world.camera[rows, player - 1])

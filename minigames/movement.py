@@ -19,6 +19,10 @@ where others already stand cannot reach it; it arrives when it is within ARRIVAL
 point and made less than a quarter of a step of progress in this loop (a reading: the real game's
 group-arrival rule is not documented), so a group sent to one point stops as a clump.
 
+Paths: on maps with cliffs (`game.pathing`), a unit whose way to its point is not clear follows
+the shortest path over the pathable cells (`minigames.pathing`), and a step or push that would put
+it on a cliff is undone.
+
 Separation: ground units that are not structures push apart when their discs overlap, each by
 half the overlap; structures, resources and units holding position do not move, and a unit
 overlapping one is pushed out by the whole overlap. Workers on the way to or from a resource pass
@@ -46,6 +50,7 @@ COLLIDES[[317, 1680]] = False
 MOVES_TO_POINT = np.zeros(8, bool)
 MOVES_TO_POINT[[Order.MOVE, Order.ATTACK, Order.PATROL]] = True
 _GOLDEN_ANGLE = 2.399963229728653
+FAR = 1e6  # a position off any map, for padding
 
 
 class Intents:
@@ -76,12 +81,14 @@ def tick(game, running, intents):
     start = world.pos[env, slot]
     goal = np.where(by_order[env, slot, None], world.order_point[env, slot, 0],
                     intents.destination[env, slot])
-    delta = goal - start
+    heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
+    delta = heading - start
     distance = np.hypot(delta[:, 0], delta[:, 1])
     unit_type = world.unit_type[env, slot]
     accelerates = ACCELERATES[unit_type]
-    if accelerates.any():
-        speed = step_length(unit_type, world.velocity[env, slot], distance)
+    if accelerates.any():  # workers brake for their goal, not for a waypoint on the way
+        to_goal = distance if game.pathing is None else np.hypot(*(goal - start).T)
+        speed = step_length(unit_type, world.velocity[env, slot], to_goal)
     else:
         speed = TABLE.speed[unit_type]
     if accelerates.any() or world.velocity.any():  # only accelerating units keep a velocity
@@ -97,12 +104,15 @@ def tick(game, running, intents):
     _separate(game, intents, kind)
     moved = world.alive & np.any(world.pos != before, axis=-1)
     _keep_inside(game, moved)
+    if game.pathing is not None:
+        _keep_on_ground(game, moved, before)
     world.awake = moved
 
     after = world.pos[env, slot] - goal
     remaining = np.hypot(after[:, 0], after[:, 1])
-    blocked = (remaining <= ARRIVAL_SLACK) & (distance - remaining < 0.25 * speed)
-    arrived = by_order[env, slot] & (reach | blocked)
+    progress = np.hypot(*(start - goal).T) - remaining
+    blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
+    arrived = by_order[env, slot] & ((reach & (heading == goal).all(axis=1)) | blocked)
     _arrive(world, env[arrived], slot[arrived])
 
 
@@ -138,29 +148,33 @@ def _separate(game, intents, kind):
     fixed = (TABLE.is_structure[unit_type] | (world.owner == NEUTRAL)
              | (kind == Order.HOLD) | (TABLE.speed[unit_type] == 0))
     rows = solid & ~fixed & world.awake
-    if not rows.any():
+    if not rows.any() or solid.sum(axis=1).max() < 2:
         return
-    r_slot, r_ok = compact(rows)
+    # Each awake unit (a row) against the solid units of its own game (compacted per game).
+    env, a = np.nonzero(rows)
     s_slot, s_ok = compact(solid)
-    r_pos, s_pos = gather(world.pos, r_slot), gather(world.pos, s_slot)
-    dx = r_pos[:, :, None, 0] - s_pos[:, None, :, 0]
-    dy = r_pos[:, :, None, 1] - s_pos[:, None, :, 1]
-    reach = gather(world.radius, r_slot)[:, :, None] + gather(world.radius, s_slot)[:, None, :]
-    d2 = dx * dx + dy * dy
-    close = (d2 < reach * reach) & r_ok[:, :, None] & s_ok[:, None, :] & (
-        r_slot[:, :, None] != s_slot[:, None, :])
-    env, i, j = np.nonzero(close)
+    s_pos = np.where(s_ok[..., None], gather(world.pos, s_slot), FAR)[env]  # [R, S, 2]
+    delta = world.pos[env, a][:, None, :] - s_pos
+    d2 = delta[..., 0] * delta[..., 0]
+    d2 += delta[..., 1] * delta[..., 1]
+    # Pairs closer than the two largest radii here, then those whose own discs overlap.
+    widest = 2.0 * world.radius[solid].max()
+    k, j = np.nonzero(d2 < widest * widest)
+    env, a, b = env[k], a[k], s_slot[env[k], j]
+    reach = world.radius[env, a] + world.radius[env, b]
+    d2, dx, dy = d2[k, j], delta[k, j, 0], delta[k, j, 1]
+    touching = (d2 < reach * reach) & (a != b)
+    env, a, b, reach, d2, dx, dy = (v[touching] for v in (env, a, b, reach, d2, dx, dy))
     if env.size == 0:
         return
-    a, b = r_slot[env, i], s_slot[env, j]
-    distance = np.sqrt(d2[env, i, j])
-    overlap = reach[env, i, j] - distance
+    distance = np.sqrt(d2)
+    overlap = reach - distance
     # Units on the same spot part in a direction fixed by their slots (deterministic).
     angle = (a - b) * _GOLDEN_ANGLE
     apart = distance > 1e-9
     safe = np.maximum(distance, 1e-9)
-    direction = np.stack([np.where(apart, dx[env, i, j] / safe, np.cos(angle)),
-                          np.where(apart, dy[env, i, j] / safe, np.sin(angle))], axis=-1)
+    direction = np.stack([np.where(apart, dx / safe, np.cos(angle)),
+                          np.where(apart, dy / safe, np.sin(angle))], axis=-1)
     b_fixed = fixed[env, b]
     share = np.where(b_fixed, 1.0, 0.5)[:, None]
     np.add.at(world.pos, (env, a), direction * overlap[:, None] * share)
@@ -173,6 +187,14 @@ def _keep_inside(game, mobile):
     world = game.world
     env, slot = np.nonzero(mobile)
     world.pos[env, slot] = clamp_to_playable(game, world.pos[env, slot], world.radius[env, slot])
+
+
+def _keep_on_ground(game, moved, before):
+    """Units that a step or a push would put on an unpathable cell (a cliff) stay where they were."""
+    world = game.world
+    env, slot = np.nonzero(moved)
+    off = ~game.pathing.walkable(world.pos[env, slot])
+    world.pos[env[off], slot[off]] = before[env[off], slot[off]]
 
 
 def clamp_to_playable(game, point, radius):

@@ -132,7 +132,7 @@ class Observer:
 
     # ------------------------------------------------------------------------ observation
     def observe(self):
-        game, world = self.game, self.game.world
+        game = self.game
         view = game.view
         if self.batch is None:
             self.batch = batch_format.empty_batch(game.num_envs, view.screen_size,

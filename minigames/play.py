@@ -1,7 +1,8 @@
-"""Run a pysc2 agent on a mini-game and report its episode scores, like `python -m pysc2.bin.agent`.
+"""Run a pysc2 agent on a map and report its episode scores, like `python -m pysc2.bin.agent`.
 
     python -m minigames.play --agent pysc2.agents.scripted_agent.MoveToBeacon --episodes 10
-    python -m minigames.play --agent pysc2.agents.random_agent.RandomAgent --gif image/random.gif
+    python -m minigames.play --map_name DefeatRoaches --agent pysc2.agents.scripted_agent.DefeatRoaches
+    python -m minigames.play --agent pysc2.agents.random_agent.RandomAgent --gif random.gif
     python -m minigames.play --episodes 200 --replay_dir replays/   # record demonstrations
     python -m minigames.play --map_name BuildMarines --agent agents.economy.BuildMarines
 
@@ -15,11 +16,11 @@ import numpy as np
 from absl import app, flags, logging
 
 import minigames
-from minigames import maps as engine_maps
-from minigames import render
+from minigames import maps, render
 from pysc2.env import run_loop, sc2_env
 
-flags.DEFINE_string("map_name", "MoveToBeacon", "The mini-game to play.")
+flags.DEFINE_string("map_name", "MoveToBeacon", "Map to play (the embedded engine plays "
+                    f"{', '.join(sorted(maps.MAPS))}).")
 flags.DEFINE_string("agent", "pysc2.agents.scripted_agent.MoveToBeacon",
                     "Python path of a pysc2 agent class.")
 flags.DEFINE_integer("episodes", 10, "Episodes to play.")
@@ -27,6 +28,8 @@ flags.DEFINE_integer("screen_size", 64, "Feature screen resolution.")
 flags.DEFINE_integer("minimap_size", 64, "Feature minimap resolution.")
 flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.")
 flags.DEFINE_integer("seed", 1, "Environment seed.")
+flags.DEFINE_bool("use_feature_units", True, "Report feature_units (agents such as "
+                  "CollectMineralShardsFeatureUnits need them).")
 flags.DEFINE_enum("backend", "auto", minigames.backend.BACKENDS, "Which game to run.")
 flags.DEFINE_string("gif", None, "Write the first episode as a GIF here (embedded engine only).")
 flags.DEFINE_string("replay_dir", None, "Save every episode's replay in this folder.")
@@ -47,14 +50,15 @@ def main(argv):
     backend = minigames.choose_backend(FLAGS.backend)
     if FLAGS.gif and backend != "embedded":
         raise app.UsageError("--gif needs the embedded engine (--backend embedded).")
-    if backend == "embedded" and FLAGS.map_name not in engine_maps.MAPS:
+    if backend == "embedded" and FLAGS.map_name not in maps.MAPS:
         raise app.UsageError(f"--map_name {FLAGS.map_name!r}: the embedded engine plays "
-                             f"{', '.join(sorted(engine_maps.MAPS))}.")
+                             f"{', '.join(sorted(maps.MAPS))}.")
     env = minigames.make_env(
         backend, map_name=FLAGS.map_name, players=[sc2_env.Agent(sc2_env.Race.terran)],
         agent_interface_format=sc2_env.AgentInterfaceFormat(
             feature_dimensions=sc2_env.Dimensions(screen=FLAGS.screen_size,
-                                                  minimap=FLAGS.minimap_size)),
+                                                  minimap=FLAGS.minimap_size),
+            use_feature_units=FLAGS.use_feature_units),
         step_mul=FLAGS.step_mul, random_seed=FLAGS.seed, visualize=bool(FLAGS.gif),
         save_replay_episodes=1 if FLAGS.replay_dir else 0, replay_dir=FLAGS.replay_dir)
     scores = []
@@ -72,7 +76,8 @@ def main(argv):
     agent.step = step_and_record
     with env:
         run_loop.run_loop([agent], env, max_episodes=FLAGS.episodes)
-    print(json.dumps({"agent": FLAGS.agent, "backend": backend, "episodes": len(scores),
+    print(json.dumps({"agent": FLAGS.agent, "map": FLAGS.map_name, "backend": backend,
+                      "episodes": len(scores),
                       "mean": float(np.mean(scores)), "std": float(np.std(scores)),
                       "min": min(scores), "max": max(scores)}))
 

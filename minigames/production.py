@@ -23,8 +23,8 @@ the structure's footprint (its disc), and there the structure is placed: the pla
 again (`minigames.placement`), the cost is paid (the game takes it when the building is placed, not
 when it is ordered; with too little by then the worker drops the order), and the structure appears
 with build progress 0 and 10% of its hit points. A builder walks straight to its site through
-other units and structures (the engine has no path finding; the game's SCV would walk around
-them). The worker stays beside the structure, busy, for the
+other units and structures (the engine's paths go around cliffs, not structures; the game's SCV
+would walk around them). The worker stays beside the structure, busy, for the
 structure's `build_loops` (Supply Depot 480, Barracks 1040, Refinery 480, Command Center 1600),
 while progress and hit points grow evenly to full. A worker that leaves stops the construction; a
 worker given Smart on the unfinished structure takes it up again. When the structure is done the

@@ -1,0 +1,123 @@
+"""Ground paths over a map's pathable grid (one cell per world unit), for maps with cliffs.
+
+A unit heads straight for its goal when the segment to it crosses only pathable cells (sampled
+every PATH_SAMPLE world units). Otherwise it follows a distance field: the shortest distance from
+every cell to the goal's cell over 8-connected steps (diagonal steps cost sqrt(2) and are allowed
+between two blocked cells, as Simple64's narrow ramps need), computed once per goal cell by
+Dijkstra's algorithm (scipy) and kept for later goals in the same cell. The unit steps towards the
+centre of the neighbouring cell nearest to the goal. Structures do not block paths here; units
+that meet them are pushed around them by separation (a reading: the game paths around structures).
+
+A goal on an unpathable cell is replaced by the nearest pathable cell; a cell no path reaches
+leaves the unit where it is.
+"""
+import collections
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+PATH_SAMPLE = 0.25
+MAX_FIELDS = 512  # distance fields kept (each is one float per cell)
+_STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+
+
+class Pathing:
+    """Paths over one pathable grid [rows, cols], row 0 at the top (world y = rows)."""
+
+    def __init__(self, pathable):
+        self.pathable = np.asarray(pathable, bool)
+        self.rows, self.cols = self.pathable.shape
+        self._graph = self._build_graph()
+        self._fields = collections.OrderedDict()
+        cells = np.argwhere(self.pathable)
+        self._open_cells = cells  # [K, 2] (row, col) of every pathable cell
+
+    def _build_graph(self):
+        rows, cols = self.rows, self.cols
+        index = np.arange(rows * cols).reshape(rows, cols)
+        sources, targets, costs = [], [], []
+        for dr, dc in _STEPS:
+            r0, r1 = max(0, -dr), rows - max(0, dr)
+            c0, c1 = max(0, -dc), cols - max(0, dc)
+            ok = self.pathable[r0:r1, c0:c1] & self.pathable[r0 + dr:r1 + dr, c0 + dc:c1 + dc]
+            sources.append(index[r0:r1, c0:c1][ok])
+            targets.append(index[r0 + dr:r1 + dr, c0 + dc:c1 + dc][ok])
+            costs.append(np.full(ok.sum(), np.hypot(dr, dc)))
+        return csr_matrix((np.concatenate(costs),
+                           (np.concatenate(sources), np.concatenate(targets))),
+                          shape=(rows * cols, rows * cols))
+
+    def cell_of(self, pos):
+        """World positions [..., 2] -> (row, col) of their cells, clipped to the grid."""
+        col = np.clip(np.floor(pos[..., 0]).astype(np.int64), 0, self.cols - 1)
+        row = np.clip(np.floor(self.rows - pos[..., 1]).astype(np.int64), 0, self.rows - 1)
+        return row, col
+
+    def centre_of(self, row, col):
+        return np.stack([col + 0.5, self.rows - row - 0.5], axis=-1)
+
+    def walkable(self, pos):
+        row, col = self.cell_of(pos)
+        return self.pathable[row, col]
+
+    def nearest_pathable(self, pos):
+        """World points [K, 2] on unpathable cells moved to the nearest pathable cell's centre."""
+        pos = np.array(pos, np.float64)
+        blocked = ~self.walkable(pos)
+        if blocked.any():
+            row, col = self.cell_of(pos[blocked])
+            d2 = ((self._open_cells[None, :, 0] - row[:, None]) ** 2
+                  + (self._open_cells[None, :, 1] - col[:, None]) ** 2)
+            nearest = self._open_cells[d2.argmin(axis=1)]
+            pos[blocked] = self.centre_of(nearest[:, 0], nearest[:, 1])
+        return pos
+
+    def field(self, row, col):
+        """[rows, cols] shortest distances (in cells) to the goal cell; inf where unreachable."""
+        key = int(row) * self.cols + int(col)
+        if key in self._fields:
+            self._fields.move_to_end(key)
+            return self._fields[key]
+        distances = dijkstra(self._graph, directed=False, indices=key).reshape(self.rows,
+                                                                               self.cols)
+        self._fields[key] = distances
+        if len(self._fields) > MAX_FIELDS:
+            self._fields.popitem(last=False)
+        return distances
+
+    def clear_line(self, start, goal):
+        """[K] bool: the segment from start to goal [K, 2] crosses only pathable cells."""
+        length = np.hypot(*(goal - start).T)
+        samples = int(np.ceil(length.max(initial=0.0) / PATH_SAMPLE)) + 1
+        t = np.linspace(0.0, 1.0, samples)
+        points = start[:, None, :] + (goal - start)[:, None, :] * t[None, :, None]
+        return self.walkable(points).all(axis=1)
+
+    def waypoints(self, start, goal):
+        """Where units at `start` [K, 2] should head this loop on their way to `goal` [K, 2]:
+        the goal itself when the way is clear, else the next cell on a shortest path."""
+        goal = self.nearest_pathable(goal)
+        clear = self.clear_line(start, goal)
+        waypoint = goal.copy()
+        detour = np.flatnonzero(~clear)
+        if detour.size == 0:
+            return waypoint
+        goal_row, goal_col = self.cell_of(goal[detour])
+        row, col = self.cell_of(start[detour])
+        step = np.array(_STEPS)
+        next_row = np.clip(row[:, None] + step[None, :, 0], 0, self.rows - 1)
+        next_col = np.clip(col[:, None] + step[None, :, 1], 0, self.cols - 1)
+        keys = goal_row * self.cols + goal_col
+        for key in np.unique(keys):  # one distance field per goal cell (a few per loop)
+            units = np.flatnonzero(keys == key)
+            field = self.field(*divmod(int(key), self.cols))
+            ahead = field[next_row[units], next_col[units]]  # [k, 8]
+            best = ahead.argmin(axis=1)
+            k = np.arange(len(units))
+            better = ahead[k, best] < field[row[units], col[units]]
+            waypoint[detour[units[better]]] = self.centre_of(next_row[units, best][better],
+                                                             next_col[units, best][better])
+            stuck = ~better & ~np.isfinite(field[row[units], col[units]])
+            waypoint[detour[units[stuck]]] = start[detour[units[stuck]]]  # no path: stay
+        return waypoint
