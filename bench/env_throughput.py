@@ -5,6 +5,10 @@
 observations (all 27 screen and 11 minimap layers, feature units). Actions are random available
 functions with random arguments, drawn before timing, so the figures measure the engine alone.
 
+Each figure is given per second of wall time and, under `*_cpu`, per second of this process's CPU
+time (what one core delivers when other work shares the machine); `load_average` is the machine's
+1-minute load average before and after the map's measurements.
+
     python -m bench.env_throughput [--seconds 3] [--maps MoveToBeacon,DefeatRoaches]
 """
 import json
@@ -34,13 +38,13 @@ def single_env_steps_per_second(map_name, size, seconds):
     spec = env.action_spec()[0]
     rng = np.random.default_rng(0)
     timestep = env.reset()[0]
-    steps, start = 0, time.perf_counter()
+    steps, start, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds:
         function_id = rng.choice(timestep.observation.available_actions)
         args = [[rng.integers(0, s) for s in arg.sizes] for arg in spec.functions[function_id].args]
         timestep = env.step([actions.FunctionCall(function_id, args)])[0]
         steps += 1
-    return steps / (time.perf_counter() - start)
+    return steps / (time.perf_counter() - start), steps / (time.process_time() - cpu)
 
 
 def batch_steps_per_second(map_name, num_envs, size, seconds):
@@ -52,25 +56,32 @@ def batch_steps_per_second(map_name, num_envs, size, seconds):
     # function of highest priority.
     arg_pool = np.stack([rng.integers(0, max(s, 1), size=(16, num_envs)) for s in env.arg_sizes], -1)
     priority_pool = rng.random((16, num_envs, len(actions.FUNCTIONS)))
-    steps, start = 0, time.perf_counter()
+    steps, start, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds:
         function_ids = (priority_pool[steps % 16] * batch["available_actions"]).argmax(axis=1)
         batch, _, _ = env.step(function_ids, arg_pool[steps % 16])
         steps += 1
-    return steps * num_envs / (time.perf_counter() - start)
+    return (steps * num_envs / (time.perf_counter() - start),
+            steps * num_envs / (time.process_time() - cpu))
 
 
 def main(argv):
     del argv
     for map_name in FLAGS.maps:
         result = {"benchmark": "env_throughput", "map": map_name, "cpu_count": os.cpu_count(),
-                  "unit": "agent steps per second", "single_env_pysc2_api": {}, "batch_api": {}}
+                  "unit": "agent steps per second", "single_env_pysc2_api": {}, "batch_api": {},
+                  "single_env_pysc2_api_cpu": {}, "batch_api_cpu": {},
+                  "load_average": [round(os.getloadavg()[0], 2)]}
         for size in (int(s) for s in FLAGS.sizes):
-            result["single_env_pysc2_api"][f"screen{size}"] = round(
-                single_env_steps_per_second(map_name, size, FLAGS.seconds))
+            key = f"screen{size}"
+            wall, cpu = single_env_steps_per_second(map_name, size, FLAGS.seconds)
+            result["single_env_pysc2_api"][key] = round(wall)
+            result["single_env_pysc2_api_cpu"][key] = round(cpu)
             for n in (int(v) for v in FLAGS.num_envs):
-                result["batch_api"][f"screen{size}_n{n}"] = round(
-                    batch_steps_per_second(map_name, n, size, FLAGS.seconds))
+                wall, cpu = batch_steps_per_second(map_name, n, size, FLAGS.seconds)
+                result["batch_api"][f"{key}_n{n}"] = round(wall)
+                result["batch_api_cpu"][f"{key}_n{n}"] = round(cpu)
+        result["load_average"].append(round(os.getloadavg()[0], 2))
         print(json.dumps(result), flush=True)
 
 

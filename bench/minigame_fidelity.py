@@ -1,9 +1,10 @@
 """DeepMind's agents on the embedded mini-games, next to the real game's published figures.
 
-For each map, pysc2's `random_agent.RandomAgent` and every scripted agent pysc2 (or this project)
-has for it play `--episodes` episodes through `pysc2.env.run_loop` on `minigames.SC2Env` at 64x64
-feature layers; one JSON line per map gives each agent's mean, std, min and max score and the
-episode length in agent steps, beside SC2LE's published random-policy mean (and max).
+For each map, pysc2's `random_agent.RandomAgent` and every scripted agent pysc2 (or this project,
+`agents/`) has for it play `--episodes` episodes through `pysc2.env.run_loop` on `minigames.SC2Env`
+at 64x64 feature layers; one JSON line per map gives each agent's mean, std, min and max score and
+the episode length in agent steps, beside SC2LE's published random-policy mean (and max) and, for
+the economy maps, other published means for scale.
 
     python -m bench.minigame_fidelity [--episodes 30] [--maps MoveToBeacon,DefeatRoaches]
 """
@@ -13,6 +14,7 @@ import numpy as np
 from absl import app, flags, logging
 
 import minigames
+from agents import economy
 from minigames import maps
 from pysc2.agents import random_agent, scripted_agent
 from pysc2.env import run_loop, sc2_env
@@ -29,11 +31,19 @@ SC2LE_RANDOM = {"MoveToBeacon": (1, 6), "CollectMineralShards": (17, 35),
                 "FindAndDefeatZerglings": (4, 19), "DefeatRoaches": (1, 46),
                 "DefeatZerglingsAndBanelings": (23, 118), "CollectMineralsAndGas": (12, 750),
                 "BuildMarines": (0, 5)}
+# Other published means for scale (pysc2_fidelity.md section 5.1, engine_data.md section 4.2).
+PUBLISHED = {
+    "CollectMineralsAndGas": {"deepmind_human": 6880, "rule_based_lzhbrian": 4802,
+                              "sc2le_fullyconv": 3978},
+    "BuildMarines": {"deepmind_human": 138, "rule_based_lzhbrian": 127, "sc2le_fullyconv": 3},
+}
 SCRIPTED = {
     "MoveToBeacon": [scripted_agent.MoveToBeacon],
     "CollectMineralShards": [scripted_agent.CollectMineralShards,
                              scripted_agent.CollectMineralShardsFeatureUnits],
     "DefeatRoaches": [scripted_agent.DefeatRoaches],
+    "CollectMineralsAndGas": [economy.CollectMineralsAndGas],
+    "BuildMarines": [economy.BuildMarines],
 }
 
 
@@ -83,7 +93,8 @@ def main(argv):
     for map_name in FLAGS.maps:
         row = {"benchmark": "minigame_fidelity", "map": map_name,
                "screen": FLAGS.size, "seed": FLAGS.seed,
-               "sc2le_random_policy": dict(zip(("mean", "max"), SC2LE_RANDOM[map_name]))}
+               "sc2le_random_policy": dict(zip(("mean", "max"), SC2LE_RANDOM[map_name])),
+               **({"published_means": PUBLISHED[map_name]} if map_name in PUBLISHED else {})}
         agents = [random_agent.RandomAgent] + SCRIPTED.get(map_name, [])
         for agent_class in agents:
             row[f"{agent_class.__module__.split('.')[-1]}.{agent_class.__name__}"] = play(

@@ -20,6 +20,7 @@ PADDED_ROWS = {
     "build_queue": 5,
     "production_queue": 5,
     "last_actions": 4,
+    "action_result": 4,
     "feature_units": 64,
 }
 _ROW_WIDTH = {
@@ -28,6 +29,7 @@ _ROW_WIDTH = {
     "build_queue": len(features.UnitLayer),
     "production_queue": len(features.ProductionQueue),
     "last_actions": None,
+    "action_result": None,
     "feature_units": len(features.FeatureUnit),
 }
 

@@ -1,9 +1,14 @@
 """The engine's core: N copies of one map, stepped together game loop by game loop.
 
 `Game` ties the pieces together: the `World` (unit slots and per-player state), the map's script
-(`minigames.maps`), the systems that run every game loop (combat, movement, and the map's own
-rules), the interface that turns pysc2 function calls into selections and orders
-(`minigames.interface`) and the observer that draws pysc2's observations (`minigames.observe`).
+(`minigames.maps`), the systems that run every game loop, the interface that turns pysc2 function
+calls into selections and orders (`minigames.interface`) and the observer that draws pysc2's
+observations (`minigames.observe`).
+
+Every game loop runs, in this order: combat (targets, shots, deaths), the economy (harvesting
+workers), production (training, construction, supply and score bookkeeping), movement (every unit
+moves as the systems before it asked), the map's script (scores, waves), and last the ground grids
+of games whose structures or resources changed (`minigames.placement`).
 `SC2Env` (one environment, pysc2's API) and `BatchEnv` (N environments, index actions) are thin
 facades over it.
 
@@ -16,7 +21,8 @@ import dataclasses
 
 import numpy as np
 
-from minigames import combat, geometry, interface, maps, movement, observe, pathing, vision
+from minigames import (combat, economy, geometry, interface, maps, movement, observe, pathing,
+                       placement, production, vision)
 from minigames.world import World
 
 
@@ -49,13 +55,12 @@ class Game:
         self.screen = geometry.LayerTransform.screen(view.screen_size, view.camera_width,
                                                      self.map.map_size[1])
         self.minimap = geometry.LayerTransform.minimap(view.minimap_size, self.map.map_size)
-        self.pathable = self.map.pathable()
-        self.buildable = self.map.buildable()
         self.height_grid = self.map.height_grid()
         # Paths around cliffs, on maps whose pathable cells do not fill the playable area.
+        terrain = self.map.pathable()
         self.pathing = (None if self.map.region_grid(self.map.playable).sum()
-                        == self.pathable.sum() else pathing.Pathing(self.pathable))
-        self.ground_version = 0  # increases whenever pathable or buildable change
+                        == terrain.sum() else pathing.Pathing(terrain))
+        self.ground = placement.Ground(self)  # per-environment pathable and buildable grids
         self.vision = vision.Vision(self)
         self._vision_loops = -1  # self._loops when vision was last updated
         self._loops = 0  # counts every change of the world (game loops, resets, restores)
@@ -94,6 +99,7 @@ class Game:
         self.interface.reset(rows)
         self.vision.reset(rows)
         self.map.start(self, rows)
+        self.ground.refresh(rows)
         self._loops += 1  # the world changed: vision must be recomputed
 
     def apply(self, function_ids, values, player=1):
@@ -120,10 +126,15 @@ class Game:
             if not running.any():
                 break
             world.died[:] = False
+            world.trained[:] = False
             intents = movement.Intents(world)
             combat.tick(self, running, intents)
+            kind = world.current_order()
+            economy.tick(self, running, intents, kind)
+            production.tick(self, running, intents, kind)
             movement.tick(self, running, intents)
             self.map.tick(self, running)
+            self.ground.refresh()
             self.ended |= running & self.map.ended(self)
             world.game_loop[running] += 1
             self._loops += 1
@@ -152,9 +163,9 @@ class Game:
             raise ValueError(f"This state holds {len(state['seeds'])} environments; this engine "
                              f"has {self.num_envs}.")
         self.world.set_state(state["world"])
+        self.ground.refresh(np.arange(self.num_envs))
         self.vision.grid[...] = state["vision"]
         self._loops += 1  # the world changed: vision and availability are recomputed
-        self.ground_version += 1  # and the observers redraw the ground
         self.seeds = list(state["seeds"])
         self.episode[:] = state["episode"]
         self.ended[:] = state["ended"]

@@ -30,11 +30,18 @@ commands and their orders:
 * HoldPosition, Stop: the queue is replaced by holding, or emptied.
 Queued commands (`queued` = 1) go after the unit's orders; otherwise they replace them. A group
 sent to a point outside the box around it keeps its formation (`_formation_offsets`).
+
+The commands of workers and structures (Harvest_Gather, Harvest_Return, Build_*, Train_*, the
+rallies, the cancels, build_queue, and what Smart means for them) are carried out by
+`minigames.command_card`; a command the game would refuse (NotEnoughMinerals, a blocked building
+spot, ...) is reported in the next observation's `action_result` and not in `last_actions`.
+Structures under construction take no commands but Cancel. A specific function (for example
+Rally_Building_screen) acts as its general one.
 """
 import numpy as np
 from pysc2.lib import actions
 
-from minigames import movement
+from minigames import command_card, economy, movement
 from minigames.geometry import disc_meets_box
 from minigames.units import GROUND, TABLE
 from minigames.world import Order
@@ -42,6 +49,7 @@ from minigames.world import Order
 F = actions.FUNCTIONS
 T = actions.TYPES
 MAX_LAST_ACTIONS = 4
+MAX_ACTION_RESULTS = 4
 # Functions every player may use whatever is selected.
 ALWAYS_AVAILABLE = (F.no_op.id, F.move_camera.id, F.select_point.id, F.select_rect.id,
                     F.select_control_group.id)
@@ -50,6 +58,11 @@ ALWAYS_AVAILABLE = (F.no_op.id, F.move_camera.id, F.select_point.id, F.select_re
 NO_POINT, SCREEN_POINT, MINIMAP_POINT = 0, 1, 2
 COMMAND_ORDER = np.zeros(len(F), np.int8)  # 0: not a unit command the engine carries out
 COMMAND_LAYER = np.zeros(len(F), np.int8)
+for _function in F:  # where the economy's commands (`minigames.command_card`) read their point
+    if command_card.HANDLED[_function.id]:
+        COMMAND_LAYER[_function.id] = {actions.cmd_screen: SCREEN_POINT,
+                                       actions.cmd_minimap: MINIMAP_POINT}.get(
+            _function.function_type, NO_POINT)
 for _function, _order, _layer in (
         (F.Attack_screen, Order.ATTACK, SCREEN_POINT), (F.Attack_minimap, Order.ATTACK, MINIMAP_POINT),
         (F.Move_screen, Order.MOVE, SCREEN_POINT), (F.Move_minimap, Order.MOVE, MINIMAP_POINT),
@@ -62,7 +75,7 @@ IS_COMMAND = np.zeros(len(F), bool)
 IS_COMMAND[[f.id for f in (F.Attack_screen, F.Attack_minimap, F.Move_screen, F.Move_minimap,
                            F.Patrol_screen, F.Patrol_minimap, F.Smart_screen, F.Smart_minimap,
                            F.HoldPosition_quick, F.Stop_quick)]] = True
-STOP, SMART_SCREEN = F.Stop_quick.id, F.Smart_screen.id
+STOP, SMART_SCREEN, SMART_MINIMAP = F.Stop_quick.id, F.Smart_screen.id, F.Smart_minimap.id
 SCREEN_ARG, MINIMAP_ARG, QUEUED_ARG = T.screen.id, T.minimap.id, T.queued.id
 
 
@@ -72,7 +85,8 @@ class Interface:
     def __init__(self, game):
         self.game = game
         n = game.num_envs
-        self.functions = game.map.functions & IS_COMMAND  # [unit type, function]
+        # [unit type, function]: the map's command cards, reduced to what the engine carries out.
+        self.functions = game.map.functions & (IS_COMMAND | command_card.HANDLED)
         self.requirements = {key: building for key, building in TABLE.requirement.items()
                              if self.functions[key]}
         # Actions carried out since the world last advanced (`pending`), and those carried out
@@ -83,31 +97,55 @@ class Interface:
         self.reported_actions = np.zeros((n, 2, MAX_LAST_ACTIONS), np.int32)
         self.reported_count = np.zeros((n, 2), np.int32)
         self.idle_worker_cursor = np.full((n, 2), -1, np.int64)  # tag of the last picked worker
+        # The ActionResult codes of refused commands, pending and reported likewise.
+        self.pending_results = np.zeros((n, 2, MAX_ACTION_RESULTS), np.int32)
+        self.pending_result_count = np.zeros((n, 2), np.int32)
+        self.reported_results = np.zeros((n, 2, MAX_ACTION_RESULTS), np.int32)
+        self.reported_result_count = np.zeros((n, 2), np.int32)
 
     def reset(self, rows):
-        self.pending_count[rows] = 0
-        self.reported_count[rows] = 0
+        for count in (self.pending_count, self.reported_count, self.pending_result_count,
+                      self.reported_result_count):
+            count[rows] = 0
         self.idle_worker_cursor[rows] = -1
 
     def get_state(self):
         return {name: getattr(self, name).copy() for name in (
             "pending_actions", "pending_count", "reported_actions", "reported_count",
-            "idle_worker_cursor")}
+            "pending_results", "pending_result_count", "reported_results",
+            "reported_result_count", "idle_worker_cursor")}
 
     def set_state(self, state):
         for name, value in state.items():
             getattr(self, name)[...] = value
 
     def publish_actions(self):
-        """The world advances: the actions carried out so far become those the next
-        observations report (pysc2's `last_actions`)."""
-        self.reported_actions[:] = self.pending_actions
-        self.reported_count[:] = self.pending_count
-        self.pending_count[:] = 0
+        """The world advances: the actions carried out (and refused) so far become those the
+        next observations report (pysc2's `last_actions` and `action_result`)."""
+        for pending, count, reported, reported_count in (
+                (self.pending_actions, self.pending_count, self.reported_actions,
+                 self.reported_count),
+                (self.pending_results, self.pending_result_count, self.reported_results,
+                 self.reported_result_count)):
+            reported[:] = pending
+            reported_count[:] = count
+            count[:] = 0
 
     def last_actions(self, player):
         """([N, 4] function ids, [N] count) carried out before the world last advanced."""
         return self.reported_actions[:, player - 1], self.reported_count[:, player - 1]
+
+    def action_results(self, player):
+        """([N, 4] ActionResult codes, [N] count) of the commands refused before the world last
+        advanced."""
+        return self.reported_results[:, player - 1], self.reported_result_count[:, player - 1]
+
+    @staticmethod
+    def _record(store, count, rows, p, values):
+        """Append one value per row to a per-player list (the oldest kept when it is full)."""
+        slot = np.minimum(count[rows, p], store.shape[2] - 1)
+        store[rows, p, slot] = values
+        count[rows, p] = slot + 1
 
     # ------------------------------------------------------------------------ availability
     def available(self, player):
@@ -120,7 +158,8 @@ class Interface:
         mask[:, F.select_unit.id] = selected.sum(axis=1) >= 2
         mask[:, F.select_idle_worker.id] = self.idle_workers(player).any(axis=1)
         mask[:, F.select_army.id] = self.army(player).any(axis=1)
-        commanded = selected & (world.owner == player)
+        own = selected & (world.owner == player)
+        commanded = own & (world.build_progress >= 1.0)
         types = np.unique(world.unit_type[commanded])
         if types.size:
             has_type = (commanded[:, :, None]
@@ -135,6 +174,15 @@ class Interface:
                 if column.size:
                     mask[:, function] |= has_type[:, column[0]] & self.has_finished(player,
                                                                                     building)
+        # What depends on the units' state rather than their type: Return Cargo needs cargo,
+        # the cancels need something to cancel, build_queue a single structure that trains.
+        workers = commanded & TABLE.is_worker[world.unit_type]
+        mask[:, F.Harvest_Return_quick.id] &= (workers & economy.carries(world)).any(axis=1)
+        mask[:, F.Cancel_quick.id] = (own & ~commanded
+                                      & TABLE.is_structure[world.unit_type]).any(axis=1)
+        training = commanded & (world.queue_count > 0)
+        mask[:, F.Cancel_Last_quick.id] = training.any(axis=1)
+        mask[:, F.build_queue.id] = training.any(axis=1) & (selected.sum(axis=1) == 1)
         return mask
 
     def has_finished(self, player, unit_type):
@@ -155,8 +203,13 @@ class Interface:
 
     # ----------------------------------------------------------------------------- actions
     def apply(self, player, function_ids, values):
+        """Carry out one action per environment. A specific function (Rally_Building_screen, ...)
+        acts as its general form; `last_actions` reports the function as given."""
         p = player - 1
+        given = function_ids
+        function_ids = command_card.GENERAL[function_ids]
         executed = function_ids != F.no_op.id
+        refused = np.zeros(len(function_ids), np.int64)  # ActionResult codes
         handlers = {
             F.move_camera.id: self._move_camera,
             F.select_point.id: self._select_point,
@@ -170,14 +223,21 @@ class Interface:
             if function_id in handlers:
                 rows = np.flatnonzero(function_ids == function_id)
                 handlers[function_id](player, rows, values[rows])
-        rows = np.flatnonzero(IS_COMMAND[function_ids])
+        rows = np.flatnonzero(function_ids == F.build_queue.id)
         if rows.size:
-            taken = self._commands(player, rows, function_ids[rows], values[rows])
+            taken, refused[rows] = command_card.cancel_queued(
+                self.game, player, rows, values[rows, T.build_queue_id.id, 0])
             executed[rows[~taken]] = False
+        for is_kind, carry_out in ((IS_COMMAND, self._commands),
+                                   (command_card.HANDLED, self._economy_commands)):
+            rows = np.flatnonzero(is_kind[function_ids])
+            if rows.size:
+                taken, refused[rows] = carry_out(player, rows, function_ids[rows], values[rows])
+                executed[rows[~taken]] = False
         rows = np.flatnonzero(executed)
-        slot = np.minimum(self.pending_count[rows, p], MAX_LAST_ACTIONS - 1)
-        self.pending_actions[rows, p, slot] = function_ids[rows]
-        self.pending_count[rows, p] = slot + 1
+        self._record(self.pending_actions, self.pending_count, rows, p, given[rows])
+        rows = np.flatnonzero(refused)
+        self._record(self.pending_results, self.pending_result_count, rows, p, refused[rows])
 
     # Selection.
     def _set_selection(self, player, rows, new, add):
@@ -310,16 +370,11 @@ class Interface:
             [np.clip(point[:, 0], x0, x1), np.clip(point[:, 1], y0, y1)], axis=-1)
 
     # Commands.
-    def _commands(self, player, rows, function_ids, values):
-        """Give each row's command to its selected own units that offer it; [R] bool: taken."""
+    def _command_points(self, player, rows, function_ids, values):
+        """([R, 2] world point of each row's command, [R] slot of the unit under a screen
+        point or -1)."""
         world = self.game.world
-        takers = (world.selected[rows, player - 1] & self._own(player, rows)
-                  & self.functions[world.unit_type[rows], function_ids[:, None]])
-        r, slot = np.nonzero(takers)
-        env = rows[r]
-        function = function_ids[r]
         layer = COMMAND_LAYER[function_ids]
-        # The point of each row's command, in world units, and the unit under a screen point.
         point = np.zeros((len(rows), 2))
         under = np.full(len(rows), -1)
         on_screen = np.flatnonzero(layer == SCREEN_POINT)
@@ -332,6 +387,25 @@ class Interface:
         on_minimap = np.flatnonzero(layer == MINIMAP_POINT)
         point[on_minimap] = self.game.minimap.to_world(
             values[on_minimap, MINIMAP_ARG].astype(np.float64))
+        return point, under
+
+    def _economy_commands(self, player, rows, function_ids, values):
+        """Workers' and structures' commands (`minigames.command_card`); ([R] taken, [R] codes)."""
+        point, under = self._command_points(player, rows, function_ids, values)
+        return command_card.carried_out(self, player, rows, function_ids, values, point, under)
+
+    def _commands(self, player, rows, function_ids, values):
+        """Give each row's command to its selected own units that offer it; ([R] bool: taken,
+        [R] ActionResult codes, all 0: these commands are never refused)."""
+        world = self.game.world
+        takers = (world.selected[rows, player - 1] & self._own(player, rows)
+                  & (world.build_progress[rows] >= 1.0)
+                  & self.functions[world.unit_type[rows], function_ids[:, None]])
+        r, slot = np.nonzero(takers)
+        env = rows[r]
+        function = function_ids[r]
+        layer = COMMAND_LAYER[function_ids]
+        point, under = self._command_points(player, rows, function_ids, values)
         point = np.where((layer[r] == NO_POINT)[:, None], world.pos[env, slot],
                          movement.clamp_to_playable(
                              self.game, point[r] + _formation_offsets(world, r, env, slot,
@@ -348,14 +422,19 @@ class Interface:
         smart_attack = enemy & (function == SMART_SCREEN) & can_attack
         kinds[smart_attack] = Order.ATTACK
         enemy &= kinds == Order.ATTACK
+        queued = values[r, QUEUED_ARG, 0] == 1
+        smart = (function == SMART_SCREEN) | (function == SMART_MINIMAP)
+        special = np.zeros(len(r), bool)
+        special[smart] = command_card.smart(self.game, env[smart], slot[smart], target[smart],
+                                            point[smart], queued[smart])
         target = np.where(enemy, target, -1)
         tag = np.where(enemy, world.tag[env, np.maximum(target, 0)], 0)
         stop = function == STOP
         world.clear_orders(env[stop], slot[stop])
-        give = ~stop
+        give = ~stop & ~special
         world.give_orders(env[give], slot[give], kinds[give], point[give], target=target[give],
-                          target_tag=tag[give], queued=values[r[give], QUEUED_ARG, 0] == 1)
-        return takers.any(axis=1)
+                          target_tag=tag[give], queued=queued[give])
+        return takers.any(axis=1), np.zeros(len(rows), np.int64)
 
 
 def _formation_offsets(world, group, env, slot, point):

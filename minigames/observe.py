@@ -17,18 +17,27 @@ unit (at most 255). Layer values:
 * active: the unit has an order; build_progress: progress * 255 of unfinished structures, 0 for
   finished units (readings);
 * height_map: the map's height grid; visibility_map: `minigames.vision`; pathable and buildable:
-  the map's grids (as structures change them); creep, power, effects, buffs and the rest: 0.
+  each game's grids (`minigames.placement`: the map's, less the footprints of structures and
+  resources); creep, power, effects, buffs and the rest: 0.
 
 The minimap draws every unit the player sees over the whole map (`unit_type` only with
 `allow_cheating_layers`, as pysc2), and the `camera` layer marks the pixels whose centre the screen
-covers. `feature_units` lists the units whose centre is on the screen, in slot order.
+covers. `feature_units` lists the units whose centre is on the screen, in slot order; a structure's
+order columns show its training queue (order_progress_0: the first unit's progress * 100), and
+town halls and refineries their assigned and ideal harvesters (`harvesters`).
+
+Vectors: the player vector (food from `production.food`), `score_cumulative` (the world's, with
+the curriculum score and the value of units and structures counted when observed), `last_actions`
+and `action_result` (commands refused since the last observation), and `build_queue` /
+`production_queue` when a single own structure with units in its queue is selected (pysc2's
+production panel).
 """
 import numpy as np
 from pysc2.lib import actions, features
 
-from minigames import batch_format, geometry
+from minigames import batch_format, geometry, production
 from minigames.units import GROUND, TABLE
-from minigames.world import NEUTRAL
+from minigames.world import NEUTRAL, Order, compact, gather
 
 SCREEN = features.SCREEN_FEATURES
 MINIMAP = features.MINIMAP_FEATURES
@@ -42,15 +51,24 @@ _SCREEN_UNIT_LAYERS = np.array([getattr(SCREEN, name).index for name in (
 _MINIMAP_UNIT_LAYERS = np.array([getattr(MINIMAP, name).index for name in (
     "player_id", "player_relative", "selected", "unit_type")])
 NEUTRAL_PLAYER_ID = 16
-# feature_units' order columns hold raw function ids; the engine's orders map to these.
+SC = features.ScoreCumulative
+# feature_units' order columns hold raw function ids; the engine's orders map to these, a Build
+# order and a structure's training to the raw function of what is being made.
 _ORDER_RAW_FUNCTION = np.zeros(8, np.int64)
-for _order, _function in ((1, actions.FUNCTIONS.Move_Move_screen),
-                          (2, actions.FUNCTIONS.Attack_Attack_screen),
-                          (3, actions.FUNCTIONS.Patrol_Patrol_screen),
-                          (4, actions.FUNCTIONS.HoldPosition_Hold_quick),
-                          (5, actions.FUNCTIONS.Harvest_Gather_SCV_screen),
-                          (6, actions.FUNCTIONS.Harvest_Return_SCV_quick)):
+for _order, _function in ((Order.MOVE, actions.FUNCTIONS.Move_Move_screen),
+                          (Order.ATTACK, actions.FUNCTIONS.Attack_Attack_screen),
+                          (Order.PATROL, actions.FUNCTIONS.Patrol_Patrol_screen),
+                          (Order.HOLD, actions.FUNCTIONS.HoldPosition_Hold_quick),
+                          (Order.GATHER, actions.FUNCTIONS.Harvest_Gather_SCV_screen),
+                          (Order.RETURN, actions.FUNCTIONS.Harvest_Return_SCV_quick)):
     _ORDER_RAW_FUNCTION[_order] = actions.RAW_ABILITY_ID_TO_FUNC_ID.get(_function.ability_id, 0)
+TRAIN_ABILITY = np.zeros(TABLE.size, np.int64)  # the ability that makes each type
+for _made, _function in production.FUNCTION_OF.items():
+    TRAIN_ABILITY[_made] = actions.FUNCTIONS[_function].ability_id
+MAKE_RAW_FUNCTION = np.array([actions.RAW_ABILITY_ID_TO_FUNC_ID.get(a, 0) for a in TRAIN_ABILITY])
+# Harvesters a town hall wants per mineral field near it, and a refinery in all (the game's
+# ideal_harvesters); "near" is within NEAR_TOWN_HALL of the hall's centre (a reading).
+HARVESTERS_PER_FIELD, HARVESTERS_PER_REFINERY, NEAR_TOWN_HALL = 2, 3, 10.0
 
 
 class Observer:
@@ -66,8 +84,8 @@ class Observer:
         # follow the camera (`_static_camera`).
         self._screen_cells = self._minimap_cells = self._minimap_centres = None
         self._static_camera = None  # [E, 2] camera the screen's cells were computed for
-        self._static_version = -1  # game.ground_version of the ground layers drawn
-        self._minimap_version = -1
+        self._static_version = None  # [E] game.ground.version of the ground layers drawn
+        self._minimap_version = None
         self._minimap_camera = None
 
     # ----------------------------------------------------------------------- what is where
@@ -207,13 +225,14 @@ class Observer:
             for cached, new in zip(self._screen_cells, cells):
                 cached[rows] = new
             self._static_camera = camera.copy()
-        if self._static_version != game.ground_version:
-            rows = np.arange(game.num_envs)
+        version = game.ground.version
+        if self._static_version is not None:
+            rows = np.union1d(rows, np.flatnonzero(self._static_version != version))
         self._sample(layers, rows, self._screen_cells, SCREEN, ground=True)
         if game.map.fog:
             rows = np.arange(game.num_envs)
         self._sample(layers, rows, self._screen_cells, SCREEN, ground=False)
-        self._static_version = game.ground_version
+        self._static_version = version.copy()
 
     def _draw_static_minimap(self, layers):
         """The minimap's ground layers when the ground changed, visibility on every call on maps
@@ -226,9 +245,10 @@ class Observer:
             self._minimap_cells = tuple(np.broadcast_to(c, (game.num_envs,) + c.shape)
                                         for c in self._cells_of(centres))
             self._sample(layers, rows, self._minimap_cells, MINIMAP, ground=False)
-        if self._minimap_version != game.ground_version:
-            self._sample(layers, rows, self._minimap_cells, MINIMAP, ground=True)
-            self._minimap_version = game.ground_version
+        changed = (rows if self._minimap_version is None
+                   else np.flatnonzero(self._minimap_version != game.ground.version))
+        self._sample(layers, changed, self._minimap_cells, MINIMAP, ground=True)
+        self._minimap_version = game.ground.version.copy()
         if game.map.fog:
             self._sample(layers, rows, self._minimap_cells, MINIMAP, ground=False)
         camera = game.world.camera[:, self.player - 1]
@@ -261,10 +281,12 @@ class Observer:
         game = self.game
         cell_row, cell_col, inside = (c[rows] for c in cells)
         if ground:
-            for layer, grid in ((names.height_map, game.height_grid),
-                                (names.pathable, game.pathable),
-                                (names.buildable, game.buildable)):
-                layers[rows, layer.index] = np.where(inside, grid[cell_row, cell_col], 0)
+            layers[rows, names.height_map.index] = np.where(
+                inside, game.height_grid[cell_row, cell_col], 0)
+            env = rows[:, None, None]
+            for layer, grid in ((names.pathable, game.ground.pathable),
+                                (names.buildable, game.ground.buildable)):
+                layers[rows, layer.index] = np.where(inside, grid[env, cell_row, cell_col], 0)
         else:
             visibility = game.vision.grid[rows[:, None, None], self.player - 1, cell_row,
                                           cell_col]
@@ -276,28 +298,35 @@ class Observer:
         p = self.player
         own = world.alive & (world.owner == p)
         unit_type = world.unit_type
-        supply = np.where(own & (world.build_progress >= 1.0), TABLE.supply[unit_type], 0.0)
         workers = own & TABLE.is_worker[unit_type]
         army = game.interface.army(p)
+        food_used, food_cap = production.food(world, p)
         player = batch["player"]
         player[:, PLAYER.player_id] = p
         player[:, PLAYER.minerals] = world.minerals[:, p - 1]
         player[:, PLAYER.vespene] = world.vespene[:, p - 1]
-        player[:, PLAYER.food_used] = np.ceil(np.where(supply > 0, supply, 0).sum(axis=1)
-                                              + world.food_queued[:, p - 1])
-        player[:, PLAYER.food_cap] = np.minimum(np.where(supply < 0, -supply, 0).sum(axis=1), 200)
+        player[:, PLAYER.food_used] = np.ceil(food_used)
+        player[:, PLAYER.food_cap] = food_cap
         player[:, PLAYER.food_army] = np.ceil(np.where(army, TABLE.supply[unit_type], 0).sum(1))
         player[:, PLAYER.food_workers] = np.where(workers, TABLE.supply[unit_type], 0).sum(1)
         player[:, PLAYER.idle_worker_count] = game.interface.idle_workers(p).sum(axis=1)
         player[:, PLAYER.army_count] = army.sum(axis=1)
         batch["game_loop"][:, 0] = world.game_loop
-        batch["score_cumulative"][:] = world.score_cumulative[:, p - 1]
+        score = batch["score_cumulative"]
+        score[:] = world.score_cumulative[:, p - 1]
         if p == 1:
-            batch["score_cumulative"][:, 0] = world.score
+            score[:, SC.score] = world.score
+        # The value of what a player has, counted when it is observed.
+        value = np.where(own, production.VALUE[unit_type], 0)
+        structure = TABLE.is_structure[unit_type]
+        score[:, SC.total_value_units] = np.where(structure, 0, value).sum(axis=1)
+        score[:, SC.total_value_structures] = np.where(structure, value, 0).sum(axis=1)
         batch["available_actions"][:] = game.available(p)
-        last, count = game.interface.last_actions(p)
-        batch["last_actions"][:] = np.where(np.arange(last.shape[1]) < count[:, None], last, 0)
-        batch["last_actions_count"][:] = count
+        for name, reported in (("last_actions", game.interface.last_actions),
+                               ("action_result", game.interface.action_results)):
+            values, count = reported(p)
+            batch[name][:] = np.where(np.arange(values.shape[1]) < count[:, None], values, 0)
+            batch[name + "_count"][:] = count
 
     def _selection(self, batch):
         world = self.game.world
@@ -318,6 +347,38 @@ class Observer:
         leader = np.take_along_axis(world.unit_type[:, None, :], first[..., None], axis=2)[..., 0]
         batch["control_groups"][:, :, 0] = np.where(has, leader, 0)
         batch["control_groups"][:, :, 1] = groups.sum(axis=2)
+        self._production_panel(batch, selected, single)
+
+    def _production_panel(self, batch, selected, single):
+        """build_queue and production_queue of a single selected own structure that trains."""
+        world = self.game.world
+        slot = selected.argmax(axis=1)
+        env = np.arange(world.num_envs)
+        count = np.where(single & (world.owner[env, slot] == self.player),
+                         world.queue_count[env, slot], 0)
+        if not count.any() and not batch["build_queue_count"].any():
+            return  # no panel now, and none drawn last time
+        rows = min(batch["build_queue"].shape[1], world.queue_type.shape[2])
+        in_queue = np.arange(rows)[None, :] < count[:, None]
+        queue_type = np.where(in_queue, world.queue_type[env, slot, :rows], 0)
+        progress = np.zeros(in_queue.shape)
+        progress[:, 0] = world.queue_loops[env, slot] / np.maximum(
+            TABLE.build_loops[queue_type[:, 0]], 1)
+        progress = np.where(in_queue, np.floor(progress * 100), 0)
+        build_queue = batch["build_queue"]
+        build_queue[:] = 0
+        build_queue[:, :rows, UL.unit_type] = queue_type
+        build_queue[:, :rows, UL.player_relative] = np.where(in_queue,
+                                                             features.PlayerRelative.SELF, 0)
+        build_queue[:, :rows, UL.health] = np.where(in_queue, TABLE.max_health[queue_type], 0)
+        build_queue[:, :rows, UL.build_progress] = progress
+        production_queue = batch["production_queue"]
+        production_queue[:] = 0
+        production_queue[:, :rows, features.ProductionQueue.ability_id] = np.where(
+            in_queue, TRAIN_ABILITY[queue_type], 0)
+        production_queue[:, :rows, features.ProductionQueue.build_progress] = progress
+        batch["build_queue_count"][:] = count
+        batch["production_queue_count"][:] = count
 
     def _feature_units(self, batch):
         game, world = self.game, self.game.world
@@ -359,16 +420,58 @@ class Observer:
         rows[:, FU.vespene_contents] = world.vespene_left[env, slot]
         rows[:, FU.weapon_cooldown] = np.where(
             TABLE.weapon_damage[unit_type, GROUND] > 0, world.cooldown[env, slot], 0)
-        orders = world.order_count[env, slot]
+        # Orders: a unit's order queue, or a structure's training queue.
+        queue = world.queue_count[env, slot]
+        orders = np.where(queue > 0, queue, world.order_count[env, slot])
         rows[:, FU.order_length] = orders
         for column, k in ((FU.order_id_0, 0), (FU.order_id_1, 1), (FU.order_id_2, 2),
                           (FU.order_id_3, 3)):
-            rows[:, column] = np.where(orders > k,
-                                       _ORDER_RAW_FUNCTION[world.order_kind[env, slot, k]], 0)
+            kind = world.order_kind[env, slot, k]
+            order = np.where(kind == Order.BUILD,
+                             MAKE_RAW_FUNCTION[world.order_build_type[env, slot, k]],
+                             _ORDER_RAW_FUNCTION[kind])
+            rows[:, column] = np.where(orders > k, np.where(
+                queue > 0, MAKE_RAW_FUNCTION[world.queue_type[env, slot, min(k, 4)]], order), 0)
+        rows[:, FU.order_progress_0] = np.where(
+            queue > 0, np.floor(100 * world.queue_loops[env, slot]
+                                / np.maximum(TABLE.build_loops[world.queue_type[env, slot, 0]],
+                                             1)), 0)
         rows[:, FU.active] = orders > 0
+        assigned, ideal = harvesters(world)
+        rows[:, FU.assigned_harvesters] = assigned[env, slot]
+        rows[:, FU.ideal_harvesters] = ideal[env, slot]
         rows[:, FU.is_on_screen] = 1
         table[env, rank[env, slot]] = rows
         count[:] = np.minimum(on_screen.sum(axis=1), limit)
+
+
+def harvesters(world):
+    """([E, U] assigned, [E, U] ideal harvesters) of town halls and refineries: a refinery's are
+    the workers gathering from it (ideal 3); a town hall's, the workers gathering the mineral
+    fields within NEAR_TOWN_HALL of it (ideal 2 per field there)."""
+    assigned = np.zeros(world.alive.shape)
+    ideal = np.zeros(world.alive.shape)
+    refinery = world.alive & TABLE.needs_geyser[world.unit_type]
+    halls = world.alive & TABLE.is_townhall[world.unit_type]
+    if not (refinery.any() or halls.any()):
+        return assigned, ideal
+    gathering = world.alive & (world.current_order() == Order.GATHER)
+    env, slot = np.nonzero(gathering)
+    on = np.zeros(world.alive.shape)
+    np.add.at(on, (env, world.order_target[env, slot, 0]), 1.0)
+    assigned[refinery] = on[refinery]
+    ideal[refinery & (world.build_progress >= 1.0)] = HARVESTERS_PER_REFINERY
+    if halls.any():
+        fields = world.alive & (world.minerals_left > 0)
+        h_slot, h_ok = compact(halls)
+        f_slot, f_ok = compact(fields)
+        delta = gather(world.pos, h_slot)[:, :, None, :] - gather(world.pos, f_slot)[:, None]
+        near = (np.hypot(delta[..., 0], delta[..., 1]) <= NEAR_TOWN_HALL) & (
+            h_ok[:, :, None] & f_ok[:, None, :])
+        e, k = np.nonzero(h_ok)
+        assigned[e, h_slot[e, k]] = (near * gather(on, f_slot)[:, None, :]).sum(axis=2)[e, k]
+        ideal[e, h_slot[e, k]] = near.sum(axis=2)[e, k] * HARVESTERS_PER_FIELD
+    return assigned, ideal
 
 
 def relative(owner, player):

@@ -4,6 +4,7 @@
     python -m minigames.play --map_name DefeatRoaches --agent pysc2.agents.scripted_agent.DefeatRoaches
     python -m minigames.play --agent pysc2.agents.random_agent.RandomAgent --gif random.gif
     python -m minigames.play --episodes 200 --replay_dir replays/   # record demonstrations
+    python -m minigames.play --map_name BuildMarines --agent agents.economy.BuildMarines
 
 The environment comes from `minigames.make_env`: real StarCraft II when it is installed, the embedded
 engine otherwise (`--backend` chooses).
@@ -49,6 +50,9 @@ def main(argv):
     backend = minigames.choose_backend(FLAGS.backend)
     if FLAGS.gif and backend != "embedded":
         raise app.UsageError("--gif needs the embedded engine (--backend embedded).")
+    if backend == "embedded" and FLAGS.map_name not in maps.MAPS:
+        raise app.UsageError(f"--map_name {FLAGS.map_name!r}: the embedded engine plays "
+                             f"{', '.join(sorted(maps.MAPS))}.")
     env = minigames.make_env(
         backend, map_name=FLAGS.map_name, players=[sc2_env.Agent(sc2_env.Race.terran)],
         agent_interface_format=sc2_env.AgentInterfaceFormat(

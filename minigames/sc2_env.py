@@ -298,9 +298,9 @@ def _to_pysc2_observation(batch, map_name):
     obs = named_array.NamedDict({
         "single_select": _named_rows(rows("single_select"), features.UnitLayer),
         "multi_select": _named_rows(rows("multi_select"), features.UnitLayer),
-        "build_queue": np.zeros((0, len(features.UnitLayer)), np.int32),
+        "build_queue": _named_rows(rows("build_queue"), features.UnitLayer),
         "cargo": np.zeros((0, len(features.UnitLayer)), np.int32),
-        "production_queue": np.zeros((0, len(features.ProductionQueue)), np.int32),
+        "production_queue": _named_rows(rows("production_queue"), features.ProductionQueue),
         "last_actions": rows("last_actions").copy(),
         "cargo_slots_available": np.array([0], np.int32),
         "home_race_requested": np.array([Race.terran], np.int32),
@@ -310,7 +310,7 @@ def _to_pysc2_observation(batch, map_name):
             batch["feature_screen"][0].copy(), [features.ScreenFeatures, None, None]),
         "feature_minimap": named_array.NamedNumpyArray(
             batch["feature_minimap"][0].copy(), [features.MinimapFeatures, None, None]),
-        "action_result": np.zeros(0, np.int32),
+        "action_result": rows("action_result").astype(np.int32),
         "alerts": np.zeros(0, np.int32),
         "game_loop": batch["game_loop"][0].copy(),
         "score_cumulative": named_array.NamedNumpyArray(batch["score_cumulative"][0].copy(),

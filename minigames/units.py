@@ -14,6 +14,7 @@ abilities the game reports into `available_actions` with `hide_specific_actions=
 ability adds its general function, an ability that targets nothing adds the `*_quick` form and one
 that targets a point or unit adds the `*_screen` and `*_minimap` forms. An ability with a tech
 requirement is kept in `TABLE.requirement` (the building type the owner must have finished).
+Workers also get Harvest_Return_quick, which the data omits (see `UnitTable.__init__`).
 """
 import json
 import os
@@ -92,6 +93,10 @@ class UnitTable:
 
         for unit in units:
             self._add(unit)
+        # The data lists Return Cargo for no worker: the game offers it only while one carries
+        # something, which the data's snapshot never saw. Every gatherer has it.
+        gatherers = self.functions[:, actions.FUNCTIONS.Harvest_Gather_screen.id]
+        self.functions[gatherers, actions.FUNCTIONS.Harvest_Return_quick.id] = True
 
     def _add(self, unit):
         t = unit["id"]

@@ -13,6 +13,10 @@ number unique within the environment, so that a reused slot is never mistaken fo
 Players: 0 is neutral (pysc2 reports it as player 16), 1 and 2 are the two sides. What each side
 sees and selects (selection, control groups, camera) is kept per player in arrays [E, 2, ...]
 indexed by player - 1.
+
+The economy (`minigames.economy`) and production (`minigames.production`) keep their state here too,
+so that `get_state` saves it: what a worker carries and where it is in its harvest cycle, the
+training queue and rally point of each structure, the geyser under each refinery.
 """
 import numpy as np
 
@@ -21,6 +25,26 @@ from minigames.units import TABLE
 NEUTRAL = 0
 MAX_ORDERS = 8  # a command queued beyond this many orders is dropped
 NUM_CONTROL_GROUPS = 10
+QUEUE_SIZE = 5  # a structure's training queue
+
+
+class Phase:
+    """Where a worker is in the cycle of its Gather, Return or Build order (`World.phase`)."""
+    NONE = 0
+    TO_RESOURCE = 1   # walking to the resource it gathers
+    WAITING = 2       # at the resource, waiting for the worker mining it
+    MINING = 3        # occupying the resource
+    PAUSE = 4         # holding the cargo after mining, before it turns back
+    TO_DROP_OFF = 5   # carrying the cargo to the nearest town hall
+    TO_SITE = 6       # walking to where it will build
+    CONSTRUCTING = 7  # building the structure its order targets
+
+
+class Rally:
+    """What a structure's rally point is (`World.rally_kind`)."""
+    NONE = 0
+    POINT = 1
+    UNIT = 2
 
 
 class Order:
@@ -64,6 +88,7 @@ class World:
         self.energy = np.zeros((e, u))
         self.build_progress = np.ones((e, u))  # 1.0: finished
         self.awake = np.zeros((e, u), bool)  # moved or was pushed in the last loop (or is new)
+        self.velocity = np.zeros((e, u))  # length of the unit's last step (0 when it stood)
         # Orders: a queue per unit; index 0 is the current order.
         self.order_kind = np.zeros((e, u, q), np.int8)
         self.order_point = np.zeros((e, u, q, 2))
@@ -79,9 +104,27 @@ class World:
         self.died = np.zeros((e, u), bool)  # killed during the current game loop
         self.died_type = np.zeros((e, u), np.int32)
         self.died_owner = np.zeros((e, u), np.int8)
-        # Resources a unit holds (mineral fields, geysers).
+        # Resources a unit holds (mineral fields, geysers, refineries).
         self.minerals_left = np.zeros((e, u))
         self.vespene_left = np.zeros((e, u))
+        self.geyser = np.full((e, u), -1, np.int32)  # a refinery's geyser (slot, tag)
+        self.geyser_tag = np.zeros((e, u), np.int64)
+        # Workers: cargo, and the harvest or build cycle (see `Phase`).
+        self.carry_minerals = np.zeros((e, u))
+        self.carry_vespene = np.zeros((e, u))
+        self.phase = np.zeros((e, u), np.int8)
+        self.phase_loops = np.zeros((e, u))  # loops left in a timed phase (mining, pause)
+        self.harvest_target = np.full((e, u), -1, np.int32)  # the resource it works (slot, tag)
+        self.harvest_target_tag = np.zeros((e, u), np.int64)
+        # Structures: training queue (index 0 in production) and rally point.
+        self.queue_type = np.zeros((e, u, QUEUE_SIZE), np.int32)
+        self.queue_count = np.zeros((e, u), np.int32)
+        self.queue_loops = np.zeros((e, u))  # loops the first unit of the queue has been trained
+        self.rally_kind = np.zeros((e, u), np.int8)
+        self.rally_point = np.zeros((e, u, 2))
+        self.rally_target = np.full((e, u), -1, np.int32)
+        self.rally_target_tag = np.zeros((e, u), np.int64)
+        self.trained = np.zeros((e, u), bool)  # finished training during the current game loop
         # Per player (index player - 1).
         self.minerals = np.zeros((e, 2))
         self.vespene = np.zeros((e, 2))
@@ -126,6 +169,7 @@ class World:
         self.pos[env, slot] = pos
         self.awake[env, slot] = True
         self.facing[env, slot] = 0.0
+        self.velocity[env, slot] = 0.0
         self.radius[env, slot] = TABLE.radius[unit_type]
         self.health[env, slot] = TABLE.max_health[unit_type]
         self.shields[env, slot] = TABLE.max_shield[unit_type]
@@ -133,6 +177,15 @@ class World:
         self.build_progress[env, slot] = 1.0
         self.minerals_left[env, slot] = TABLE.minerals_contained[unit_type]
         self.vespene_left[env, slot] = TABLE.vespene_contained[unit_type]
+        self.geyser[env, slot] = -1
+        self.carry_minerals[env, slot] = 0.0
+        self.carry_vespene[env, slot] = 0.0
+        self.phase[env, slot] = Phase.NONE
+        self.harvest_target[env, slot] = -1
+        self.queue_count[env, slot] = 0
+        self.queue_loops[env, slot] = 0.0
+        self.rally_kind[env, slot] = Rally.NONE
+        self.trained[env, slot] = False
         self.order_kind[env, slot] = 0
         self.order_count[env, slot] = 0
         self.cooldown[env, slot] = 0.0
@@ -160,6 +213,7 @@ class World:
         """Empty environments `rows` (before a map spawns a new game in them)."""
         self.remove(np.repeat(rows, self.max_units), np.tile(np.arange(self.max_units), len(rows)))
         self.died[rows] = False
+        self.trained[rows] = False
         self.camera[rows] = 0.0
         self.game_loop[rows] = 0
         self.score[rows] = 0
@@ -206,9 +260,10 @@ class World:
         self.order_target_tag[env, slot, index] = target_tag[keep]
         self.order_build_type[env, slot, index] = build_type[keep]
         self.order_count[env, slot] = index + 1
-        # A new current order drops the target the weapon had.
+        # A new current order drops the target the weapon had, and any harvest or build cycle.
         now = index == 0
         self.target[env[now], slot[now]] = -1
+        self.phase[env[now], slot[now]] = Phase.NONE
 
     def finish_order(self, env, slot):
         """The current order of each (env, slot) is done: the next queued one starts."""
@@ -220,11 +275,13 @@ class World:
         # The next order starts from where the unit is now (a queued patrol's origin was set
         # when it was queued, which is where the unit now stands).
         self.target[env, slot] = -1
+        self.phase[env, slot] = Phase.NONE
 
     def clear_orders(self, env, slot):
         self.order_count[env, slot] = 0
         self.order_kind[env, slot] = 0
         self.target[env, slot] = -1
+        self.phase[env, slot] = Phase.NONE
 
     def current_order(self):
         """[E, U] kind of each unit's current order (Order.NONE when idle or dead)."""

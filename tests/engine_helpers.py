@@ -34,6 +34,12 @@ def pixel_of(game, world_xy, env=0, player=1):
     return np.floor(game.screen.to_pixels(np.asarray(world_xy, np.float64), offset)).astype(int)
 
 
+def of_type(game, unit_type, env=0):
+    """Slots of the living units of a type in one environment."""
+    world = game.world
+    return np.flatnonzero(world.alive[env] & (world.unit_type[env] == unit_type))
+
+
 def select(game, env, slots, player=1):
     game.world.selected[env, player - 1] = False
     game.world.selected[env, player - 1, slots] = True

@@ -9,16 +9,11 @@ import minigames
 from minigames.maps import collect_mineral_shards as cms
 from minigames.maps import defeat_roaches as dr
 from minigames.maps import find_and_defeat_zerglings as fdz
-from tests.engine_helpers import action, make_game, run
+from tests.engine_helpers import action, make_game, of_type, run
 
 F = actions.FUNCTIONS
 MARINE, ROACH = units.Terran.Marine, units.Zerg.Roach
 ZERGLING, BANELING = units.Zerg.Zergling, units.Zerg.Baneling
-
-
-def of_type(game, unit_type, env=0):
-    world = game.world
-    return np.flatnonzero(world.alive[env] & (world.unit_type[env] == unit_type))
 
 
 def test_collect_mineral_shards_start_pickup_and_respawn():

@@ -1,12 +1,14 @@
 """The maps the engine plays, by pysc2 map name."""
 from minigames.maps.collect_mineral_shards import CollectMineralShards
 from minigames.maps.defeat_roaches import DefeatRoaches, DefeatZerglingsAndBanelings
+from minigames.maps.economy_minigames import BuildMarines, CollectMineralsAndGas
 from minigames.maps.find_and_defeat_zerglings import FindAndDefeatZerglings
 from minigames.maps.move_to_beacon import MoveToBeacon
 
 MAPS = {script.name: script for script in (MoveToBeacon, CollectMineralShards,
                                              FindAndDefeatZerglings, DefeatRoaches,
-                                             DefeatZerglingsAndBanelings)}
+                                             DefeatZerglingsAndBanelings, CollectMineralsAndGas,
+                                             BuildMarines)}
 
 
 def get(name):

@@ -1,0 +1,1 @@
+"""This project's scripted pysc2 agents (demonstrators), written like `pysc2.agents`."""
