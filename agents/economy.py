@@ -27,6 +27,7 @@ game refuses (`action_result`) is not tried again.
 """
 import numpy as np
 from pysc2.agents import base_agent
+from scipy import ndimage
 from pysc2.lib import actions, features, units
 
 F = actions.FUNCTIONS
@@ -172,9 +173,15 @@ class _TerranEconomy(base_agent.BaseAgent):
                                    self.command_center())
 
     def count(self, unit_type):
-        """How many own structures of a type are on the screen."""
-        return len(self.screen.blobs(self.screen.mask([unit_type], SELF),
-                                     (FOOTPRINT[unit_type] + 0.5) * self.screen.pixels_per_unit))
+        """How many own structures of a type are on the screen: per group of touching pixels, its
+        pixels over one footprint's (at least one; rounded, so units standing on a few pixels do
+        not change the count)."""
+        groups, count = ndimage.label(self.screen.mask([unit_type], SELF))
+        if count == 0:
+            return 0
+        area = (FOOTPRINT[unit_type] * self.screen.pixels_per_unit) ** 2
+        pixels = np.bincount(groups.ravel())[1:]
+        return int(np.maximum(1, np.round(pixels / area)).sum())
 
     def under_construction(self, unit_type):
         return bool((self.screen.mask([unit_type], SELF) & (self.screen.progress > 0)).any())

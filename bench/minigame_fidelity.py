@@ -20,7 +20,7 @@ from pysc2.agents import random_agent, scripted_agent
 from pysc2.env import run_loop, sc2_env
 
 flags.DEFINE_integer("episodes", 30, "Episodes per agent and map.")
-flags.DEFINE_list("maps", sorted(maps.MAPS), "Maps to measure.")
+flags.DEFINE_list("maps", sorted(maps.MINI_GAMES), "Mini-games to measure.")
 flags.DEFINE_integer("size", 64, "Screen and minimap resolution.")
 flags.DEFINE_integer("seed", 1, "Seed of the environments and of numpy (RandomAgent draws "
                      "from numpy's global generator).")

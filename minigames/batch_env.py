@@ -17,6 +17,7 @@ holds them). With `save_replay_episodes=k`, every k-th game of each environment 
 import copy
 
 import numpy as np
+from pysc2 import maps as pysc2_maps
 from pysc2.lib import actions
 
 from minigames import maps
@@ -39,11 +40,15 @@ class BatchEnv:
       game_steps_per_episode: end games earlier than the map's timer (0/None: the map's).
       replay_dir, save_replay_episodes: write every `save_replay_episodes`-th finished game of
         each environment as a replay into `replay_dir` (0: none).
+      opponent: on two-player maps (Simple64), the difficulty of the built-in AI that plays
+        player 2 (a key of `minigames.bots.DIFFICULTIES`). The reward is then pysc2's outcome:
+        +1 for a win, -1 for a loss, 0 otherwise, on the game's last step.
     """
 
     def __init__(self, map_name="MoveToBeacon", num_envs=1, screen_size=32, minimap_size=32,
                  step_mul=None, seed=None, use_feature_units=False, camera_width=24.0,
-                 game_steps_per_episode=None, replay_dir=None, save_replay_episodes=0):
+                 game_steps_per_episode=None, replay_dir=None, save_replay_episodes=0,
+                 opponent="very_easy"):
         script = maps.get(map_name)  # ValueError naming the maps there are
         step_mul = script.step_mul if step_mul is None else step_mul
         if num_envs < 1:
@@ -63,8 +68,11 @@ class BatchEnv:
         if game_steps_per_episode:
             self.episode_loops = min(self.episode_loops, int(game_steps_per_episode))
         seeds = None if seed is None else [seed + i for i in range(num_envs)]
+        self.bots = {2: opponent} if script.players == 2 else {}
+        self.outcome_reward = pysc2_maps.get(script.name).score_index < 0
         self.core = Game(map_name, num_envs, View(self.screen_size, self.minimap_size,
-                                                  camera_width, use_feature_units), seeds)
+                                                  camera_width, use_feature_units), seeds,
+                         bots=self.bots)
         self.arg_sizes = argument_sizes(self.screen_size, self.minimap_size)
         self._end_loop = np.full(num_envs, self.episode_loops, np.int64)
         self._fresh = True  # the core starts with its first games drawn
@@ -99,9 +107,13 @@ class BatchEnv:
         previous_score = self.core.score.copy()
         first_step = self.core.game_loop == 0
         self.core.advance(self.step_mul, self._end_loop)
-        # pysc2 pays no reward on the first step after a reset (its score baseline is still taken).
-        reward = np.where(first_step, 0, self.core.score - previous_score).astype(np.float32)
         done = (self.core.game_loop >= self._end_loop) | self.core.over()
+        if self.outcome_reward:
+            reward = np.where(done, self.core.map.outcome(self.core)[:, 0], 0).astype(np.float32)
+        else:
+            # pysc2 pays no reward on the first step after a reset (its score baseline is still
+            # taken).
+            reward = np.where(first_step, 0, self.core.score - previous_score).astype(np.float32)
         if done.any():
             finished = np.flatnonzero(done)
             if self.save_replay_episodes:
@@ -145,7 +157,8 @@ class BatchEnv:
                     step_mul=self.step_mul, screen_size=self.screen_size,
                     minimap_size=self.minimap_size, camera_width=self.camera_width,
                     game_loops=int(self.core.game_loop[i]), score=int(self.core.score[i]),
-                    actions=self._game_actions[i])
+                    actions=self._game_actions[i], bots=self.bots,
+                    outcome=int(self.core.map.outcome(self.core)[i, 0]))
             self._game_actions[i] = []
 
     def check_actions(self, function_ids, arg_indices):

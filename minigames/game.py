@@ -21,6 +21,7 @@ import dataclasses
 
 import numpy as np
 
+from minigames import bots as bots_lib
 from minigames import (combat, economy, geometry, interface, maps, movement, observe, pathing,
                        placement, production, vision)
 from minigames.world import World
@@ -45,10 +46,13 @@ class Game:
       view: the agent's `View` (player 1; in games of two agents, both use it).
       seeds: one integer seed per environment (None: fresh random seeds).
       max_units: unit slots per environment (None: as many as the map needs).
+      bots: {player: difficulty} of players the built-in AI (`minigames.bots`) plays.
     """
 
-    def __init__(self, map_name, num_envs, view=View(), seeds=None, max_units=None):
+    def __init__(self, map_name, num_envs, view=View(), seeds=None, max_units=None, bots=None):
         self.map = maps.get(map_name)
+        self.bots = [bots_lib.TerranBot(player, difficulty)
+                     for player, difficulty in (bots or {}).items()]
         self.num_envs = num_envs
         self.view = view
         self.world = World(num_envs, max_units or self.map.max_units, self.map.map_size)
@@ -127,6 +131,9 @@ class Game:
                 break
             world.died[:] = False
             world.trained[:] = False
+            deciding = np.flatnonzero(running & (world.game_loop % bots_lib.BOT_PERIOD == 0))
+            for bot in self.bots:
+                bot.act(self, deciding)
             intents = movement.Intents(world)
             combat.tick(self, running, intents)
             kind = world.current_order()

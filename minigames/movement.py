@@ -190,11 +190,21 @@ def _keep_inside(game, mobile):
 
 
 def _keep_on_ground(game, moved, before):
-    """Units that a step or a push would put on an unpathable cell (a cliff) stay where they were."""
+    """A unit that a step or a push would put on an unpathable cell (a cliff) slides along it:
+    it keeps the part of the move along x, or else along y, that stays on pathable ground, or
+    stays where it was."""
     world = game.world
     env, slot = np.nonzero(moved)
     off = ~game.pathing.walkable(world.pos[env, slot])
-    world.pos[env[off], slot[off]] = before[env[off], slot[off]]
+    if not off.any():
+        return
+    env, slot = env[off], slot[off]
+    start, end = before[env, slot], world.pos[env, slot]
+    along_x = np.stack([end[:, 0], start[:, 1]], axis=-1)
+    along_y = np.stack([start[:, 0], end[:, 1]], axis=-1)
+    world.pos[env, slot] = np.where(
+        game.pathing.walkable(along_x)[:, None], along_x,
+        np.where(game.pathing.walkable(along_y)[:, None], along_y, start))
 
 
 def clamp_to_playable(game, point, radius):

@@ -78,7 +78,7 @@ class Observer:
         self.game = game
         self.player = player
         self.batch = None
-        self._screen_drawn = None  # (env, row, col) of the unit pixels drawn last time
+        self._screen_drawn = None  # flat indices (layer 0) of the unit pixels drawn last time
         self._minimap_drawn = None
         # Map cells under every pixel: (row, col, inside the map), [E, H, W] each; the screen's
         # follow the camera (`_static_camera`).
@@ -164,47 +164,53 @@ class Observer:
 
     def _draw_units(self, layers, previous, env, slot, row, col, view, names, unit_layers,
                     draw_unit_type):
-        """Clear the unit pixels of last time, draw the top unit of every covered pixel."""
+        """Clear the unit pixels of last time, draw the top unit of every covered pixel.
+
+        Pixels are written through flat indices into `layers` [E, layers, H, W] (one index array
+        per write instead of four); returns the flat indices of the drawn pixels in layer 0.
+        """
         world = self.game.world
+        plane = view.height * view.width
+        cells = layers.reshape(-1)
         if previous is not None:
-            e, r, c = previous
-            layers[e[:, None], unit_layers[None, :], r[:, None], c[:, None]] = 0
+            cells[(previous[:, None] + unit_layers[None, :] * plane).ravel()] = 0
         n = world.num_envs
-        size = n * view.height * view.width
+        size = n * plane
         flat = (env * view.height + row) * view.width + col
         best = self._top_units(env, slot, flat, size, np.arange(n))
         pixel = np.flatnonzero(best >= 0)
         s = best[pixel] % world.max_units
-        e = pixel // (view.height * view.width)
-        r = (pixel // view.width) % view.height
-        c = pixel % view.width
+        e = pixel // plane
+        drawn = pixel + e * (layers.shape[1] - 1) * plane  # the pixel in layer 0 of its env
+
+        def put(layer, values):
+            cells[drawn + layer.index * plane] = values
+
         unit_type = world.unit_type[e, s]
         owner = world.owner[e, s]
         p = self.player
-        layers[e, names.player_id.index, r, c] = np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID,
-                                                          owner)
-        layers[e, names.player_relative.index, r, c] = relative(owner, p)
-        layers[e, names.selected.index, r, c] = world.selected[e, p - 1, s]
+        put(names.player_id, np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner))
+        put(names.player_relative, relative(owner, p))
+        put(names.selected, world.selected[e, p - 1, s])
         if draw_unit_type:
-            layers[e, names.unit_type.index, r, c] = unit_type
+            put(names.unit_type, unit_type)
         if names is SCREEN:
             health, max_health = world.health[e, s], TABLE.max_health[unit_type]
-            layers[e, SCREEN.unit_hit_points.index, r, c] = np.ceil(health)
-            layers[e, SCREEN.unit_hit_points_ratio.index, r, c] = _ratio(health, max_health)
+            put(SCREEN.unit_hit_points, np.ceil(health))
+            put(SCREEN.unit_hit_points_ratio, _ratio(health, max_health))
             energy, max_energy = world.energy[e, s], TABLE.max_energy[unit_type]
-            layers[e, SCREEN.unit_energy.index, r, c] = energy
-            layers[e, SCREEN.unit_energy_ratio.index, r, c] = _ratio(energy, max_energy)
+            put(SCREEN.unit_energy, energy)
+            put(SCREEN.unit_energy_ratio, _ratio(energy, max_energy))
             shields, max_shields = world.shields[e, s], TABLE.max_shield[unit_type]
-            layers[e, SCREEN.unit_shields.index, r, c] = shields
-            layers[e, SCREEN.unit_shields_ratio.index, r, c] = _ratio(shields, max_shields)
+            put(SCREEN.unit_shields, shields)
+            put(SCREEN.unit_shields_ratio, _ratio(shields, max_shields))
             density = np.bincount(flat, minlength=size)[pixel]
-            layers[e, SCREEN.unit_density.index, r, c] = density
-            layers[e, SCREEN.unit_density_aa.index, r, c] = np.minimum(16 * density, 255)
-            layers[e, SCREEN.active.index, r, c] = world.order_count[e, s] > 0
+            put(SCREEN.unit_density, density)
+            put(SCREEN.unit_density_aa, np.minimum(16 * density, 255))
+            put(SCREEN.active, world.order_count[e, s] > 0)
             progress = world.build_progress[e, s]
-            layers[e, SCREEN.build_progress.index, r, c] = np.where(progress < 1.0,
-                                                                    progress * 255, 0)
-        return e, r, c
+            put(SCREEN.build_progress, np.where(progress < 1.0, progress * 255, 0))
+        return drawn
 
     def _draw_static_screen(self, layers):
         """The ground layers where the camera moved or the ground changed; visibility also on

@@ -3,7 +3,8 @@
 A unit heads straight for its goal when the segment to it crosses only pathable cells (sampled
 every PATH_SAMPLE world units). Otherwise it follows a distance field: the shortest distance from
 every cell to the goal's cell over 8-connected steps (diagonal steps cost sqrt(2) and are allowed
-between two blocked cells, as Simple64's narrow ramps need), computed once per goal cell by
+between two blocked cells, as Simple64's narrow ramps need, the unit then passing exactly through
+the cells' shared corner), computed once per goal cell by
 Dijkstra's algorithm (scipy) and kept for later goals in the same cell. The unit steps towards the
 centre of the neighbouring cell nearest to the goal. Structures do not block paths here; units
 that meet them are pushed around them by separation (a reading: the game paths around structures).
@@ -14,10 +15,12 @@ leaves the unit where it is.
 import collections
 
 import numpy as np
+from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 PATH_SAMPLE = 0.25
+CORNER_GAP = 0.05  # world units either side of a corner a unit squeezes through
 MAX_FIELDS = 512  # distance fields kept (each is one float per cell)
 _STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 
@@ -30,8 +33,9 @@ class Pathing:
         self.rows, self.cols = self.pathable.shape
         self._graph = self._build_graph()
         self._fields = collections.OrderedDict()
-        cells = np.argwhere(self.pathable)
-        self._open_cells = cells  # [K, 2] (row, col) of every pathable cell
+        # [2, rows, cols]: (row, col) of the pathable cell nearest to each cell.
+        _, self._nearest_open = ndimage.distance_transform_edt(~self.pathable,
+                                                               return_indices=True)
 
     def _build_graph(self):
         rows, cols = self.rows, self.cols
@@ -67,10 +71,8 @@ class Pathing:
         blocked = ~self.walkable(pos)
         if blocked.any():
             row, col = self.cell_of(pos[blocked])
-            d2 = ((self._open_cells[None, :, 0] - row[:, None]) ** 2
-                  + (self._open_cells[None, :, 1] - col[:, None]) ** 2)
-            nearest = self._open_cells[d2.argmin(axis=1)]
-            pos[blocked] = self.centre_of(nearest[:, 0], nearest[:, 1])
+            pos[blocked] = self.centre_of(self._nearest_open[0, row, col],
+                                          self._nearest_open[1, row, col])
         return pos
 
     def field(self, row, col):
@@ -87,12 +89,34 @@ class Pathing:
         return distances
 
     def clear_line(self, start, goal):
-        """[K] bool: the segment from start to goal [K, 2] crosses only pathable cells."""
+        """[K] bool: the segment from start to goal [K, 2] crosses only pathable cells (sampled
+        every PATH_SAMPLE world units: each segment gets as many samples as its own length
+        needs)."""
         length = np.hypot(*(goal - start).T)
-        samples = int(np.ceil(length.max(initial=0.0) / PATH_SAMPLE)) + 1
-        t = np.linspace(0.0, 1.0, samples)
-        points = start[:, None, :] + (goal - start)[:, None, :] * t[None, :, None]
-        return self.walkable(points).all(axis=1)
+        samples = np.ceil(length / PATH_SAMPLE).astype(np.int64) + 1
+        first = np.concatenate([[0], np.cumsum(samples)[:-1]])
+        owner = np.repeat(np.arange(len(start)), samples)
+        t = (np.arange(samples.sum()) - first[owner]) / np.maximum(samples[owner] - 1, 1)
+        points = start[owner] + (goal - start)[owner] * t[:, None]
+        return np.logical_and.reduceat(self.walkable(points), first) if len(start) else \
+            np.zeros(0, bool)
+
+    def _squeeze(self, start, waypoint, units, row, col, step):
+        """Units whose next cell is diagonal past a blocked cell (one or both of the two cells
+        beside the step) pass through the cells' shared corner: first to a point just inside their own cell (CORNER_GAP from the corner),
+        then, from there, to a point just inside the next cell, so no position on the way lies
+        on a blocked cell."""
+        dr, dc = step[:, 0], step[:, 1]
+        squeezed = ((dr != 0) & (dc != 0) & ~(self.pathable[row + dr, col]
+                                              & self.pathable[row, col + dc]))
+        if not squeezed.any():
+            return
+        units, row, col = units[squeezed], row[squeezed], col[squeezed]
+        direction = np.stack([dc[squeezed], -dr[squeezed]], axis=-1).astype(np.float64)
+        corner = self.centre_of(row, col) + 0.5 * direction
+        inside = corner - CORNER_GAP * direction
+        at_corner = np.hypot(*(start[units] - inside).T) < 1e-6
+        waypoint[units] = np.where(at_corner[:, None], corner + CORNER_GAP * direction, inside)
 
     def waypoints(self, start, goal):
         """Where units at `start` [K, 2] should head this loop on their way to `goal` [K, 2]:
@@ -109,15 +133,20 @@ class Pathing:
         next_row = np.clip(row[:, None] + step[None, :, 0], 0, self.rows - 1)
         next_col = np.clip(col[:, None] + step[None, :, 1], 0, self.cols - 1)
         keys = goal_row * self.cols + goal_col
+        chosen = np.full(len(detour), -1)  # index into _STEPS of each unit's next cell
+        stuck = np.zeros(len(detour), bool)
         for key in np.unique(keys):  # one distance field per goal cell (a few per loop)
             units = np.flatnonzero(keys == key)
             field = self.field(*divmod(int(key), self.cols))
             ahead = field[next_row[units], next_col[units]]  # [k, 8]
             best = ahead.argmin(axis=1)
-            k = np.arange(len(units))
-            better = ahead[k, best] < field[row[units], col[units]]
-            waypoint[detour[units[better]]] = self.centre_of(next_row[units, best][better],
-                                                             next_col[units, best][better])
-            stuck = ~better & ~np.isfinite(field[row[units], col[units]])
-            waypoint[detour[units[stuck]]] = start[detour[units[stuck]]]  # no path: stay
+            here = field[row[units], col[units]]
+            better = ahead[np.arange(len(units)), best] < here
+            chosen[units] = np.where(better, best, -1)
+            stuck[units] = ~better & ~np.isfinite(here)
+        moving = np.flatnonzero(chosen >= 0)
+        best = chosen[moving]
+        waypoint[detour[moving]] = self.centre_of(next_row[moving, best], next_col[moving, best])
+        self._squeeze(start, waypoint, detour[moving], row[moving], col[moving], step[best])
+        waypoint[detour[stuck]] = start[detour[stuck]]  # no path: stay
         return waypoint

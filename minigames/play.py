@@ -5,6 +5,8 @@
     python -m minigames.play --agent pysc2.agents.random_agent.RandomAgent --gif random.gif
     python -m minigames.play --episodes 200 --replay_dir replays/   # record demonstrations
     python -m minigames.play --map_name BuildMarines --agent agents.economy.BuildMarines
+    python -m minigames.play --map_name Simple64 --agent agents.marine_rush.MarineRush \
+        --difficulty easy --episodes 100 --replay_dir replays/   # against the built-in AI
 
 The environment comes from `minigames.make_env`: real StarCraft II when it is installed, the embedded
 engine otherwise (`--backend` chooses).
@@ -16,7 +18,8 @@ import numpy as np
 from absl import app, flags, logging
 
 import minigames
-from minigames import maps, render
+from minigames import bots, maps, render
+from minigames import sc2_env as embedded_env
 from pysc2.env import run_loop, sc2_env
 
 flags.DEFINE_string("map_name", "MoveToBeacon", "Map to play (the embedded engine plays "
@@ -30,6 +33,9 @@ flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.")
 flags.DEFINE_integer("seed", 1, "Environment seed.")
 flags.DEFINE_bool("use_feature_units", True, "Report feature_units (agents such as "
                   "CollectMineralShardsFeatureUnits need them).")
+flags.DEFINE_enum("difficulty", "very_easy", [d.name for d in sc2_env.Difficulty],
+                  "The built-in AI's difficulty on two-player maps (the embedded engine plays "
+                  f"{', '.join(bots.DIFFICULTIES)}).")
 flags.DEFINE_enum("backend", "auto", minigames.backend.BACKENDS, "Which game to run.")
 flags.DEFINE_string("gif", None, "Write the first episode as a GIF here (embedded engine only).")
 flags.DEFINE_string("replay_dir", None, "Save every episode's replay in this folder.")
@@ -53,8 +59,10 @@ def main(argv):
     if backend == "embedded" and FLAGS.map_name not in maps.MAPS:
         raise app.UsageError(f"--map_name {FLAGS.map_name!r}: the embedded engine plays "
                              f"{', '.join(sorted(maps.MAPS))}.")
+    players = embedded_env.default_players(FLAGS.map_name, FLAGS.difficulty)
+    two_player = len(players) == 2
     env = minigames.make_env(
-        backend, map_name=FLAGS.map_name, players=[sc2_env.Agent(sc2_env.Race.terran)],
+        backend, map_name=FLAGS.map_name, players=players,
         agent_interface_format=sc2_env.AgentInterfaceFormat(
             feature_dimensions=sc2_env.Dimensions(screen=FLAGS.screen_size,
                                                   minimap=FLAGS.minimap_size),
@@ -62,12 +70,15 @@ def main(argv):
         step_mul=FLAGS.step_mul, random_seed=FLAGS.seed, visualize=bool(FLAGS.gif),
         save_replay_episodes=1 if FLAGS.replay_dir else 0, replay_dir=FLAGS.replay_dir)
     scores = []
+    outcomes = []
     step = agent.step
 
     def step_and_record(obs):
         if obs.last():
             scores.append(int(obs.observation.score_cumulative.score))
-            logging.info("episode %d: score %d", len(scores), scores[-1])
+            outcomes.append(int(obs.reward))
+            logging.info("episode %d: score %d, reward %d", len(scores), scores[-1],
+                         outcomes[-1])
             if FLAGS.gif and len(scores) == 1:
                 render.write_gif(env.frames, FLAGS.gif)
                 logging.info("wrote %s", FLAGS.gif)
@@ -76,10 +87,16 @@ def main(argv):
     agent.step = step_and_record
     with env:
         run_loop.run_loop([agent], env, max_episodes=FLAGS.episodes)
-    print(json.dumps({"agent": FLAGS.agent, "map": FLAGS.map_name, "backend": backend,
-                      "episodes": len(scores),
-                      "mean": float(np.mean(scores)), "std": float(np.std(scores)),
-                      "min": min(scores), "max": max(scores)}))
+    result = {"agent": FLAGS.agent, "map": FLAGS.map_name, "backend": backend,
+              "episodes": len(scores)}
+    if two_player:  # pysc2's outcome reward on the last step: +1 win, -1 loss, 0 tie
+        result.update(difficulty=FLAGS.difficulty, wins=outcomes.count(1),
+                      losses=outcomes.count(-1), ties=outcomes.count(0),
+                      win_rate=outcomes.count(1) / len(outcomes))
+    else:
+        result.update(mean=float(np.mean(scores)), std=float(np.std(scores)),
+                      min=min(scores), max=max(scores))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@
     screen_size, minimap_size, camera_width    the interface the actions' points refer to
     game_loops, score    where the game stood when the replay was written
     actions              [game_loop, function_id, [[a, b] per pysc2 argument type (13)]], in order
+    outcome              player 1's result when written: +1 win, -1 loss, 0 tie or unfinished
+    bots (optional)      {"2": "very_easy"}: players the built-in AI played, and its difficulty
+    player2_actions (optional)  player 2's actions, as `actions`, when an agent played it
 
 Because the engine is deterministic given (seed, game index), the actions are all a replay needs.
 """
@@ -50,15 +53,27 @@ def load(path):
     return record
 
 
-def play_back(record, use_feature_units=True):
-    """Re-simulate a replay one game loop at a time.
+def players(record):
+    """The pysc2 `players` list a replay was played with."""
+    bots = record.get("bots") or {}
+    seats = 2 if bots or "player2_actions" in record else 1
+    return [sc2_env.Bot(sc2_env.Race.terran, sc2_env.Difficulty[bots[str(player)]])
+            if str(player) in bots else sc2_env.Agent(sc2_env.Race.terran)
+            for player in range(1, seats + 1)]
+
+
+def play_back(record, use_feature_units=True, player=1):
+    """Re-simulate a replay one game loop at a time, seen by `player` (an agent of the game).
 
     Yields the first TimeStep and then one TimeStep per game loop, each observed after the
     actions recorded for the loop before it (so `observation.last_actions` lists them), up to the
     game loop the replay was written at.
     """
+    seats = players(record)
+    if not isinstance(seats[player - 1], sc2_env.Agent):
+        raise ReplayError(f"player {player} of this replay is the built-in AI, not an agent")
     env = embedded_env.SC2Env(
-        map_name=record["map_name"], players=[sc2_env.Agent(sc2_env.Race.terran)],
+        map_name=record["map_name"], players=seats,
         agent_interface_format=sc2_env.AgentInterfaceFormat(
             feature_dimensions=sc2_env.Dimensions(screen=record["screen_size"],
                                                   minimap=record["minimap_size"]),
@@ -67,12 +82,18 @@ def play_back(record, use_feature_units=True):
         step_mul=1, random_seed=record["random_seed"])
     env.core.episode[0] = record["game_index"]
     env.core.reset([0])
-    by_loop = collections.defaultdict(list)
-    for game_loop, function_id, values in record["actions"]:
-        by_loop[game_loop].append(action_format.values_to_function_call(function_id, values))
-    timestep = env.reset()[0]
-    yield timestep
-    while not timestep.last() and timestep.observation.game_loop[0] < record["game_loops"]:
-        calls = by_loop.get(int(timestep.observation.game_loop[0]), [actions.FUNCTIONS.no_op()])
-        timestep = env.step([calls])[0]
-        yield timestep
+    agents = env.agent_players
+    by_loop = {p: collections.defaultdict(list) for p in agents}
+    for p, key in ((1, "actions"), (2, "player2_actions")):
+        for game_loop, function_id, values in record.get(key) or []:
+            by_loop[p][game_loop].append(
+                action_format.values_to_function_call(function_id, values))
+    seen = agents.index(player)
+    timesteps = env.reset()
+    yield timesteps[seen]
+    no_op = [actions.FUNCTIONS.no_op()]
+    while (not timesteps[seen].last()
+           and timesteps[seen].observation.game_loop[0] < record["game_loops"]):
+        loop = int(timesteps[seen].observation.game_loop[0])
+        timesteps = env.step([by_loop[p].get(loop, no_op) for p in agents])
+        yield timesteps[seen]

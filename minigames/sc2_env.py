@@ -15,11 +15,11 @@ from absl import logging
 from pysc2 import maps
 from pysc2.env import environment
 from pysc2.env.enums import Race
-from pysc2.env.sc2_env import MAX_STEP_COUNT, Agent, AgentInterfaceFormat
+from pysc2.env.sc2_env import MAX_STEP_COUNT, Agent, AgentInterfaceFormat, Bot, Difficulty
 from pysc2.lib import actions, features, named_array, point
 from s2clientprotocol import sc2api_pb2 as sc_pb
 
-from minigames import action_format, files, maps as engine_maps, render
+from minigames import action_format, bots as bots_lib, files, maps as engine_maps, render
 from minigames.game import Game, View
 
 REPLAY_FORMAT = "minigames-replay"
@@ -44,16 +44,16 @@ class SC2Env(environment.Base):
             map_name = map_name[0]
         map_inst = maps.get(map_name)
         script = engine_maps.get(map_inst.name)  # ValueError naming the maps the engine plays
-        if not players:
-            raise ValueError("You must specify the list of players.")
-        if len(players) != 1 or not isinstance(players[0], Agent):
-            raise ValueError("Single player maps require exactly one Agent.")
+        self._agent_players, bots = seat_players(players, script.players)
         if agent_interface_format is None:
             raise ValueError("Please specify agent_interface_format.")
         if isinstance(agent_interface_format, (list, tuple)):
-            if len(agent_interface_format) != 1:
+            if len(agent_interface_format) != len(self._agent_players):
                 raise ValueError("The number of entries in agent_interface_format should "
                                  "correspond 1-1 with the number of agents.")
+            if len(set(agent_interface_format)) != 1:
+                raise ValueError("The embedded engine gives every agent the same interface; "
+                                 "pass one agent_interface_format.")
             agent_interface_format = agent_interface_format[0]
         _check_interface(agent_interface_format)
         if save_replay_episodes and not replay_dir:
@@ -82,17 +82,18 @@ class SC2Env(environment.Base):
         dims = aif.feature_dimensions
         self._features = features.Features(aif, map_size=point.Point(*script.map_size),
                                            requested_races=[Race.terran], map_name=self._map_name)
+        self._bots = bots
         self._core = Game(self._map_name, 1, View(
             (dims.screen.x, dims.screen.y), (dims.minimap.x, dims.minimap.y),
             aif.camera_width_world_units, aif.use_feature_units, aif.allow_cheating_layers),
-            seeds=[self._random_seed])
+            seeds=[self._random_seed], bots=bots)
         self._end_loop = np.array([min(script.episode_loops, self._episode_length)])
         self._state = environment.StepType.LAST
         self._episode_count = 0
         self._episode_steps = 0
         self._total_steps = 0
         self._last_score = 0
-        self._episode_actions = []
+        self._episode_actions = {player: [] for player in self._agent_players}
         self.frames = []  # RGB pictures of the current episode when visualize=True
 
     # ---------------------------------------------------------------------------- pysc2 surface
@@ -105,11 +106,16 @@ class SC2Env(environment.Base):
         """The vectorised engine behind this environment (it is row 0); replays use it."""
         return self._core
 
+    @property
+    def agent_players(self):
+        """The player ids the agents play, in the order of `players` (bots excluded)."""
+        return self._agent_players
+
     def observation_spec(self):
-        return (self._features.observation_spec(),)
+        return (self._features.observation_spec(),) * len(self._agent_players)
 
     def action_spec(self):
-        return (self._features.action_spec(),)
+        return (self._features.action_spec(),) * len(self._agent_players)
 
     def reset(self):
         if self._episode_count:
@@ -117,7 +123,7 @@ class SC2Env(environment.Base):
         self._episode_count += 1
         self._episode_steps = 0
         self._last_score = 0
-        self._episode_actions = []
+        self._episode_actions = {player: [] for player in self._agent_players}
         self.frames = []
         self._state = environment.StepType.FIRST
         logging.info("Starting episode %s: [terran] on %s", self._episode_count, self._map_name)
@@ -126,21 +132,24 @@ class SC2Env(environment.Base):
     def step(self, actions_per_agent, step_mul=None):
         if self._state == environment.StepType.LAST:
             return self.reset()
-        if len(actions_per_agent) != 1:
-            raise ValueError(f"Expected one action list per agent (1 agent), "
+        agents = len(self._agent_players)
+        if len(actions_per_agent) != agents:
+            raise ValueError(f"Expected one action list per agent ({agents} agents), "
                              f"got {len(actions_per_agent)}.")
         if step_mul is not None and step_mul < 0:
             raise ValueError(f"step_mul should be positive, got {step_mul}")
-        action = actions_per_agent[0]
-        calls = action if isinstance(action, (list, tuple)) and not _is_function_call(action) \
-            else [action]
-        converted = [self._convert(call) for call in calls]
+        converted = []
+        for player, action in zip(self._agent_players, actions_per_agent):
+            calls = action if isinstance(action, (list, tuple)) and not _is_function_call(action) \
+                else [action]
+            converted.append([self._convert(call, player) for call in calls])
         self._state = environment.StepType.MID
-        for function_id, values in converted:
-            self._core.apply(np.array([function_id]), values[None])
-            if function_id:
-                self._episode_actions.append(
-                    [int(self._core.game_loop[0]), function_id, values.tolist()])
+        for player, calls in zip(self._agent_players, converted):
+            for function_id, values in calls:
+                self._core.apply(np.array([function_id]), values[None], player)
+                if function_id:
+                    self._episode_actions[player].append(
+                        [int(self._core.game_loop[0]), function_id, values.tolist()])
         loops = self._default_step_mul if not step_mul else step_mul
         self._core.advance(loops, self._end_loop)
         return self._observe()
@@ -155,7 +164,9 @@ class SC2Env(environment.Base):
             minimap_size=[dims.minimap.x, dims.minimap.y],
             camera_width=self._interface.camera_width_world_units,
             game_loops=int(self._core.game_loop[0]), score=int(self._core.score[0]),
-            actions=self._episode_actions)
+            actions=self._episode_actions.get(1, []), bots=self._bots,
+            player2_actions=self._episode_actions.get(2),
+            outcome=int(self._core.map.outcome(self._core)[0, 0]))
 
     def render(self):
         """[H, W, 3] uint8 picture of what the camera shows now."""
@@ -165,7 +176,7 @@ class SC2Env(environment.Base):
         """Nothing to release (pysc2's close ends the game process)."""
 
     # -------------------------------------------------------------------------------- internals
-    def _convert(self, call):
+    def _convert(self, call, player):
         """Validate a FunctionCall as pysc2's Features.transform_action does; -> (id, [13, 2])."""
         if isinstance(call, sc_pb.Action):
             if call.ByteSize():
@@ -177,7 +188,7 @@ class SC2Env(environment.Base):
             func = actions.FUNCTIONS[func_id]
         except KeyError:
             raise ValueError("Invalid function id: %s." % func_id) from None
-        if self._ensure_available_actions and not self._core.available()[0, func.id]:
+        if self._ensure_available_actions and not self._core.available(player)[0, func.id]:
             raise ValueError("Function %s/%s is currently not available" % (func_id, func.name))
         if len(call.arguments) != len(func.args):
             raise ValueError("Wrong number of arguments for function: %s, got: %s"
@@ -203,19 +214,24 @@ class SC2Env(environment.Base):
         return action_format.function_call_to_values(actions.FunctionCall(func.id, floored))
 
     def _observe(self):
-        batch = self._core.observe()
-        obs = _to_pysc2_observation(batch, self._map_name)
+        observations = [_to_pysc2_observation(self._core.observe(player), self._map_name)
+                        for player in self._agent_players]
         score = int(self._core.score[0])
         game_loop = int(self._core.game_loop[0])
-        if self._episode_steps == 0:  # pysc2: the first reward after a reset is always 0
-            reward = 0
-        else:
-            reward = (score - self._last_score) * self._score_multiplier
-        self._last_score = score
         discount = self._discount
+        outcome = [0] * len(self._agent_players)
         if self._core.over()[0]:  # the map's timer or triggers end the game
             self._state = environment.StepType.LAST
             discount = 0.0
+            results = self._core.map.outcome(self._core)[0]
+            outcome = [int(results[player - 1]) for player in self._agent_players]
+        if self._score_index >= 0:  # the map's score (mini-games have one agent)
+            # pysc2: the first reward after a reset is always 0
+            rewards = [0 if self._episode_steps == 0
+                       else (score - self._last_score) * self._score_multiplier]
+        else:  # pysc2's win/loss reward
+            rewards = [result * self._score_multiplier for result in outcome]
+        self._last_score = score
         self._total_steps += game_loop - self._episode_steps
         self._episode_steps = game_loop
         if self._episode_steps >= self._episode_length:
@@ -225,19 +241,65 @@ class SC2Env(environment.Base):
         if self._state == environment.StepType.LAST:
             if self._save_replay_episodes and self._episode_count % self._save_replay_episodes == 0:
                 self.save_replay(self._replay_dir, self._replay_prefix)
-            logging.info("Episode %s finished after %s game steps. Score: %s",
-                         self._episode_count, self._episode_steps, score)
+            logging.info("Episode %s finished after %s game steps. Outcome: %s, score: %s",
+                         self._episode_count, self._episode_steps, outcome, score)
         if self._visualize:
             self.frames.append(self.render())
         first = self._state == environment.StepType.FIRST
-        return (environment.TimeStep(step_type=self._state,
-                                     reward=0.0 if first else np.int32(reward),
-                                     discount=0.0 if first else discount,
-                                     observation=obs),)
+        return tuple(environment.TimeStep(step_type=self._state,
+                                          reward=0.0 if first else np.int32(reward),
+                                          discount=0.0 if first else discount,
+                                          observation=obs)
+                     for obs, reward in zip(observations, rewards))
+
+
+def default_players(map_name, difficulty="very_easy"):
+    """pysc2's `players` for one agent on `map_name`: the agent alone on a mini-game, against the
+    built-in AI of `difficulty` (a pysc2 Difficulty name) on a two-player map. Terran."""
+    players = [Agent(Race.terran)]
+    if maps.get(map_name).players == 2:
+        players.append(Bot(Race.terran, Difficulty[difficulty]))
+    return players
+
+
+def seat_players(players, map_players):
+    """Check pysc2's `players` list for a map of `map_players` players, as pysc2's SC2Env does,
+    and for what the embedded game plays (Terran; the built-in AI's difficulties).
+
+    Returns (the player ids the Agents play, {player id: difficulty name} of the Bots).
+    """
+    if not players:
+        raise ValueError("You must specify the list of players.")
+    for p in players:
+        if not isinstance(p, (Agent, Bot)):
+            raise ValueError(f"Expected players to be of type Agent or Bot. Got: {p}.")
+    agents = tuple(i + 1 for i, p in enumerate(players) if isinstance(p, Agent))
+    if not 1 <= len(players) <= 2 or not agents:
+        raise ValueError("Only 1 or 2 players with at least one agent is supported at the moment.")
+    if map_players == 1 and len(players) != 1:
+        raise ValueError("Single player maps require exactly one Agent.")
+    if map_players == 2 and len(players) != 2:
+        raise ValueError(f"Maps support 2 - 2 players, but trying to join with {len(players)}")
+    for p in players:
+        races = p.race if isinstance(p.race, (list, tuple)) else [p.race]
+        if any(Race(race) != Race.terran for race in races):
+            raise ValueError(f"The embedded game plays Terran only; got "
+                             f"{', '.join(Race(race).name for race in races)}. Use "
+                             f"sc2_env.Race.terran (real StarCraft II plays every race).")
+    bots = {}
+    for i, p in enumerate(players):
+        if isinstance(p, Bot):
+            name = Difficulty(p.difficulty).name
+            if name not in bots_lib.DIFFICULTIES:
+                raise ValueError(f"The embedded game's built-in AI plays "
+                                 f"{', '.join(bots_lib.DIFFICULTIES)}; got {name}.")
+            bots[i + 1] = name
+    return agents, bots
 
 
 def write_replay(replay_dir, prefix, *, map_name, random_seed, game_index, step_mul,
-                 screen_size, minimap_size, camera_width, game_loops, score, actions):
+                 screen_size, minimap_size, camera_width, game_loops, score, actions,
+                 bots=None, player2_actions=None, outcome=0):
     """Write one game's replay record (the layout `minigames.replay` documents) as
     `<replay_dir>/<prefix>_<time>.minigames-replay.json`; returns its path. `SC2Env.save_replay`
     and `BatchEnv`'s recording both write through it."""
@@ -256,7 +318,12 @@ def write_replay(replay_dir, prefix, *, map_name, random_seed, game_index, step_
         "game_loops": game_loops,
         "score": score,
         "actions": actions,
+        "outcome": outcome,
     }
+    if bots:
+        record["bots"] = {str(player): name for player, name in bots.items()}
+    if player2_actions is not None:
+        record["player2_actions"] = player2_actions
     files.write_json(path, record, indent=None)
     logging.info("Wrote replay to: %s", path)
     return path

@@ -17,23 +17,30 @@ from minigames.units import TABLE
 HIDDEN, SEEN, VISIBLE = 0, 1, 2
 
 
-def _disc_offsets(radius):
+def _disc_offsets(radius, row_length):
+    """Flat offsets, in a grid of rows of `row_length` cells, of the cells of a disc."""
     reach = int(np.ceil(radius))
     d = np.arange(-reach, reach + 1)
     dr, dc = np.meshgrid(d, d, indexing="ij")
     inside = dr * dr + dc * dc <= radius * radius
-    return dr[inside], dc[inside]
+    return dr[inside] * row_length + dc[inside]
 
 
 class Vision:
-    """Visibility grids [E, 2 players, map height, map width] of one game."""
+    """Visibility grids [E, 2 players, map height, map width] of one game.
+
+    The grids are the inside of padded ones, with a margin as wide as the longest sight, so a
+    unit's disc of sight is written with one flat index per cell and no bounds checks.
+    """
 
     def __init__(self, game):
         self.game = game
         width, height = (int(v) for v in game.map.map_size)
         self.shape = (height, width)
         n = game.num_envs
-        self.grid = np.zeros((n, 2, height, width), np.uint8)
+        self._margin = margin = int(np.ceil(TABLE.sight.max()))
+        self._padded = np.zeros((n, 2, height + 2 * margin, width + 2 * margin), np.uint8)
+        self.grid = self._padded[:, :, margin:margin + height, margin:margin + width]
         revealed = game.map.region_grid(game.map.playable)
         self._revealed = np.where(revealed, VISIBLE, HIDDEN).astype(np.uint8)
         self._offsets = {}
@@ -55,26 +62,22 @@ class Vision:
             return
         world = self.game.world
         players = self.game.map.players
-        grid = self.grid[:, :players]
-        grid[grid == VISIBLE] = SEEN
+        np.minimum(self._padded, SEEN, out=self._padded)  # visible cells become seen
         env, slot = np.nonzero(world.alive & (world.owner > 0) & (world.owner <= players))
         if env.size == 0:
             return
         player = world.owner[env, slot].astype(np.int64) - 1
         row, col = self.cell_of(world.pos[env, slot])
+        _, _, padded_height, padded_width = self._padded.shape
+        centre = (((env * 2 + player) * padded_height + row + self._margin) * padded_width
+                  + col + self._margin)
         sight = TABLE.sight[world.unit_type[env, slot]]
-        height, width = self.shape
+        flat = self._padded.reshape(-1)
         for radius in np.unique(sight):
-            units = np.flatnonzero(sight == radius)
             if radius not in self._offsets:
-                self._offsets[radius] = _disc_offsets(radius)
-            dr, dc = self._offsets[radius]
-            r = row[units, None] + dr[None, :]
-            c = col[units, None] + dc[None, :]
-            ok = (r >= 0) & (r < height) & (c >= 0) & (c < width)
-            e = np.broadcast_to(env[units, None], r.shape)
-            p = np.broadcast_to(player[units, None], r.shape)
-            grid[e[ok], p[ok], r[ok], c[ok]] = VISIBLE
+                self._offsets[radius] = _disc_offsets(radius, padded_width)
+            centres = np.unique(centre[sight == radius])  # units sharing a cell see alike
+            flat[(centres[:, None] + self._offsets[radius][None, :]).ravel()] = VISIBLE
 
     def sees(self, player):
         """[E, U] bool: units `player` sees now."""

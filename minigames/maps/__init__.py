@@ -4,11 +4,14 @@ from minigames.maps.defeat_roaches import DefeatRoaches, DefeatZerglingsAndBanel
 from minigames.maps.economy_minigames import BuildMarines, CollectMineralsAndGas
 from minigames.maps.find_and_defeat_zerglings import FindAndDefeatZerglings
 from minigames.maps.move_to_beacon import MoveToBeacon
+from minigames.maps.simple64 import Simple64
 
 MAPS = {script.name: script for script in (MoveToBeacon, CollectMineralShards,
                                              FindAndDefeatZerglings, DefeatRoaches,
                                              DefeatZerglingsAndBanelings, CollectMineralsAndGas,
-                                             BuildMarines)}
+                                             BuildMarines, Simple64)}
+# SC2LE's seven mini-games (one agent, a score), in SC2LE's order.
+MINI_GAMES = [name for name, script in MAPS.items() if script.players == 1]
 
 
 def get(name):

@@ -58,6 +58,11 @@ class MapScript:
         """[E] bool: games the map's triggers have ended (besides its timer)."""
         return np.zeros(game.num_envs, bool)
 
+    def outcome(self, game):
+        """[E, 2] each player's result, pysc2's +1 win, -1 loss, 0 tie (or not over). Mini-games
+        are scored, never won: always 0."""
+        return np.zeros((game.num_envs, 2), np.int64)
+
     # Helpers for scripts.
     @staticmethod
     def uniform_points(rng, rect, count):
