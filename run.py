@@ -49,6 +49,7 @@ from absl import app, flags, logging
 import minigames  # first: it applies pysc2's Python 3.11 fix
 from minigames import batch_format, pysc2_batch_env, render
 from minigames.files import write_atomically
+from pysc2 import maps as pysc2_maps
 from pysc2.env import sc2_env
 from pysc2.lib import actions
 
@@ -68,7 +69,7 @@ _BOOLEAN_VALUES = {"true", "false", "t", "f", "1", "0"}
 # RESUME_FIXED cannot change within a run.
 RUN_FLAGS = ("environment", "model_name", "screen_size", "minimap_size", "num_envs", "step_mul",
              "backend", "seed", "max_agent_steps", "save_model", "log_interval",
-             "checkpoint_interval", "player_1", "player_2", "replay_dir", "save_replay_episodes",
+             "checkpoint_interval", "player_1", "player_2", "difficulty", "replay_dir", "save_replay_episodes",
              "replay_hkl_file_path", "distribution")
 RESUME_FIXED = ("environment", "model_name", "screen_size", "minimap_size", "num_envs",
                 "step_mul")
@@ -149,6 +150,9 @@ def define_flags():
                       "Race of the agent (the embedded engine plays Terran only).")
     flags.DEFINE_enum("player_2", "terran", list(pysc2_batch_env.RACES),
                       "Race of the built-in bot on maps with two players.")
+    flags.DEFINE_enum("difficulty", "very_easy", [d.name for d in sc2_env.Difficulty],
+                      "The built-in bot's difficulty on maps with two players (the embedded "
+                      "engine's bot plays very_easy, easy and medium).")
     flags.DEFINE_string("replay_dir", "replays", "Folder for the replays of "
                         "--save_replay_episodes, relative to the workspace unless absolute.")
     flags.DEFINE_integer("save_replay_episodes", 0, "Save every k-th game of each environment "
@@ -291,7 +295,7 @@ def choose_backend(backend, player_1):
 
 def make_batch_env(backend, map_name, num_envs, spec, step_mul, seed, use_feature_units,
                    visualize=False, player_1="terran", player_2="terran", replay_dir=None,
-                   save_replay_episodes=0):
+                   save_replay_episodes=0, difficulty="very_easy"):
     """`BatchEnv` on the embedded engine, or N real games behind the same interface."""
     try:
         if choose_backend(backend, player_1) == "embedded":
@@ -300,11 +304,12 @@ def make_batch_env(backend, map_name, num_envs, spec, step_mul, seed, use_featur
                                       minimap_size=spec.minimap_size, step_mul=step_mul,
                                       seed=seed, use_feature_units=use_feature_units,
                                       replay_dir=replay_dir,
-                                      save_replay_episodes=save_replay_episodes)
+                                      save_replay_episodes=save_replay_episodes,
+                                      opponent=difficulty)
         envs = [sc2_env.SC2Env(**pysc2_batch_env.env_kwargs(
                     map_name, spec.screen_size, spec.minimap_size, step_mul, use_feature_units,
                     seed + i, visualize and i == 0, player_1, player_2, replay_dir,
-                    save_replay_episodes))
+                    save_replay_episodes, difficulty))
                 for i in range(num_envs)]
         return pysc2_batch_env.PySC2BatchEnv(envs, spec.screen_size, spec.minimap_size)
     except ValueError as error:
@@ -560,11 +565,11 @@ def evaluate(agent, env, spec, episodes, greedy):
     return runner.finished_episodes[:episodes]
 
 
-def play_gif(agent, spec, map_name, step_mul, seed, greedy, path):
+def play_gif(agent, spec, map_name, step_mul, seed, greedy, path, difficulty="very_easy"):
     """Play one episode on the embedded engine's pysc2 SC2Env and write it as a GIF."""
     env = minigames.SC2Env(**pysc2_batch_env.env_kwargs(
         map_name, spec.screen_size, spec.minimap_size, step_mul, agent.model.uses_feature_units,
-        seed, visualize=True))
+        seed, visualize=True, difficulty=difficulty))
     timestep = env.reset()[0]
     state = agent.initial_state(1)
     reset = np.ones(1, np.float32)
@@ -690,7 +695,7 @@ def run_a2c(resume_from, load_path, stop):
     env = make_batch_env(FLAGS.backend, FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
                          FLAGS.seed, model.uses_feature_units, FLAGS.visualize, FLAGS.player_1,
                          FLAGS.player_2, workspace_folder(FLAGS.replay_dir),
-                         FLAGS.save_replay_episodes)
+                         FLAGS.save_replay_episodes, FLAGS.difficulty)
     writer = tf.summary.create_file_writer(log_dir(run_name))
     logging.info("Training %s on %s, %d environments (%s); TensorBoard: %s; %s", model.name,
                  FLAGS.environment, env.num_envs, type(env).__name__, log_dir(run_name), config)
@@ -769,12 +774,17 @@ def run_evaluation(load_path, spec):
     env = make_batch_env(FLAGS.backend, FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
                          seed, model.uses_feature_units, FLAGS.visualize, FLAGS.player_1,
                          FLAGS.player_2, workspace_folder(FLAGS.replay_dir),
-                         FLAGS.save_replay_episodes)
+                         FLAGS.save_replay_episodes, FLAGS.difficulty)
     scores = evaluate(agent, env, spec, FLAGS.eval_episodes, FLAGS.greedy)
     env.close()
     logging.info("Evaluation of %s over %d episodes of seed %d (%s): mean %.2f, std %.2f, min %d, "
                  "max %d", load_path, len(scores), seed, "greedy" if FLAGS.greedy else "sampled",
                  np.mean(scores), np.std(scores), np.min(scores), np.max(scores))
+    if pysc2_maps.get(FLAGS.environment).players == 2:  # the score is the outcome: +1, -1, 0
+        outcomes = np.asarray(scores)
+        logging.info("Against the %s bot: %d wins, %d losses, %d ties; win rate %.2f",
+                     FLAGS.difficulty, (outcomes > 0).sum(), (outcomes < 0).sum(),
+                     (outcomes == 0).sum(), (outcomes > 0).mean())
     if FLAGS.visualize:
         write_gif(agent, spec, env)
 
@@ -790,7 +800,7 @@ def write_gif(agent, spec, env):
         return
     name = f"{FLAGS.environment}_{FLAGS.model_name}"
     play_gif(agent, spec, FLAGS.environment, FLAGS.step_mul, eval_seed(), FLAGS.greedy,
-             os.path.join(FLAGS.workspace_path, "image", f"{name}.gif"))
+             os.path.join(FLAGS.workspace_path, "image", f"{name}.gif"), FLAGS.difficulty)
 
 
 def find_resume_checkpoint():

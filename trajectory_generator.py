@@ -348,7 +348,7 @@ def convert_embedded(path, saving_path):
         calls_at.setdefault(game_loop + 1, []).append(
             action_format.values_to_function_call(function_id, values))
     builder = TrajectoryBuilder()
-    timesteps = replay.play_back(record)
+    timesteps = replay.play_back(record, observe_every=KEEP_NO_OP_EVERY)
     previous = next(timesteps)
     for timestep in timesteps:  # look one ahead so the game's last step is known
         game_loop = int(previous.observation["game_loop"][0])

@@ -14,10 +14,11 @@ Rules, in order of priority (the economy is `agents.economy`'s):
 2. Supply: a Supply Depot when the supply left is at most SUPPLY_MARGIN (+2 per Barracks).
 3. Two Barracks once a depot stands; their rally point is set on the minimap in front of the base.
 4. Marines from every Barracks (all selected at once, one Train_Marine per step).
-5. Attack: once WAVE Marines are out, `select_army` and `Attack_minimap` at the enemy's start
-   location (the own base mirrored through the centre of the map's pathable area, which holds on
-   Simple64's point-symmetric layout), then every ATTACK_EVERY steps at the nearest enemy the
-   minimap shows, or again at the start location.
+5. Attack in waves: whenever WAVE Marines are out (at most every ATTACK_EVERY steps),
+   `select_army` and `Attack_minimap` at the enemy the minimap shows nearest the enemy's start
+   location, or at that location (the own base mirrored through the centre of the map's pathable
+   area, which holds on Simple64's point-symmetric layout). Between waves new Marines gather at
+   the rally point, so they do not walk into the enemy one by one.
 """
 import numpy as np
 from pysc2.lib import actions, features
@@ -34,7 +35,7 @@ class MarineRush(_TerranEconomy):
 
     MAX_WORKERS = 16
     MAX_BARRACKS = 2
-    WAVE = 8            # Marines before the first attack
+    WAVE = 10           # Marines an attack needs
     ATTACK_EVERY = 24   # agent steps between two attack orders (the army walks meanwhile)
     RESELECT = 25
     RALLY_FRACTION = 0.2  # of the way from the own base to the enemy's
@@ -43,7 +44,6 @@ class MarineRush(_TerranEconomy):
         super().reset()
         self._barracks_selected = -self.RESELECT
         self._barracks_rallied = 0  # Barracks that were selected when the rally was set
-        self._attacking = False
         self._last_attack = -self.ATTACK_EVERY
         self._home = None   # minimap pixel of the own base
         self._enemy_start = None
@@ -104,15 +104,11 @@ class MarineRush(_TerranEconomy):
         return F.select_point("select_all_type", self.screen.points(finished)[0])
 
     def attack(self):
-        """Send the whole army at the enemy once the first wave is out, then again every
-        ATTACK_EVERY steps."""
-        if self._enemy_start is None or self.player.army_count == 0:
-            return None
-        if not self._attacking and self.player.army_count < self.WAVE:
+        """Send the whole army at the enemy when it is a wave."""
+        if self._enemy_start is None or self.player.army_count < self.WAVE:
             return None
         if self.steps - self._last_attack < self.ATTACK_EVERY:
             return None
-        self._attacking = True
         self._last_attack = self.steps
         target = self._attack_target()
 

@@ -20,7 +20,7 @@ from absl import app, flags
 
 import minigames
 from minigames import maps
-from minigames.sc2_env import default_players
+from minigames.pysc2_batch_env import players
 from pysc2.env import sc2_env
 from pysc2.lib import actions
 
@@ -34,7 +34,7 @@ FLAGS = flags.FLAGS
 def single_env_steps_per_second(map_name, size, seconds):
     aif = sc2_env.AgentInterfaceFormat(
         feature_dimensions=sc2_env.Dimensions(screen=size, minimap=size), use_feature_units=True)
-    env = minigames.SC2Env(map_name=map_name, players=default_players(map_name),
+    env = minigames.SC2Env(map_name=map_name, players=players(map_name),
                            agent_interface_format=aif, random_seed=0)
     spec = env.action_spec()[0]
     rng = np.random.default_rng(0)

@@ -5,10 +5,11 @@
 calls into selections and orders (`minigames.interface`) and the observer that draws pysc2's
 observations (`minigames.observe`).
 
-Every game loop runs, in this order: combat (targets, shots, deaths), the economy (harvesting
-workers), production (training, construction, supply and score bookkeeping), movement (every unit
-moves as the systems before it asked), the map's script (scores, waves), and last the ground grids
-of games whose structures or resources changed (`minigames.placement`).
+Every game loop runs, in this order: the built-in AI's decisions (every BOT_PERIOD loops), combat
+(targets, shots, deaths), the economy (harvesting workers), production (training, construction,
+supply and score bookkeeping), movement (every unit moves as the systems before it asked), the
+map's script (scores, waves), the ground grids of games whose structures or resources changed
+(`minigames.placement`), and last, on maps with fog, the players' vision.
 `SC2Env` (one environment, pysc2's API) and `BatchEnv` (N environments, index actions) are thin
 facades over it.
 
@@ -145,6 +146,8 @@ class Game:
             self.ended |= running & self.map.ended(self)
             world.game_loop[running] += 1
             self._loops += 1
+            if self.map.fog:  # what was seen stays seen, whether or not anyone observed it
+                self.update_vision()
 
     def update_vision(self):
         """Bring the players' vision up to date with the world (once per simulated loop)."""

@@ -18,8 +18,7 @@ import numpy as np
 from absl import app, flags, logging
 
 import minigames
-from minigames import bots, maps, render
-from minigames import sc2_env as embedded_env
+from minigames import bots, maps, pysc2_batch_env, render
 from pysc2.env import run_loop, sc2_env
 
 flags.DEFINE_string("map_name", "MoveToBeacon", "Map to play (the embedded engine plays "
@@ -59,7 +58,7 @@ def main(argv):
     if backend == "embedded" and FLAGS.map_name not in maps.MAPS:
         raise app.UsageError(f"--map_name {FLAGS.map_name!r}: the embedded engine plays "
                              f"{', '.join(sorted(maps.MAPS))}.")
-    players = embedded_env.default_players(FLAGS.map_name, FLAGS.difficulty)
+    players = pysc2_batch_env.players(FLAGS.map_name, difficulty=FLAGS.difficulty)
     two_player = len(players) == 2
     env = minigames.make_env(
         backend, map_name=FLAGS.map_name, players=players,

@@ -19,24 +19,24 @@ from minigames import action_format, batch_format
 
 RACES = ("terran", "zerg", "protoss", "random")
 # The built-in opponent of maps with two players, as the replicated project chose it.
-BOT_DIFFICULTY = sc2_env.Difficulty.very_easy
 
 
-def players(map_name, player_1="terran", player_2="terran"):
+def players(map_name, player_1="terran", player_2="terran", difficulty="very_easy"):
     """pysc2 players of `map_name`: the agent of race `player_1`, and on maps with two players a
-    built-in bot of race `player_2` (races by pysc2 name: terran, zerg, protoss, random)."""
+    built-in bot of race `player_2` and `difficulty` (races and difficulties by pysc2 name:
+    terran, zerg, protoss, random; very_easy, easy, medium, ...)."""
     agent = sc2_env.Agent(sc2_env.Race[player_1])
     if maps.get(map_name).players >= 2:
-        return [agent, sc2_env.Bot(sc2_env.Race[player_2], BOT_DIFFICULTY)]
+        return [agent, sc2_env.Bot(sc2_env.Race[player_2], sc2_env.Difficulty[difficulty])]
     return [agent]
 
 
 def env_kwargs(map_name, screen_size, minimap_size, step_mul, use_feature_units, seed,
                visualize=False, player_1="terran", player_2="terran", replay_dir=None,
-               save_replay_episodes=0):
+               save_replay_episodes=0, difficulty="very_easy"):
     """Keyword arguments of pysc2's SC2Env (and of the embedded engine's and pysc2's mock)."""
     return dict(
-        map_name=map_name, players=players(map_name, player_1, player_2),
+        map_name=map_name, players=players(map_name, player_1, player_2, difficulty),
         agent_interface_format=sc2_env.AgentInterfaceFormat(
             feature_dimensions=sc2_env.Dimensions(screen=screen_size, minimap=minimap_size),
             use_feature_units=use_feature_units),

@@ -16,6 +16,7 @@
 
 Because the engine is deterministic given (seed, game index), the actions are all a replay needs.
 """
+import bisect
 import collections
 import json
 
@@ -62,12 +63,14 @@ def players(record):
             for player in range(1, seats + 1)]
 
 
-def play_back(record, use_feature_units=True, player=1):
-    """Re-simulate a replay one game loop at a time, seen by `player` (an agent of the game).
+def play_back(record, use_feature_units=True, player=1, observe_every=1):
+    """Re-simulate a replay, seen by `player` (an agent of the game).
 
     Yields the first TimeStep and then one TimeStep per game loop, each observed after the
     actions recorded for the loop before it (so `observation.last_actions` lists them), up to the
-    game loop the replay was written at.
+    game loop the replay was written at. With `observe_every=k > 1`, only the TimeSteps of game
+    loops that are multiples of k or follow a loop with actions are yielded (and observed: the
+    game between them runs without drawing observations), which is all the converter keeps.
     """
     seats = players(record)
     if not isinstance(seats[player - 1], sc2_env.Agent):
@@ -88,6 +91,8 @@ def play_back(record, use_feature_units=True, player=1):
         for game_loop, function_id, values in record.get(key) or []:
             by_loop[p][game_loop].append(
                 action_format.values_to_function_call(function_id, values))
+    action_loops = sorted({loop for p in agents for loop in by_loop[p]})
+    acted = set(action_loops)
     seen = agents.index(player)
     timesteps = env.reset()
     yield timesteps[seen]
@@ -95,5 +100,13 @@ def play_back(record, use_feature_units=True, player=1):
     while (not timesteps[seen].last()
            and timesteps[seen].observation.game_loop[0] < record["game_loops"]):
         loop = int(timesteps[seen].observation.game_loop[0])
-        timesteps = env.step([by_loop[p].get(loop, no_op) for p in agents])
+        calls = [by_loop[p].get(loop, no_op) for p in agents]
+        # The next loop to stop at: the next one, after actions; else the next multiple of
+        # observe_every, an action's loop or the end, whichever comes first.
+        stop = loop + 1
+        if loop not in acted:
+            later = action_loops[bisect.bisect_right(action_loops, loop):][:1]
+            stop = min([(loop // observe_every + 1) * observe_every, record["game_loops"]]
+                       + later)
+        timesteps = env.step(calls, step_mul=max(stop - loop, 1))
         yield timesteps[seen]

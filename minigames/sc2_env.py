@@ -253,15 +253,6 @@ class SC2Env(environment.Base):
                      for obs, reward in zip(observations, rewards))
 
 
-def default_players(map_name, difficulty="very_easy"):
-    """pysc2's `players` for one agent on `map_name`: the agent alone on a mini-game, against the
-    built-in AI of `difficulty` (a pysc2 Difficulty name) on a two-player map. Terran."""
-    players = [Agent(Race.terran)]
-    if maps.get(map_name).players == 2:
-        players.append(Bot(Race.terran, Difficulty[difficulty]))
-    return players
-
-
 def seat_players(players, map_players):
     """Check pysc2's `players` list for a map of `map_players` players, as pysc2's SC2Env does,
     and for what the embedded game plays (Terran; the built-in AI's difficulties).

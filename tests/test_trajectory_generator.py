@@ -219,7 +219,7 @@ def test_every_bad_replay_is_reported_and_the_good_ones_convert(tmp_path):
     damaged_copy(good[0], replays, "unknown_map", map_name="NoSuchMap")
     damaged_copy(good[0], replays, "many_loops", game_loops="many")
     damaged_copy(good[0], replays, "bad_action", actions=[[8, 331, [[1, 2]]]])
-    damaged_copy(good[0], replays, "other_engine_map", map_name="Simple64")
+    damaged_copy(good[0], replays, "other_engine_map", map_name="AbyssalReef")
     trajectories, failures = tg.convert_all(str(replays), str(tmp_path / "out"))
     assert len(trajectories) == 2
     reasons = sorted(failures)
@@ -229,7 +229,7 @@ def test_every_bad_replay_is_reported_and_the_good_ones_convert(tmp_path):
     assert any("unknown_map" in r and "map_name 'NoSuchMap' is not a pysc2 map" in r
                for r in reasons)
     assert any("bad_action" in r and "is not [game_loop, function id" in r for r in reasons)
-    assert any("other_engine_map" in r and "has no map 'Simple64'" in r for r in reasons)
+    assert any("other_engine_map" in r and "has no map 'AbyssalReef'" in r for r in reasons)
 
 
 def test_original_hkl_files_are_read_into_the_same_training_pairs(converted, tmp_path):
