@@ -356,6 +356,7 @@ class BuildMarines(_TerranEconomy):
 
     MAX_WORKERS = 20
     MAX_BARRACKS = 6
+    BARRACKS_AT = 16  # SCVs before the first Barracks
     RESELECT = 25  # agent steps after which the Barracks are selected again (new ones join)
 
     def reset(self):
@@ -368,15 +369,26 @@ class BuildMarines(_TerranEconomy):
         return (self.rally_to_minerals() or self.mine_with_idle_workers()
                 or (self.supply_needed(margin)
                     and self.build(SUPPLY_DEPOT, F.Build_SupplyDepot_screen))
-                or self.train_workers() or self.add_barracks(barracks)
+                or self.fight() or self.train_workers() or self.add_barracks(barracks)
                 or self.train_marines() or None)
+
+    def fight(self):
+        """Orders to the army (BuildMarines has no enemy; the marine rush attacks)."""
+        return None
 
     def add_barracks(self, barracks):
         if (barracks >= self.MAX_BARRACKS or self.player.minerals < 150
-                or self.workers() < 16 or self.under_construction(BARRACKS)
+                or self.workers() < self.BARRACKS_AT or self.under_construction(BARRACKS)
                 or not self.screen.mask([SUPPLY_DEPOT], SELF).any()):
             return None
         return self.build(BARRACKS, F.Build_Barracks_screen)
+
+    def command_barracks(self, count):
+        """The command for the `count` selected Barracks (None: select them again)."""
+        del count
+        if F.Train_Marine_quick.id in self.available:
+            return F.Train_Marine_quick("now")
+        return None
 
     def train_marines(self):
         """Select every Barracks (select_point on one, all of its type), then train one Marine
@@ -390,9 +402,10 @@ class BuildMarines(_TerranEconomy):
         selected = self.obs.multi_select if len(self.obs.multi_select) else \
             self.obs.single_select
         fresh = self.steps - self._barracks_selected < self.RESELECT  # new ones may be done
-        if (fresh and len(selected) and np.all(np.asarray(selected)[:, 0] == BARRACKS)
-                and F.Train_Marine_quick.id in self.available):
-            return F.Train_Marine_quick("now")
+        if fresh and len(selected) and np.all(np.asarray(selected)[:, 0] == BARRACKS):
+            call = self.command_barracks(len(selected))
+            if call is not None:
+                return call
         self._barracks_selected = self.steps
         # A pixel where a Barracks itself shows (Marines stand around them).
         pixel = self.screen.points(finished)[0]

@@ -7,7 +7,7 @@ units' screen, quick and minimap commands, one action per agent step. The camera
 base (where pysc2 puts it at the start), so everything it builds is on the screen; the attack is
 ordered on the minimap.
 
-Rules, in order of priority (the economy is `agents.economy`'s):
+Rules, in order of priority (the economy and the Barracks are `agents.economy.BuildMarines`'):
 
 1. Workers: rally the Command Center to its mineral line, send idle SCVs to mine, train SCVs up to
    MAX_WORKERS.
@@ -23,26 +23,25 @@ Rules, in order of priority (the economy is `agents.economy`'s):
 import numpy as np
 from pysc2.lib import actions, features
 
-from agents.economy import BARRACKS, SUPPLY_DEPOT, _TerranEconomy
+from agents.economy import BuildMarines
 
 F = actions.FUNCTIONS
 SELF = features.PlayerRelative.SELF
 ENEMY = features.PlayerRelative.ENEMY
 
 
-class MarineRush(_TerranEconomy):
-    """Two Barracks, Marines, and attack waves at the enemy's base."""
+class MarineRush(BuildMarines):
+    """BuildMarines' economy with two Barracks, a rally point, and attack waves."""
 
     MAX_WORKERS = 16
     MAX_BARRACKS = 2
+    BARRACKS_AT = 12
     WAVE = 10           # Marines an attack needs
     ATTACK_EVERY = 24   # agent steps between two attack orders (the army walks meanwhile)
-    RESELECT = 25
     RALLY_FRACTION = 0.2  # of the way from the own base to the enemy's
 
     def reset(self):
         super().reset()
-        self._barracks_selected = -self.RESELECT
         self._barracks_rallied = 0  # Barracks that were selected when the rally was set
         self._last_attack = -self.ATTACK_EVERY
         self._home = None   # minimap pixel of the own base
@@ -50,13 +49,7 @@ class MarineRush(_TerranEconomy):
 
     def decide(self):
         self._locate_bases()
-        barracks = self.count(BARRACKS)
-        margin = self.SUPPLY_MARGIN + 2 * barracks
-        return (self.rally_to_minerals() or self.mine_with_idle_workers()
-                or (self.supply_needed(margin)
-                    and self.build(SUPPLY_DEPOT, F.Build_SupplyDepot_screen))
-                or self.attack() or self.train_workers() or self.add_barracks(barracks)
-                or self.train_marines(barracks) or None)
+        return super().decide()
 
     def _locate_bases(self):
         """The own base and the enemy's start location on the minimap (once, at the start)."""
@@ -72,38 +65,16 @@ class MarineRush(_TerranEconomy):
         size = np.array(minimap.player_relative.shape[::-1]) - 1
         self._enemy_start = np.clip(2 * centre - self._home, 0, size).round().astype(int)
 
-    def add_barracks(self, barracks):
-        if (barracks >= self.MAX_BARRACKS or self.player.minerals < 150
-                or self.workers() < 12 or self.under_construction(BARRACKS)
-                or not self.screen.mask([SUPPLY_DEPOT], SELF).any()):
-            return None
-        return self.build(BARRACKS, F.Build_Barracks_screen)
+    def command_barracks(self, count):
+        """Rally the selected Barracks in front of the base when new ones joined, else train."""
+        if (count > self._barracks_rallied and self._home is not None
+                and F.Rally_Units_minimap.id in self.available):
+            self._barracks_rallied = count
+            rally = self._home + self.RALLY_FRACTION * (self._enemy_start - self._home)
+            return F.Rally_Units_minimap("now", rally.round().astype(int))
+        return super().command_barracks(count)
 
-    def train_marines(self, barracks):
-        """Select every finished Barracks, rally them (once per new Barracks), then one Marine
-        per step; the game queues it at the least busy Barracks."""
-        p = self.player
-        if p.minerals < 50 or p.food_used >= p.food_cap:
-            return None
-        finished = self.screen.mask([BARRACKS], SELF) & (self.screen.progress == 0)
-        if not finished.any():
-            return None
-        selected = self.obs.multi_select if len(self.obs.multi_select) else \
-            self.obs.single_select
-        fresh = self.steps - self._barracks_selected < self.RESELECT
-        if fresh and len(selected) and np.all(np.asarray(selected)[:, 0] == BARRACKS):
-            if (len(selected) > self._barracks_rallied and self._home is not None
-                    and F.Rally_Units_minimap.id in self.available):
-                self._barracks_rallied = len(selected)
-                rally = self._home + self.RALLY_FRACTION * (self._enemy_start - self._home)
-                return F.Rally_Units_minimap("now", rally.round().astype(int))
-            if F.Train_Marine_quick.id in self.available:
-                return F.Train_Marine_quick("now")
-            return None
-        self._barracks_selected = self.steps
-        return F.select_point("select_all_type", self.screen.points(finished)[0])
-
-    def attack(self):
+    def fight(self):
         """Send the whole army at the enemy when it is a wave."""
         if self._enemy_start is None or self.player.army_count < self.WAVE:
             return None

@@ -183,3 +183,17 @@ def test_a_replay_against_the_built_in_ai_plays_back_to_the_same_game(tmp_path):
         theirs = every[int(timestep.observation.game_loop[0])]
         for key in ("feature_screen", "feature_minimap", "player", "last_actions"):
             np.testing.assert_array_equal(timestep.observation[key], theirs[key])
+
+
+def test_move_camera_moves_the_view_over_the_whole_map():
+    env = make_env([AGENT, bot()])
+    timestep, = env.reset()
+    start = env.core.world.camera[0, 0].copy()
+    own = np.argwhere(np.asarray(timestep.observation.feature_minimap.player_relative) == 1)
+    far_corner = [0, 0] if own.mean(axis=0)[0] > SCREEN / 2 else [SCREEN - 1, SCREEN - 1]
+    timestep, = env.step([F.move_camera(far_corner)])
+    moved = env.core.world.camera[0, 0]
+    assert np.hypot(*(moved - start)) > 20
+    # The screen now shows no own unit (the base is far away), the minimap still shows the base.
+    assert not (np.asarray(timestep.observation.feature_screen.player_relative) == 1).any()
+    assert (np.asarray(timestep.observation.feature_minimap.player_relative) == 1).any()

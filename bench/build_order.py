@@ -1,0 +1,96 @@
+"""The first build and train actions of the Simple64 demonstrator and of an imitating network.
+
+    python -m bench.build_order --model_path Models/Simple64_alphastar_sl_<...>.weights.h5
+
+Plays one game of seed `--seed` against the built-in AI with the marine rush
+(`agents.marine_rush.MarineRush`) and one with the network (the AlphaStar-style one unless
+`--model_name` says otherwise; its most likely actions with `--greedy`), on the embedded engine's
+pysc2 `SC2Env`, and prints one JSON line: each player's first `--count` actions whose function is
+a Build_* or Train_* one (with the game loop it was issued at, and whether the game accepted it),
+and each game's outcome.
+"""
+import json
+
+import keras
+import numpy as np
+from absl import app, flags
+
+import minigames  # first: it applies pysc2's Python 3.11 fix
+from minigames import batch_format, pysc2_batch_env
+from pysc2.lib import actions
+
+import agent as agent_lib
+import checkpoints
+import network
+import utils
+from agents.marine_rush import MarineRush
+
+flags.DEFINE_string("model_path", None, "Weights file of the network (run.py's Models/).")
+flags.DEFINE_string("model_name", "alphastar", "Network of the weights file.")
+flags.DEFINE_integer("size", 32, "Screen and minimap resolution (the model's).")
+flags.DEFINE_integer("seed", 1, "Seed of both games.")
+flags.DEFINE_integer("count", 10, "Build and train actions to list.")
+flags.DEFINE_string("difficulty", "very_easy", "The built-in AI's difficulty.")
+flags.DEFINE_bool("greedy", False, "The network takes its most likely actions (else it samples).")
+flags.mark_flag_as_required("model_path")
+FLAGS = flags.FLAGS
+
+BUILD_OR_TRAIN = {f.id for f in actions.FUNCTIONS if f.name.startswith(("Build_", "Train_"))}
+
+
+def make_env(uses_feature_units):
+    return minigames.SC2Env(**pysc2_batch_env.env_kwargs(
+        "Simple64", FLAGS.size, FLAGS.size, 8, uses_feature_units, FLAGS.seed,
+        difficulty=FLAGS.difficulty))
+
+
+def play(env, choose):
+    """Play one game, `choose(timestep)` -> FunctionCall; returns (build order, outcome)."""
+    timestep = env.reset()[0]
+    order = []
+    while not timestep.last():
+        call = choose(timestep)
+        loop = int(timestep.observation.game_loop[0])
+        timestep = env.step([call])[0]
+        if call.function in BUILD_OR_TRAIN and len(order) < FLAGS.count:
+            refused = [int(r) for r in timestep.observation.action_result]
+            order.append({"game_loop": loop, "function": actions.FUNCTIONS[call.function].name,
+                          "accepted": not refused})
+    return order, int(timestep.reward)
+
+
+def network_player(spec):
+    model = network.make_model(FLAGS.model_name, spec)
+    checkpoints.load_model(model, FLAGS.model_path, spec)
+    agent = agent_lib.A2CAgent(model, agent_lib.A2CConfig(), seed=FLAGS.seed)
+    state = {"memory": agent.initial_state(1), "reset": np.ones(1, np.float32)}
+
+    def choose(timestep):
+        batch = batch_format.stack_observations([timestep.observation])
+        function_id, arg_indices, _, state["memory"] = agent.step(
+            utils.preprocess(batch, spec), state["reset"], state["memory"], FLAGS.greedy)
+        state["reset"] = np.zeros(1, np.float32)
+        return utils.to_function_call(function_id[0], arg_indices[0], spec.screen_size,
+                                      spec.minimap_size)
+    return model, choose
+
+
+def main(argv):
+    del argv
+    keras.utils.set_random_seed(FLAGS.seed)
+    spec = utils.Spec(FLAGS.size, FLAGS.size)
+    rush = MarineRush()
+    env = make_env(uses_feature_units=False)
+    rush.setup(env.observation_spec()[0], env.action_spec()[0])
+    rush.reset()
+    rush_order, rush_outcome = play(env, rush.step)
+    model, choose = network_player(spec)
+    network_order, network_outcome = play(make_env(model.uses_feature_units), choose)
+    print(json.dumps({"benchmark": "build_order", "seed": FLAGS.seed,
+                      "difficulty": FLAGS.difficulty, "model": FLAGS.model_path,
+                      "demonstrator": {"outcome": rush_outcome, "actions": rush_order},
+                      "network": {"outcome": network_outcome, "actions": network_order}}))
+
+
+if __name__ == "__main__":
+    app.run(main)
