@@ -54,6 +54,7 @@ from pysc2.lib import actions
 
 import agent as agent_lib
 import checkpoints
+import finetune
 import network
 import supervised
 import utils
@@ -135,6 +136,14 @@ def define_flags():
                        lower_bound=0.0)
     flags.DEFINE_bool("normalize_advantages", defaults.normalize_advantages,
                       "Standardise advantages over each update's batch.")
+    flags.DEFINE_float("kl_weight", defaults.kl_weight, "Weight of a KL penalty toward the "
+                       "loaded policy when A2C starts from a model (finetune.py; default then "
+                       f"{finetune.FINETUNE_DEFAULTS['kl_weight']}).", lower_bound=0.0)
+    flags.DEFINE_integer("critic_warmup_steps", defaults.critic_warmup_steps,
+                         "Agent steps at the start of A2C that train only the value head "
+                         "(finetune.py; when A2C starts from a model, default "
+                         f"{finetune.FINETUNE_DEFAULTS['critic_warmup_steps']:,}).",
+                         lower_bound=0)
     flags.DEFINE_integer("seed", 42, "Seed of Python, numpy, TensorFlow, the action sampling and "
                          "the environments.", lower_bound=0)
     flags.DEFINE_integer("eval_seed", None, "Seed of evaluation's games and action sampling "
@@ -460,13 +469,16 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
     try:
         while runner.agent_steps < max_agent_steps:
             previous_step = runner.agent_steps
-            metrics = agent.train(runner.collect(config.n_steps))
+            rollout = runner.collect(config.n_steps)
+            warming_up = previous_step < config.critic_warmup_steps
+            metrics = agent.train_critic(rollout) if warming_up else agent.train(rollout)
             step = runner.agent_steps
             skipped.record(metrics["applied"] > 0, step)
             with writer.as_default(step=step):
                 for name in ("policy_loss", "value_loss", "entropy", "grad_norm",
-                             "learning_rate"):
-                    tf.summary.scalar(name, metrics[name])
+                             "learning_rate", "kl"):
+                    if name in metrics:
+                        tf.summary.scalar(name, metrics[name])
                 tf.summary.scalar("skipped_updates", skipped.total)
                 for score, at in zip(runner.finished_episodes[reported_episodes:],
                                      runner.finished_at[reported_episodes:]):
@@ -642,13 +654,13 @@ def model_path(run_name):
     return os.path.join(checkpoints.models_dir(FLAGS.workspace_path), f"{run_name}.weights.h5")
 
 
-def checkpointing(run_name, config, resume_from):
+def checkpointing(run_name, config, resume_from, reference_model=None):
     """Where and how often the run writes training checkpoints, and what they record."""
     return checkpoints.Checkpointing(
         os.path.join(checkpoints.checkpoints_dir(FLAGS.workspace_path), run_name),
         FLAGS.checkpoint_interval,
-        {"run_name": run_name, "flags": run_flags(), "config": dataclasses.asdict(config)},
-        resume_from)
+        {"run_name": run_name, "flags": run_flags(), "config": dataclasses.asdict(config),
+         "reference_model": reference_model}, resume_from)
 
 
 def run_supervised_learning(resume_from, stop):
@@ -682,11 +694,18 @@ def run_supervised_learning(resume_from, stop):
 def run_a2c(resume_from, load_path, stop):
     """--training: A2C, from a checkpoint (resume_from), a model file (load_path) or scratch."""
     saved, run_name, spec = start_or_resume(resume_from, supervised_run=False)
-    config = a2c_config_from_flags(agent_lib.A2CConfig(**saved["config"]) if saved else None)
+    reference_path = saved.get("reference_model") if saved else load_path
+    if saved:
+        config = a2c_config_from_flags(agent_lib.A2CConfig(**saved["config"]))
+    elif load_path:  # fine-tuning a loaded policy: keep it close (finetune.py)
+        config = a2c_config_from_flags(dataclasses.replace(
+            agent_lib.default_config(FLAGS.model_name), **finetune.FINETUNE_DEFAULTS))
+    else:
+        config = a2c_config_from_flags()
     model = make_model(spec)
     if load_path and not saved:
         checkpoints.load_model(model, load_path, spec)
-    agent = agent_lib.A2CAgent(model, config, seed=FLAGS.seed)
+    agent = make_agent(model, config, reference_path, spec)
     env = make_batch_env(FLAGS.backend, FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
                          FLAGS.seed, model.uses_feature_units, FLAGS.visualize, FLAGS.player_1,
                          FLAGS.player_2, workspace_folder(FLAGS.replay_dir),
@@ -700,7 +719,8 @@ def run_a2c(resume_from, load_path, stop):
                                              config=dataclasses.asdict(config))
     try:
         train(agent, env, spec, config, FLAGS.max_agent_steps, writer, FLAGS.log_interval,
-              save_path, metadata, checkpointing=checkpointing(run_name, config, resume_from),
+              save_path, metadata,
+              checkpointing=checkpointing(run_name, config, resume_from, reference_path),
               should_stop=stop,
               learning_curve=os.path.join(log_dir(run_name), "learning_curve.png"),
               title=f"A2C {model.name} on {FLAGS.environment} ({run_name})")
@@ -751,6 +771,18 @@ def train_distributed(load_path):
                              f"V-trace {model.name} on {FLAGS.environment}, "
                              f"{FLAGS.actors} actors ({run_name})")
         logging.info("Wrote %s", curve)
+
+
+def make_agent(model, config, reference_path, spec):
+    """The A2C agent; a finetune.FineTuneAgent (KL penalty toward the model of reference_path,
+    critic warm-up) when training starts from a loaded model or asks for a warm-up."""
+    if reference_path is None and not config.critic_warmup_steps:
+        return agent_lib.A2CAgent(model, config, seed=FLAGS.seed)
+    reference = None
+    if reference_path and config.kl_weight:
+        reference = make_model(spec)
+        checkpoints.load_model(reference, reference_path, spec)
+    return finetune.FineTuneAgent(model, config, reference, seed=FLAGS.seed)
 
 
 def make_model(spec):
