@@ -7,12 +7,15 @@
     python -m minigames.play --map_name BuildMarines --agent agents.economy.BuildMarines
 
 The environment comes from `minigames.make_env`: real StarCraft II when it is installed, the embedded
-engine otherwise (`--backend` chooses).
+engine otherwise (`--backend` chooses). --seed seeds the games and numpy's global generator, which
+pysc2's random agent draws from, so every agent's scores repeat. A progress bar (tqdm, on a
+terminal) counts the episodes; the last line is the scores as JSON.
 """
 import importlib
 import json
 
 import numpy as np
+import tqdm
 from absl import app, flags, logging
 
 import minigames
@@ -27,7 +30,8 @@ flags.DEFINE_integer("episodes", 10, "Episodes to play.")
 flags.DEFINE_integer("screen_size", 64, "Feature screen resolution.")
 flags.DEFINE_integer("minimap_size", 64, "Feature minimap resolution.")
 flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.")
-flags.DEFINE_integer("seed", 1, "Environment seed.")
+flags.DEFINE_integer("seed", 1, "Seed of the games and of numpy's global generator (which "
+                     "pysc2's random agent uses).")
 flags.DEFINE_bool("use_feature_units", True, "Report feature_units (agents such as "
                   "CollectMineralShardsFeatureUnits need them).")
 flags.DEFINE_enum("backend", "auto", minigames.backend.BACKENDS, "Which game to run.")
@@ -46,6 +50,7 @@ def load_agent(path):
 
 def main(argv):
     del argv
+    np.random.seed(FLAGS.seed)
     agent = load_agent(FLAGS.agent)
     backend = minigames.choose_backend(FLAGS.backend)
     if FLAGS.gif and backend != "embedded":
@@ -63,24 +68,31 @@ def main(argv):
         save_replay_episodes=1 if FLAGS.replay_dir else 0, replay_dir=FLAGS.replay_dir)
     scores = []
     step = agent.step
+    progress = tqdm.tqdm(total=FLAGS.episodes, unit="episode", disable=None, dynamic_ncols=True)
 
     def step_and_record(obs):
         if obs.last():
             scores.append(int(obs.observation.score_cumulative.score))
-            logging.info("episode %d: score %d", len(scores), scores[-1])
+            progress.update()
+            progress.set_postfix(score=scores[-1], mean=f"{np.mean(scores):.2f}")
             if FLAGS.gif and len(scores) == 1:
                 render.write_gif(env.frames, FLAGS.gif)
                 logging.info("wrote %s", FLAGS.gif)
         return step(obs)
 
     agent.step = step_and_record
-    with env:
+    with env, progress:
         run_loop.run_loop([agent], env, max_episodes=FLAGS.episodes)
     print(json.dumps({"agent": FLAGS.agent, "map": FLAGS.map_name, "backend": backend,
-                      "episodes": len(scores),
-                      "mean": float(np.mean(scores)), "std": float(np.std(scores)),
+                      "seed": FLAGS.seed, "episodes": len(scores),
+                      "mean": round(float(np.mean(scores)), 2),
+                      "std": round(float(np.std(scores)), 2),
                       "min": min(scores), "max": max(scores)}))
 
 
 if __name__ == "__main__":
+    import startup  # the project's quiet start (the engine itself does not need it)
+
+    startup.prepare()
+    startup.define_verbose_flag()
     app.run(main)

@@ -262,10 +262,10 @@ def test_a_workspace_that_is_a_file_is_refused_before_any_work(tmp_path, run_mai
     assert run_main("--load_model", "True", "--visualize", "True", "--workspace_path",
                     str(workspace)) == expected
     (tmp_path / "ws").mkdir()
-    image = tmp_path / "ws" / "image"
-    image.write_text("a file where the GIF folder goes")
+    gifs = tmp_path / "ws" / "gifs"
+    gifs.write_text("a file where the GIF folder goes")
     assert run_main("--load_model", "True", "--visualize", "True", "--workspace_path",
-                    str(tmp_path / "ws")).endswith(f"{image} is a file, not a folder; move it "
+                    str(tmp_path / "ws")).endswith(f"{gifs} is a file, not a folder; move it "
                                                    "away or pass another --workspace_path.")
 
 
