@@ -816,7 +816,7 @@ def run_a2c(resume_from, load_path, stop):
         writer.close()
         env.close()
     logging.info("Trace counts: %s", dict(agent.trace_counts))
-    if FLAGS.visualize and not stop():
+    if FLAGS.visualize:  # also when stopped: a stopped run writes what a finished one writes
         write_gif(agent, spec, env, run_name)
 
 

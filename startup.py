@@ -7,8 +7,10 @@
   `python` rather than the project's environment);
 - unless `--verbose` is on the command line, silences TensorFlow's and CUDA's start-up lines (the
   oneDNN, cuFFT/cuDNN/cuBLAS registration and "computation placer" lines written to the process's
-  stderr while TensorFlow loads) and its C++ log below errors (TF_CPP_MIN_LOG_LEVEL=3, which also
-  hides grappler's "remapper failed" warning), and
+  stderr while TensorFlow loads: `QuietTensorFlowImport` points file descriptor 2 at /dev/null
+  while the first `import tensorflow` runs, whoever imports it, so commands that never import
+  it do not pay for it) and its C++ log below errors (TF_CPP_MIN_LOG_LEVEL=3, which also hides
+  grappler's "remapper failed" warning), and
 - installs `LibraryLogFilter`, which drops INFO lines of the libraries and of the engine's
   per-episode messages (pysc2's "Starting episode ..."), keeping the project's own lines and
   every warning and error.
@@ -16,6 +18,7 @@
 `--verbose` (a flag of every command that calls `define_verbose_flag`) brings all of it back.
 """
 import contextlib
+import importlib.abc
 import importlib.util
 import logging as python_logging
 import os
@@ -65,6 +68,36 @@ def stderr_silenced():
         os.close(devnull)
 
 
+class QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Finds `tensorflow` once, with a loader that runs its import under stderr_silenced."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once; the search below must not find this finder again
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = SilencedLoader(spec.loader)
+        return spec
+
+
+class SilencedLoader(importlib.abc.Loader):
+    """A module loader whose module runs with file descriptor 2 silenced."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        with stderr_silenced():
+            self.loader.exec_module(module)
+
+    def __getattr__(self, name):  # everything else (resources, source) is the real loader's
+        return getattr(self.loader, name)
+
+
 class LibraryLogFilter(python_logging.Filter):
     """Keeps warnings and errors, and INFO lines of the project's own modules."""
 
@@ -85,9 +118,8 @@ def prepare(argv=None, program=None):
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    with stderr_silenced():
-        import tensorflow  # noqa: F401  its import is what writes the start-up lines
-
+    if "tensorflow" not in sys.modules:
+        sys.meta_path.insert(0, QuietTensorFlowImport())
     from absl import logging
 
     logging.get_absl_handler().addFilter(LibraryLogFilter())
@@ -101,3 +133,29 @@ def define_verbose_flag():
     if "verbose" not in flags.FLAGS:
         flags.DEFINE_bool("verbose", False, "Show TensorFlow's and CUDA's start-up lines and "
                           "the libraries' INFO logging (hidden by default).")
+
+
+# ------------------------------------------------------------------- console entry points
+# `pip install -e .` (make setup) installs these; each starts quietly before importing TensorFlow.
+def run_command():
+    """alphastar-run: run.py."""
+    prepare(program="alphastar-run")
+    import run
+
+    run.cli()
+
+
+def convert_command():
+    """alphastar-convert: trajectory_generator.py."""
+    prepare(program="alphastar-convert")
+    import trajectory_generator
+
+    trajectory_generator.cli()
+
+
+def play_command():
+    """minigames-play: python -m minigames.play."""
+    prepare(program="minigames-play")
+    from minigames import play
+
+    play.cli()

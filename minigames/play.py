@@ -90,9 +90,15 @@ def main(argv):
                       "min": min(scores), "max": max(scores)}))
 
 
-if __name__ == "__main__":
-    import startup  # the project's quiet start (the engine itself does not need it)
+def cli():
+    import startup  # the project's --verbose flag (the engine itself does not need it)
 
-    startup.prepare()
     startup.define_verbose_flag()
     app.run(main)
+
+
+if __name__ == "__main__":
+    import startup
+
+    startup.prepare()  # a quiet start, or a hint when outside the project's environment
+    cli()

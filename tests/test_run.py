@@ -1,5 +1,6 @@
 """run.py: flags and their errors, training/evaluation end to end, replays, divergence."""
 import glob
+import logging
 import os
 import subprocess
 import sys
@@ -355,3 +356,18 @@ def test_ship_weights_stores_float16_that_load_back(tmp_path, fullyconv):
     copy.load_weights(shipped)
     for original, loaded in zip(fullyconv.weights, copy.weights):
         np.testing.assert_allclose(loaded.numpy(), original.numpy(), rtol=1e-3, atol=1e-4)
+
+
+def test_a_run_that_saved_nothing_says_why(tmp_path, fullyconv, caplog):
+    config = agent_lib.A2CConfig(n_steps=4)
+    env = run.make_batch_env("embedded", "MoveToBeacon", 4, SPEC, 8, 0, False)
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    save_path = str(tmp_path / "model.weights.h5")
+    with caplog.at_level(logging.INFO):
+        run.train(agent_lib.A2CAgent(fullyconv, config), env, SPEC, config,
+                  rollout_budget(4, 4, 2), writer, log_interval=16, save_path=save_path)
+    writer.close()
+    assert not os.path.exists(save_path)
+    assert (f"No model saved to {save_path}: only 0 episodes ended and the rule needs 100"
+            in caplog.text)
+    assert "A2C from 0 to 32 agent steps; saves " in caplog.text
