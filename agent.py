@@ -440,7 +440,13 @@ class A2CAgent:
     def train(self, rollout):
         """One A2C update on a Rollout; returns a dict of float metrics ("applied": 0.0 when the
         update was skipped for a non-finite loss or gradient)."""
-        metrics = self._train_step(
+        return self._update(self._train_step, rollout)
+
+    @staticmethod
+    def _update(step, rollout):
+        """Run `step` (a traced update with _train_step's signature) on a Rollout -> float
+        metrics."""
+        metrics = step(
             rollout.inputs, np.asarray(rollout.reset, np.float32),
             np.asarray(rollout.function_id, np.int32), np.asarray(rollout.arg_indices, np.int32),
             np.asarray(rollout.rewards, np.float32), np.asarray(rollout.dones, np.float32),

@@ -25,7 +25,6 @@ FINETUNE_DEFAULTS are what run.py uses when training starts from a loaded model 
 not given; `python -m bench.finetune_from_sl` measures the choices (README: "A2C from a supervised
 checkpoint").
 """
-import numpy as np
 import tensorflow as tf
 
 import agent as agent_lib
@@ -78,12 +77,7 @@ class FineTuneAgent(agent_lib.A2CAgent):
 
     def train_critic(self, rollout):
         """One update of the value head alone on a Rollout; the metrics of `train`."""
-        metrics = self._critic_step(
-            rollout.inputs, np.asarray(rollout.reset, np.float32),
-            np.asarray(rollout.function_id, np.int32), np.asarray(rollout.arg_indices, np.int32),
-            np.asarray(rollout.rewards, np.float32), np.asarray(rollout.dones, np.float32),
-            np.asarray(rollout.bootstrap_value, np.float32), rollout.initial_state)
-        return {name: float(value) for name, value in metrics.items()}
+        return self._update(self._critic_step, rollout)
 
     def _critic_step_graph(self, inputs, reset, function_id, arg_indices, rewards, dones,
                            bootstrap_value, initial_state):

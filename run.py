@@ -947,6 +947,10 @@ def run():
     if evaluation and load_path is None:
         raise UserError("Nothing to do: pass --training True to train, or --load_model True "
                         "(or a path) to evaluate a saved model.")
+    if FLAGS.actors and (FLAGS["kl_weight"].present or FLAGS["critic_warmup_steps"].present):
+        raise UserError("--kl_weight and --critic_warmup_steps fine-tune with A2C in one "
+                        "process; training on Ray actors (--actors) has neither. Leave them or "
+                        "--actors out.")
     if FLAGS.actors and FLAGS.backend == "sc2":
         raise UserError("--actors trains on the embedded engine: leave out --backend sc2 (use "
                         "auto or embedded), or leave out --actors.")

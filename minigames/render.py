@@ -72,8 +72,9 @@ def minimap_rgb(game, row, size, player=1):
     image = np.empty((size, size, 3), np.uint8)
     image[:] = _OUTSIDE
     pathable = game.map.pathable()  # [map height, map width], row 0 at y = 0
-    cells_y = np.minimum(((size - 0.5 - np.arange(size)) / scale).astype(int), pathable.shape[0] - 1)
-    cells_x = np.minimum(((np.arange(size) + 0.5) / scale).astype(int), pathable.shape[1] - 1)
+    rows, columns = pathable.shape
+    cells_y = np.minimum(((size - 0.5 - np.arange(size)) / scale).astype(int), rows - 1)
+    cells_x = np.minimum(((np.arange(size) + 0.5) / scale).astype(int), columns - 1)
     image[pathable[cells_y][:, cells_x]] = _GROUND
 
     def pixel(x, y):
@@ -110,7 +111,8 @@ def frame_rgb(game, row, player=1):
     picture = Image.fromarray(screen)
     text = f"score {int(game.world.score[row])}   game loop {int(game.world.game_loop[row])}"
     draw = ImageDraw.Draw(picture)
-    draw.rectangle((0, 0, 8 + 6 * len(text), 16), fill=(0, 0, 0))
+    _, _, right, bottom = draw.textbbox((4, 3), text)
+    draw.rectangle((0, 0, right + 4, bottom + 3), fill=(0, 0, 0))
     draw.text((4, 3), text, fill=(255, 255, 255))
     return np.asarray(picture)
 

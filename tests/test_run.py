@@ -275,6 +275,8 @@ def test_a_workspace_that_is_a_file_is_refused_before_any_work(tmp_path, run_mai
     (["--training", "True", "--player_1", "zerg"], "--player_1 zerg: the embedded engine plays "
                                                    "Terran only"),
     (["--resume", "True"], "--resume continues a training run: add --training True"),
+    (["--training", "True", "--actors", "2", "--kl_weight", "0.5"],
+     "--kl_weight and --critic_warmup_steps fine-tune with A2C in one process"),
     (["--training", "True", "--resume", "True", "--load_model", "True"],
      "--resume and --load_model together"),
     (["--training", "True", "--resume", "True"], "--resume True: no A2C training checkpoint of "
