@@ -632,10 +632,14 @@ def write_learning_curve(scores, agent_steps, path, title):
 
 # ------------------------------------------------------------------------------ evaluation
 def evaluate(agent, env, spec, episodes, greedy):
-    """Play until `episodes` episodes have ended; returns their scores."""
+    """Play until `episodes` episodes have ended (a progress bar on a terminal); returns their
+    scores."""
     runner = Runner(env, agent, spec)
-    while len(runner.finished_episodes) < episodes:
-        runner.step(greedy)
+    with tqdm.tqdm(total=episodes, unit="episode", disable=None, dynamic_ncols=True,
+                   leave=False) as progress:
+        while len(runner.finished_episodes) < episodes:
+            runner.step(greedy)
+            progress.update(min(len(runner.finished_episodes), episodes) - progress.n)
     return runner.finished_episodes[:episodes]
 
 
