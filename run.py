@@ -14,10 +14,11 @@ written, is one line and a non-zero exit before anything starts.
 
 Training steps N environments at once (`--num_envs`): the embedded engine's `BatchEnv`, or N
 StarCraft II games with `--backend sc2`. Every `--n_steps` steps the agent makes one A2C update.
-Outputs go under `--workspace_path`:
+Outputs go under `--workspace_path` (never into the repository's image/):
   tensorboard/<run>/        episode_reward_sum, episode_reward_mean_100, losses, grad_norm,
-                            learning_rate, steps_per_second, skipped_updates; learning_curve.png
-                            (rewritten at every checkpoint and at the end)
+                            learning_rate, steps_per_second, skipped_updates; the run's settings
+                            (HParams and text), screen_policy and episode images (summaries.py);
+                            learning_curve.png (rewritten at every checkpoint and at the end)
   checkpoints/<run>/        training checkpoints every --checkpoint_interval agent steps and when
                             stopped by SIGINT/SIGTERM (checkpoints.py); --resume continues the run
                             in the same folders
@@ -26,7 +27,8 @@ Outputs go under `--workspace_path`:
                             rule); `--load_model True` loads the newest one of this map, network
                             and resolution
   replays/                  with --save_replay_episodes k: every k-th game of each environment
-  image/                    with --visualize, a GIF of one episode (embedded engine)
+  gifs/<run>.gif            with --visualize, a GIF of one game (embedded engine); an
+                            evaluation's is gifs/<model>_eval_seed<seed>.gif
 
 Supervised learning (`--sl_training`, supervised.py) trains on the .hkl files of
 --replay_hkl_file_path for --max_agent_steps training examples and writes
@@ -96,7 +98,7 @@ def define_flags():
     defaults = agent_lib.A2CConfig()
     alphastar = agent_lib.NETWORK_DEFAULTS["alphastar"]
     flags.DEFINE_string("workspace_path", ".", "Folder for Models/, tensorboard/, checkpoints/, "
-                        "replays/ and image/.")
+                        "replays/ and gifs/.")
     flags.DEFINE_string("environment", "MoveToBeacon", "pysc2 map name.")
     flags.DEFINE_enum("model_name", "fullyconv", list(network.MODELS), "Network to train or load.")
     flags.DEFINE_bool("training", False, "Train the network with A2C (after supervised learning "
@@ -878,6 +880,8 @@ def make_agent(model, config, reference_path, spec):
 
 
 def make_model(spec):
+    if FLAGS.model_name == "alphastar" and not FLAGS.verbose:
+        startup.skip_failing_remapper()  # it fails on this network and says so in alarm
     try:
         return network.make_model(FLAGS.model_name, spec)
     except ValueError as error:

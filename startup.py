@@ -9,13 +9,19 @@
   oneDNN, cuFFT/cuDNN/cuBLAS registration and "computation placer" lines written to the process's
   stderr while TensorFlow loads: `QuietTensorFlowImport` points file descriptor 2 at /dev/null
   while the first `import tensorflow` runs, whoever imports it, so commands that never import
-  it do not pay for it) and its C++ log below errors (TF_CPP_MIN_LOG_LEVEL=3, which also hides
-  grappler's "remapper failed" warning), and
+  it do not pay for it) and its C++ log below errors (TF_CPP_MIN_LOG_LEVEL=3), and
 - installs `LibraryLogFilter`, which drops INFO lines of the libraries and of the engine's
   per-episode messages (pysc2's "Starting episode ..."), keeping the project's own lines and
   every warning and error.
 
 `--verbose` (a flag of every command that calls `define_verbose_flag`) brings all of it back.
+
+`skip_failing_remapper()` is for the AlphaStar-style network: grappler's remapper fails on its
+residual blocks ("remapper failed: INVALID_ARGUMENT: Mutation::Apply error: fanout ... exist for
+missing node ..."), an error line logged through absl's C++ logging, which TF_CPP_MIN_LOG_LEVEL does
+not reach. Grappler then goes on without that pass; switching the remapper off for that
+network's runs removes the line (and the fusions it might have made in the network's other
+graphs; their speed was not measured).
 """
 import contextlib
 import importlib.abc
@@ -124,6 +130,13 @@ def prepare(argv=None, program=None):
 
     logging.get_absl_handler().addFilter(LibraryLogFilter())
     python_logging.getLogger("tensorflow").setLevel(python_logging.ERROR)
+
+
+def skip_failing_remapper():
+    """Switch grappler's remapper off (see the module docstring)."""
+    import tensorflow as tf
+
+    tf.config.optimizer.set_experimental_options({"remapping": False})
 
 
 def define_verbose_flag():
