@@ -126,7 +126,8 @@ def define_flags():
     flags.DEFINE_bool("visualize", False, "Write a GIF of one episode to <workspace>/gifs/ "
                       "(embedded engine); with --backend sc2, show the game.")
     flags.DEFINE_float("learning_rate", defaults.learning_rate, "Optimiser learning rate "
-                       f"(alphastar: {alphastar['learning_rate']}).")
+                       f"(alphastar: {alphastar['learning_rate']}; A2C from a loaded model: "
+                       f"{finetune.FINETUNE_DEFAULTS['learning_rate']}).")
     flags.DEFINE_float("gradient_clipping", defaults.gradient_clipping,
                        "Clip gradients to this global norm (alphastar: "
                        f"{alphastar['gradient_clipping']}).")
@@ -571,9 +572,9 @@ def announce_start(agent_steps, max_agent_steps, target_mean, config, save_path)
     saving = (f"; saves {save_path} when the 100-episode mean is above "
               f"{checkpoints.SAVE_THRESHOLD:g} and improving" if save_path else
               "; no model file (--save_model False)")
-    logging.info("A2C from %s to %s agent steps%s%s%s%s. Ctrl-C stops cleanly and writes what a "
-                 "finished run writes.", f"{agent_steps:,}", f"{max_agent_steps:,}", until,
-                 warmup, kl, saving)
+    logging.info("A2C from %s to %s agent steps%s at a learning rate of %g%s%s%s. Ctrl-C stops "
+                 "cleanly and writes what a finished run writes.", f"{agent_steps:,}",
+                 f"{max_agent_steps:,}", until, config.learning_rate, warmup, kl, saving)
 
 
 def announce_duration(steps_left, steps_per_second):
@@ -785,13 +786,7 @@ def run_a2c(resume_from, load_path, stop):
     """--training: A2C, from a checkpoint (resume_from), a model file (load_path) or scratch."""
     saved, run_name, spec = start_or_resume(resume_from, supervised_run=False)
     reference_path = saved.get("reference_model") if saved else load_path
-    if saved:
-        config = a2c_config_from_flags(agent_lib.A2CConfig(**saved["config"]))
-    elif load_path:  # fine-tuning a loaded policy: keep it close (finetune.py)
-        config = a2c_config_from_flags(dataclasses.replace(
-            agent_lib.default_config(FLAGS.model_name), **finetune.FINETUNE_DEFAULTS))
-    else:
-        config = a2c_config_from_flags()
+    config = a2c_training_config(saved, load_path)
     model = make_model(spec)
     if load_path and not saved:
         checkpoints.load_model(model, load_path, spec)
@@ -865,6 +860,18 @@ def train_distributed(load_path):
                              f"V-trace {model.name} on {FLAGS.environment}, "
                              f"{FLAGS.actors} actors ({run_name})")
         logging.info("Wrote %s", curve)
+
+
+def a2c_training_config(saved, load_path):
+    """The A2CConfig of a run: a resumed run's own, finetune.FINETUNE_DEFAULTS when training
+    starts from a loaded model, else the network's defaults; flags given on the command line
+    replace any of them."""
+    if saved:
+        return a2c_config_from_flags(agent_lib.A2CConfig(**saved["config"]))
+    if load_path:  # fine-tuning a loaded policy: keep it close (finetune.py)
+        return a2c_config_from_flags(dataclasses.replace(
+            agent_lib.default_config(FLAGS.model_name), **finetune.FINETUNE_DEFAULTS))
+    return a2c_config_from_flags()
 
 
 def make_agent(model, config, reference_path, spec):

@@ -10,10 +10,13 @@ same seed's games for --max_agent_steps agent steps (run.train, every other run.
 
     plain        A2C's defaults (learning rate 5e-3), no warm-up, no penalty: the README's old path
     low_rate     learning rate --low_rate, no warm-up, no penalty
-    warmup       --critic_warmup_steps of value-head-only updates first (finetune.py)
-    kl           the KL penalty toward the SL policy (--kl_weight), no warm-up
-    warmup_kl    both (finetune.FINETUNE_DEFAULTS unless the flags are given: what run.py does)
-    warmup_kl_low_rate   both, at --low_rate
+    warmup       value-head-only updates for the first 20,000 agent steps (finetune.py)
+    kl           the KL penalty toward the SL policy (weight 0.1), no warm-up
+    warmup_kl    both, at A2C's learning rate
+    warmup_kl_low_rate   both, at --low_rate: finetune.FINETUNE_DEFAULTS, what run.py does
+
+(the warm-up, weight and low rate are FINETUNE_DEFAULTS'; flags given on the command line, such
+as --kl_weight, apply to every variant).
 
 For each: the lowest 100-episode mean once 100 episodes have ended, the final 100-episode mean,
 both as a fraction of the SL agent's mean, and whether issue 13's target holds (never below 0.9 of
@@ -39,7 +42,8 @@ run.define_flags()
 flags.DEFINE_string("sl_model", None, "The supervised checkpoint (.weights.h5).")
 flags.DEFINE_list("variants", ["plain", "low_rate", "warmup", "kl", "warmup_kl"],
                   "Which ways of fine-tuning to run (see the module docstring).")
-flags.DEFINE_float("low_rate", 5e-4, "The learning rate of the *_low_rate variants.")
+flags.DEFINE_float("low_rate", finetune.FINETUNE_DEFAULTS["learning_rate"],
+                   "The learning rate of the *_low_rate variants.")
 flags.mark_flag_as_required("sl_model")
 FLAGS = flags.FLAGS
 FLAGS.set_default("eval_episodes", 100)
@@ -49,13 +53,11 @@ FLAGS.set_default("max_agent_steps", 60_000)
 def variant_config(name):
     """A2CConfig of variant `name` (flags given on the command line apply to every variant)."""
     base = agent_lib.default_config(FLAGS.model_name)
-    settings = {"plain": {}, "low_rate": {"learning_rate": FLAGS.low_rate},
-                "warmup": {"critic_warmup_steps": finetune.FINETUNE_DEFAULTS[
-                    "critic_warmup_steps"]},
-                "kl": {"kl_weight": finetune.FINETUNE_DEFAULTS["kl_weight"]},
-                "warmup_kl": dict(finetune.FINETUNE_DEFAULTS),
-                "warmup_kl_low_rate": {**finetune.FINETUNE_DEFAULTS,
-                                       "learning_rate": FLAGS.low_rate}}
+    warmup = {"critic_warmup_steps": finetune.FINETUNE_DEFAULTS["critic_warmup_steps"]}
+    kl = {"kl_weight": finetune.FINETUNE_DEFAULTS["kl_weight"]}
+    low_rate = {"learning_rate": FLAGS.low_rate}
+    settings = {"plain": {}, "low_rate": low_rate, "warmup": warmup, "kl": kl,
+                "warmup_kl": {**warmup, **kl}, "warmup_kl_low_rate": {**warmup, **kl, **low_rate}}
     if name not in settings:
         raise app.UsageError(f"--variants: unknown variant {name!r}; choose from "
                              f"{', '.join(settings)}")

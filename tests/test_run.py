@@ -82,6 +82,19 @@ def test_a2c_config_comes_from_the_flags(parse):
     assert config.value_loss_weight == agent_lib.A2CConfig().value_loss_weight
 
 
+def test_a2c_from_a_loaded_model_gets_the_fine_tuning_defaults_unless_flags_are_given(parse):
+    parse("--training", "True")
+    assert run.a2c_training_config(None, None) == agent_lib.A2CConfig()
+    loaded = run.a2c_training_config(None, "model.weights.h5")
+    assert (loaded.kl_weight, loaded.critic_warmup_steps, loaded.learning_rate) == (
+        0.1, 20_000, 5e-4)
+    FLAGS.unparse_flags()
+    parse("--training", "True", "--kl_weight", "0", "--learning_rate", "0.001")
+    loaded = run.a2c_training_config(None, "model.weights.h5")
+    assert (loaded.kl_weight, loaded.critic_warmup_steps, loaded.learning_rate) == (
+        0.0, 20_000, 0.001)
+
+
 def test_each_network_gets_its_default_optimizer_epsilon_unless_the_flag_is_given(parse):
     parse("--model_name", "alphastar")
     assert run.a2c_config_from_flags().optimizer_epsilon == 1e-3
@@ -365,11 +378,11 @@ def test_a_run_that_saved_nothing_says_why(tmp_path, fullyconv, caplog):
     env = run.make_batch_env("embedded", "MoveToBeacon", 4, SPEC, 8, 0, False)
     writer = tf.summary.create_file_writer(str(tmp_path))
     save_path = str(tmp_path / "model.weights.h5")
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="absl"):
         run.train(agent_lib.A2CAgent(fullyconv, config), env, SPEC, config,
                   rollout_budget(4, 4, 2), writer, log_interval=16, save_path=save_path)
     writer.close()
     assert not os.path.exists(save_path)
     assert (f"No model saved to {save_path}: only 0 episodes ended and the rule needs 100"
             in caplog.text)
-    assert "A2C from 0 to 32 agent steps; saves " in caplog.text
+    assert "A2C from 0 to 32 agent steps at a learning rate of 0.005; saves " in caplog.text
