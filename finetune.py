@@ -25,11 +25,11 @@ FINETUNE_DEFAULTS are what run.py uses when training starts from a loaded model 
 not given: both remedies and a tenth of A2C's learning rate. `python -m bench.finetune_from_sl`
 measured the choices on FullyConv imitating the scripted agent (sampled score 25.58; README: "A2C
 from a supervised checkpoint"), lowest and final 100-episode means over 60,000 agent steps:
-A2C's own rate 5e-3 alone fell to 0.93 and 1.04; 5e-4 alone held until 30,000 steps, then fell to
-15.9; the warm-up alone fell to 1.0; the penalty alone dipped to 22.35 (87%) and recovered; warm-up
-and penalty at 5e-3 dipped to 23.08 (90.2%) and ended at 24.0; all three stayed within 2% (25.17,
-25.18). Adam moves every weight by about the learning rate per update whatever the gradient's
-size, so at 5e-3 even good advantages shake a sharp supervised policy (entropy 0.04) apart.
+A2C's own rate 5e-3 alone 0.94 and 0.99; 5e-4 alone 15.93 and 15.93; the warm-up alone 0.89 and
+1.04; the penalty alone 23.01 (90.0%) and 25.52; warm-up and penalty at 5e-3 23.05 and 25.12; all
+three 25.17 and 25.18 (98.4%). Adam moves every weight by about the learning rate per update
+whatever the gradient's size, so at 5e-3 even good advantages shake a sharp supervised policy
+(entropy 0.04) apart.
 """
 import tensorflow as tf
 
