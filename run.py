@@ -487,7 +487,9 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
     start = interval_start = time.time()
     interval_steps = runner.agent_steps
     announce_start(runner.agent_steps, max_agent_steps, target_mean, config, save_path)
-    estimated = False  # the time left is announced once, at the first progress line
+    # The time left is announced once, at the second progress line: the first interval's speed
+    # includes tracing the update (a minute on a busy machine).
+    progress_lines = 0
     progress = tqdm.tqdm(total=max_agent_steps, initial=runner.agent_steps, unit="step",
                          unit_scale=True, disable=None, dynamic_ncols=True, leave=False)
     try:
@@ -540,9 +542,9 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
                 metrics["policy_loss"], metrics["value_loss"], metrics["entropy"],
                 metrics["grad_norm"], skipped.total, steps_per_second,
                 datetime.timedelta(seconds=int(now - start)))
-            if not estimated and not finished:
+            progress_lines += 1
+            if progress_lines == 2 and not finished:
                 announce_duration(max_agent_steps - step, steps_per_second)
-                estimated = True
             if save_path and save_rule.should_save(runner.finished_episodes):
                 checkpoints.save_model(agent.model, save_path, {
                     **(save_metadata or {}), "agent_steps": step,
@@ -563,7 +565,7 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
 
 
 def announce_start(agent_steps, max_agent_steps, target_mean, config, save_path):
-    """One line saying what the run will do (the time it takes follows at the first progress
+    """One line saying what the run will do (the time it takes follows at the second progress
     line, once the speed is measured)."""
     until = f" or a 100-episode mean of {target_mean:g}" if target_mean is not None else ""
     warmup = (f"; the first {config.critic_warmup_steps:,} train only the value head"
