@@ -19,7 +19,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
-# 216+ tests; 8 to 13 minutes on 2 shared CPU cores.
+# 328 tests; roughly 12 to 20 minutes on 2 CPU cores (216 of them took 8 to 13 on 2 shared cores).
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
