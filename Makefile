@@ -6,19 +6,27 @@ PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYGAME_HIDE_SUPPORT_PROMPT := 1
 
-.PHONY: test train bench clean
+.PHONY: setup test train bench clean
 
-$(STAMP): requirements.txt
+# The pinned requirements, then the project itself (editable: its console commands
+# alphastar-run, alphastar-convert and minigames-play, and `import run` from any folder).
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+setup: $(STAMP)
+
+# 328 tests; roughly 12 to 20 minutes on 2 CPU cores (216 of them took 8 to 13 on 2 shared cores).
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
+# A2C on MoveToBeacon with FullyConv until a 100-episode mean of 25 (about 300,000 agent steps,
+# 6 to 12 minutes on 2 CPU cores); Ctrl-C stops cleanly and writes what a finished run writes.
 train: $(STAMP)
-	$(PY) run.py --training True --save_model True --model_name fullyconv
+	$(PY) run.py --training True --save_model True --model_name fullyconv --target_mean 25
 
 bench: $(STAMP)
 	$(PY) -m bench.env_throughput

@@ -78,6 +78,10 @@ class A2CConfig:
     optimizer: str = "adam"  # "adam" or "rmsprop" (rho 0.99, as the original)
     optimizer_epsilon: float = 1e-5
     normalize_advantages: bool = False  # standardise advantages over each update's batch
+    # Fine-tuning a loaded (supervised) network, finetune.py: the weight of the KL penalty toward
+    # the loaded policy, and the agent steps at the start that train only the value head.
+    kl_weight: float = 0.0
+    critic_warmup_steps: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -436,7 +440,13 @@ class A2CAgent:
     def train(self, rollout):
         """One A2C update on a Rollout; returns a dict of float metrics ("applied": 0.0 when the
         update was skipped for a non-finite loss or gradient)."""
-        metrics = self._train_step(
+        return self._update(self._train_step, rollout)
+
+    @staticmethod
+    def _update(step, rollout):
+        """Run `step` (a traced update with _train_step's signature) on a Rollout -> float
+        metrics."""
+        metrics = step(
             rollout.inputs, np.asarray(rollout.reset, np.float32),
             np.asarray(rollout.function_id, np.int32), np.asarray(rollout.arg_indices, np.int32),
             np.asarray(rollout.rewards, np.float32), np.asarray(rollout.dones, np.float32),
@@ -446,34 +456,46 @@ class A2CAgent:
     def _train_step_graph(self, inputs, reset, function_id, arg_indices, rewards, dones,
                           bootstrap_value, initial_state):
         self._count_trace("train_step")
+        return self._apply_gradients(lambda: self._a2c_terms(
+            inputs, reset, function_id, arg_indices, rewards, dones, bootstrap_value,
+            initial_state))
 
-        def losses():
-            outputs = self.model(
-                self._model_inputs(inputs, reset, initial_state, function_id), training=True)
-            values = tf.reshape(tf.stop_gradient(outputs["value"]), tf.shape(rewards))
-            advantages, returns = advantages_and_returns(
-                rewards, dones, values, bootstrap_value, self.config.discount,
-                self.config.gae_lambda)
-            terms = a2c_loss(outputs, inputs["available_actions"], function_id, arg_indices,
-                             tf.reshape(advantages, [-1]), tf.reshape(returns, [-1]),
-                             self.config)
-            return {**terms, "mean_value": tf.reduce_mean(outputs["value"]),
-                    "mean_return": tf.reduce_mean(returns)}
+    def _a2c_terms(self, inputs, reset, function_id, arg_indices, rewards, dones,
+                   bootstrap_value, initial_state):
+        """a2c_loss's terms on a rollout (with any `_penalties`), the mean value and return."""
+        model_inputs = self._model_inputs(inputs, reset, initial_state, function_id)
+        outputs = self.model(model_inputs, training=True)
+        values = tf.reshape(tf.stop_gradient(outputs["value"]), tf.shape(rewards))
+        advantages, returns = advantages_and_returns(
+            rewards, dones, values, bootstrap_value, self.config.discount,
+            self.config.gae_lambda)
+        terms = a2c_loss(outputs, inputs["available_actions"], function_id, arg_indices,
+                         tf.reshape(advantages, [-1]), tf.reshape(returns, [-1]), self.config)
+        terms = self._penalties(terms, model_inputs, outputs)
+        return {**terms, "mean_value": tf.reduce_mean(outputs["value"]),
+                "mean_return": tf.reduce_mean(returns)}
 
-        return self._apply_gradients(losses)
+    def _penalties(self, terms, model_inputs, outputs):
+        """`terms` with penalty terms added to "total"; none here (finetune.FineTuneAgent adds
+        a KL penalty toward a reference policy)."""
+        del model_inputs, outputs
+        return terms
 
-    def _apply_gradients(self, losses):
-        """Differentiate losses()["total"], clip to a global norm and apply, unless the loss or
-        the gradient is not finite; returns the metrics ("applied": 0.0 when skipped)."""
-        variables = self.model.trainable_variables
+    def _apply_gradients(self, losses, objective="total", variables=None, optimizer=None):
+        """Differentiate losses()[objective] with respect to `variables` (default: all of the
+        model's), clip to a global norm and apply with `optimizer` (default: the agent's), unless
+        the loss or the gradient is not finite; returns the metrics ("applied": 0.0 when
+        skipped)."""
+        variables = self.model.trainable_variables if variables is None else variables
+        optimizer = optimizer or self.optimizer
         with tf.GradientTape() as tape:
             metrics = losses()
-        gradients = tape.gradient(metrics["total"], variables)
+        gradients = tape.gradient(metrics[objective], variables)
         gradients, grad_norm = tf.clip_by_global_norm(gradients, self.config.gradient_clipping)
-        applied = apply_if_finite(self.optimizer, gradients, variables,
-                                  tf.math.is_finite(metrics["total"]) & tf.math.is_finite(grad_norm))
+        finite = tf.math.is_finite(metrics[objective]) & tf.math.is_finite(grad_norm)
+        applied = apply_if_finite(optimizer, gradients, variables, finite)
         return {**metrics, "grad_norm": grad_norm, "applied": tf.cast(applied, tf.float32),
-                "learning_rate": tf.convert_to_tensor(self.optimizer.learning_rate)}
+                "learning_rate": tf.convert_to_tensor(optimizer.learning_rate)}
 
     # --------------------------------------------------------------------------- helpers
     @staticmethod

@@ -14,10 +14,11 @@ written, is one line and a non-zero exit before anything starts.
 
 Training steps N environments at once (`--num_envs`): the embedded engine's `BatchEnv`, or N
 StarCraft II games with `--backend sc2`. Every `--n_steps` steps the agent makes one A2C update.
-Outputs go under `--workspace_path`:
+Outputs go under `--workspace_path` (never into the repository's image/):
   tensorboard/<run>/        episode_reward_sum, episode_reward_mean_100, losses, grad_norm,
-                            learning_rate, steps_per_second, skipped_updates; learning_curve.png
-                            (rewritten at every checkpoint and at the end)
+                            learning_rate, steps_per_second, skipped_updates; the run's settings
+                            (HParams and text), screen_policy and episode images (summaries.py);
+                            learning_curve.png (rewritten at every checkpoint and at the end)
   checkpoints/<run>/        training checkpoints every --checkpoint_interval agent steps and when
                             stopped by SIGINT/SIGTERM (checkpoints.py); --resume continues the run
                             in the same folders
@@ -26,7 +27,8 @@ Outputs go under `--workspace_path`:
                             rule); `--load_model True` loads the newest one of this map, network
                             and resolution
   replays/                  with --save_replay_episodes k: every k-th game of each environment
-  image/                    with --visualize, a GIF of one episode (embedded engine)
+  gifs/<run>.gif            with --visualize, a GIF of one game (embedded engine); an
+                            evaluation's is gifs/<model>_eval_seed<seed>.gif
 
 Supervised learning (`--sl_training`, supervised.py) trains on the .hkl files of
 --replay_hkl_file_path for --max_agent_steps training examples and writes
@@ -41,9 +43,15 @@ import signal
 import sys
 import time
 
+import startup
+
+if __name__ == "__main__":
+    startup.prepare()  # before TensorFlow: a quiet start, or a hint when outside the environment
+
 import keras
 import numpy as np
 import tensorflow as tf
+import tqdm
 from absl import app, flags, logging
 
 import minigames  # first: it applies pysc2's Python 3.11 fix
@@ -55,7 +63,9 @@ from pysc2.lib import actions
 
 import agent as agent_lib
 import checkpoints
+import finetune
 import network
+import summaries
 import supervised
 import utils
 
@@ -64,13 +74,15 @@ MEAN_WINDOW = checkpoints.MEAN_WINDOW
 # Evaluation plays the games of --seed + EVAL_SEED_OFFSET unless --eval_seed is given, so that it
 # does not replay the first games training played (environment i of a run plays seed + i's).
 EVAL_SEED_OFFSET = 1_000_000
+GIFS_DIR = "gifs"  # in the workspace: --visualize's GIFs, named after their run or model
 _BOOLEAN_VALUES = {"true", "false", "t", "f", "1", "0"}
 # Flags a checkpoint records; a resumed run takes their saved values unless given again. Those of
 # RESUME_FIXED cannot change within a run.
 RUN_FLAGS = ("environment", "model_name", "screen_size", "minimap_size", "num_envs", "step_mul",
              "backend", "seed", "max_agent_steps", "save_model", "log_interval",
-             "checkpoint_interval", "player_1", "player_2", "difficulty", "replay_dir", "save_replay_episodes",
-             "replay_hkl_file_path", "distribution")
+             "checkpoint_interval", "player_1", "player_2", "difficulty", "replay_dir",
+             "save_replay_episodes", "replay_hkl_file_path", "distribution", "target_mean",
+             "episode_summary_interval")
 RESUME_FIXED = ("environment", "model_name", "screen_size", "minimap_size", "num_envs",
                 "step_mul")
 
@@ -88,7 +100,7 @@ def define_flags():
     defaults = agent_lib.A2CConfig()
     alphastar = agent_lib.NETWORK_DEFAULTS["alphastar"]
     flags.DEFINE_string("workspace_path", ".", "Folder for Models/, tensorboard/, checkpoints/, "
-                        "replays/ and image/.")
+                        "replays/ and gifs/.")
     flags.DEFINE_string("environment", "MoveToBeacon", "pysc2 map name.")
     flags.DEFINE_enum("model_name", "fullyconv", list(network.MODELS), "Network to train or load.")
     flags.DEFINE_bool("training", False, "Train the network with A2C (after supervised learning "
@@ -113,10 +125,11 @@ def define_flags():
     flags.DEFINE_integer("checkpoint_interval", 50_000, "Agent steps (supervised learning: "
                          "training examples) between training checkpoints; 0: only at the end "
                          "and when stopped by SIGINT or SIGTERM.", lower_bound=0)
-    flags.DEFINE_bool("visualize", False, "Write a GIF of one episode to <workspace>/image/ "
+    flags.DEFINE_bool("visualize", False, "Write a GIF of one episode to <workspace>/gifs/ "
                       "(embedded engine); with --backend sc2, show the game.")
     flags.DEFINE_float("learning_rate", defaults.learning_rate, "Optimiser learning rate "
-                       f"(alphastar: {alphastar['learning_rate']}).")
+                       f"(alphastar: {alphastar['learning_rate']}; A2C from a loaded model: "
+                       f"{finetune.FINETUNE_DEFAULTS['learning_rate']}).")
     flags.DEFINE_float("gradient_clipping", defaults.gradient_clipping,
                        "Clip gradients to this global norm (alphastar: "
                        f"{alphastar['gradient_clipping']}).")
@@ -136,6 +149,14 @@ def define_flags():
                        lower_bound=0.0)
     flags.DEFINE_bool("normalize_advantages", defaults.normalize_advantages,
                       "Standardise advantages over each update's batch.")
+    flags.DEFINE_float("kl_weight", defaults.kl_weight, "Weight of a KL penalty toward the "
+                       "loaded policy when A2C starts from a model (finetune.py; default then "
+                       f"{finetune.FINETUNE_DEFAULTS['kl_weight']}).", lower_bound=0.0)
+    flags.DEFINE_integer("critic_warmup_steps", defaults.critic_warmup_steps,
+                         "Agent steps at the start of A2C that train only the value head "
+                         "(finetune.py; when A2C starts from a model, default "
+                         f"{finetune.FINETUNE_DEFAULTS['critic_warmup_steps']:,}).",
+                         lower_bound=0)
     flags.DEFINE_integer("seed", 42, "Seed of Python, numpy, TensorFlow, the action sampling and "
                          "the environments.", lower_bound=0)
     flags.DEFINE_integer("eval_seed", None, "Seed of evaluation's games and action sampling "
@@ -168,9 +189,14 @@ def define_flags():
     flags.DEFINE_integer("max_agent_steps", 1_000_000, "Training budget in agent steps, summed "
                          "over environments; with --sl_training, in training examples "
                          "(observation/action pairs).", lower_bound=1)
+    flags.DEFINE_float("target_mean", None, "With --training: stop once the 100-episode mean "
+                       "reaches this score (default: spend the whole budget).")
     flags.DEFINE_integer("eval_episodes", 30, "Episodes to play when evaluating.", lower_bound=1)
     flags.DEFINE_bool("greedy", False, "Evaluate with the most likely actions instead of "
                       "sampling.")
+    flags.DEFINE_integer("episode_summary_interval", 100_000, "Agent steps between the game "
+                         "strips TensorBoard shows (one game of the evaluation seed, embedded "
+                         "engine); 0: none.", lower_bound=0)
     flags.DEFINE_integer("log_interval", 10_000, "Agent steps between progress lines (and save "
                          "checks).", lower_bound=1)
     flags.DEFINE_integer("actors", 0, "With --training: IMPALA, with this many Ray actors each "
@@ -178,6 +204,7 @@ def define_flags():
                          "(distributed.py); 0: A2C in this process.", lower_bound=0)
     flags.DEFINE_string("ray_address", None, "With --actors: HOST:PORT of the Ray cluster to "
                         "join; default a local Ray started for the run.")
+    startup.define_verbose_flag()
     for name in ("learning_rate", "gradient_clipping", "optimizer_epsilon"):
         flags.register_validator(name, lambda value: value > 0, message=f"--{name} must be "
                                  "greater than 0")
@@ -423,14 +450,17 @@ class StopRequest:
 
 def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_path=None,
           save_metadata=None, target_mean=None, checkpointing=None, should_stop=None,
-          learning_curve=None, title="A2C"):
+          learning_curve=None, title="A2C", episode_frames=None, episode_interval=0):
     """A2C until max_agent_steps, or until the 100-episode mean reaches target_mean (once 100
     episodes have ended), or until should_stop() is true after an update.
 
     checkpointing (checkpoints.Checkpointing): write training checkpoints every
     checkpointing.interval agent steps, when stopped and at the end, and start from
     checkpointing.resume_from if given. learning_curve: a PNG path, rewritten (with `title`) at
-    each checkpoint and at the end. Returns the Runner (with every finished episode's score).
+    each checkpoint and at the end. episode_frames: a function returning (frames, score) of one
+    game, drawn to TensorBoard as an image strip every episode_interval agent steps. A progress
+    bar (tqdm, on a terminal) shows the agent steps, their rate and the time left. Returns the
+    Runner (with every finished episode's score).
     Raises agent.DivergenceError (naming the last good checkpoint) when training diverges.
     """
     checkpoint = loop_state = None
@@ -462,23 +492,37 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
     reported_episodes = len(runner.finished_episodes)
     start = interval_start = time.time()
     interval_steps = runner.agent_steps
+    announce_start(runner.agent_steps, max_agent_steps, target_mean, config, save_path)
+    # The time left is announced once, at the second progress line: the first interval's speed
+    # includes tracing the update (a minute on a busy machine).
+    progress_lines = 0
+    progress = tqdm.tqdm(total=max_agent_steps, initial=runner.agent_steps, unit="step",
+                         unit_scale=True, disable=None, dynamic_ncols=True, leave=False)
     try:
         while runner.agent_steps < max_agent_steps:
             previous_step = runner.agent_steps
-            metrics = agent.train(runner.collect(config.n_steps))
+            rollout = runner.collect(config.n_steps)
+            warming_up = previous_step < config.critic_warmup_steps
+            metrics = agent.train_critic(rollout) if warming_up else agent.train(rollout)
             step = runner.agent_steps
+            progress.update(step - previous_step)
             skipped.record(metrics["applied"] > 0, step)
             with writer.as_default(step=step):
                 for name in ("policy_loss", "value_loss", "entropy", "grad_norm",
-                             "learning_rate"):
-                    tf.summary.scalar(name, metrics[name])
+                             "learning_rate", "kl"):
+                    if name in metrics:
+                        tf.summary.scalar(name, metrics[name])
                 tf.summary.scalar("skipped_updates", skipped.total)
-                for score, at in zip(runner.finished_episodes[reported_episodes:],
-                                     runner.finished_at[reported_episodes:]):
-                    tf.summary.scalar("episode_reward_sum", score, step=at)
                 if len(runner.finished_episodes) > reported_episodes:
                     tf.summary.scalar("episode_reward_mean_100", runner.recent_mean())
+            summaries.write_episode_scores(writer, runner.finished_episodes[reported_episodes:],
+                                           reported_episodes + 1)
             reported_episodes = len(runner.finished_episodes)
+            if reported_episodes:
+                progress.set_postfix(mean100=f"{runner.recent_mean():.2f}", refresh=False)
+            if episode_frames and episode_interval \
+                    and step // episode_interval > previous_step // episode_interval:
+                summaries.write_episode_strip(writer, *episode_frames(), step)
             reached = (target_mean is not None and len(runner.finished_episodes) >= MEAN_WINDOW
                        and runner.recent_mean() >= target_mean)
             stop = bool(should_stop and should_stop())
@@ -494,7 +538,7 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
             interval_start, interval_steps = now, step
             with writer.as_default(step=step):
                 tf.summary.scalar("steps_per_second", steps_per_second)
-                tf.summary.image("screen_policy", screen_policy_image(agent.model, runner))
+            summaries.write_screen_policy(writer, screen_policy_image(agent.model, runner), step)
             writer.flush()
             mean = runner.recent_mean()
             logging.info(
@@ -504,6 +548,9 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
                 metrics["policy_loss"], metrics["value_loss"], metrics["entropy"],
                 metrics["grad_norm"], skipped.total, steps_per_second,
                 datetime.timedelta(seconds=int(now - start)))
+            progress_lines += 1
+            if progress_lines == 2 and not finished:
+                announce_duration(max_agent_steps - step, steps_per_second)
             if save_path and save_rule.should_save(runner.finished_episodes):
                 checkpoints.save_model(agent.model, save_path, {
                     **(save_metadata or {}), "agent_steps": step,
@@ -515,8 +562,46 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
         raise agent_lib.divergence(error, config.learning_rate,
                                    f"{runner.agent_steps:,} agent steps",
                                    checkpoint.latest if checkpoint else None) from None
+    finally:
+        progress.close()
     writer.flush()
+    if save_path and save_rule.best <= checkpoints.SAVE_THRESHOLD:
+        announce_nothing_saved(save_path, runner)
     return runner
+
+
+def announce_start(agent_steps, max_agent_steps, target_mean, config, save_path):
+    """One line saying what the run will do (the time it takes follows at the second progress
+    line, once the speed is measured)."""
+    until = f" or a 100-episode mean of {target_mean:g}" if target_mean is not None else ""
+    warmup = (f"; the first {config.critic_warmup_steps:,} train only the value head"
+              if config.critic_warmup_steps > agent_steps else "")
+    kl = f"; KL penalty {config.kl_weight:g} toward the loaded policy" if config.kl_weight else ""
+    saving = (f"; saves {save_path} when the 100-episode mean is above "
+              f"{checkpoints.SAVE_THRESHOLD:g} and improving" if save_path else
+              "; no model file (--save_model False)")
+    logging.info("A2C from %s to %s agent steps%s at a learning rate of %g%s%s%s. Ctrl-C stops "
+                 "cleanly and writes what a finished run writes.", f"{agent_steps:,}",
+                 f"{max_agent_steps:,}", until, config.learning_rate, warmup, kl, saving)
+
+
+def announce_duration(steps_left, steps_per_second):
+    logging.info("At %.0f agent steps/s, the %s agent steps left take about %s (less if the "
+                 "target is reached).", steps_per_second, f"{steps_left:,}",
+                 datetime.timedelta(seconds=int(steps_left / max(steps_per_second, 1e-9))))
+
+
+def announce_nothing_saved(save_path, runner):
+    """--save_model, but the save rule never fired: say why, once, at the end."""
+    episodes = len(runner.finished_episodes)
+    if episodes < MEAN_WINDOW:
+        reason = f"only {episodes} episodes ended and the rule needs {MEAN_WINDOW}"
+    else:
+        reason = (f"the 100-episode mean ({runner.recent_mean():.2f} at the end) never rose "
+                  f"above {checkpoints.SAVE_THRESHOLD:g}")
+    logging.warning("No model saved to %s: %s (the original's save rule; the training "
+                    "checkpoint holds the weights: --resume True continues, a longer "
+                    "--max_agent_steps trains more).", save_path, reason)
 
 
 def screen_policy_image(model, runner):
@@ -558,15 +643,38 @@ def write_learning_curve(scores, agent_steps, path, title):
 
 # ------------------------------------------------------------------------------ evaluation
 def evaluate(agent, env, spec, episodes, greedy):
-    """Play until `episodes` episodes have ended; returns their scores."""
+    """Play until `episodes` episodes have ended (a progress bar on a terminal); returns their
+    scores."""
     runner = Runner(env, agent, spec)
-    while len(runner.finished_episodes) < episodes:
-        runner.step(greedy)
+    with tqdm.tqdm(total=episodes, unit="episode", disable=None, dynamic_ncols=True,
+                   leave=False) as progress:
+        while len(runner.finished_episodes) < episodes:
+            runner.step(greedy)
+            progress.update(min(len(runner.finished_episodes), episodes) - progress.n)
     return runner.finished_episodes[:episodes]
+
+
+def episode_player(model, spec, env):
+    """For TensorBoard's game strips: a function playing one game of the evaluation seed with
+    the most likely actions -> (frames, score), by an agent of its own (training's random draws
+    stay as they were); None with StarCraft II (no frames)."""
+    if not isinstance(env, minigames.BatchEnv):
+        return None
+    viewer = agent_lib.A2CAgent(model, seed=eval_seed())
+    return lambda: play_episode(viewer, spec, FLAGS.environment, FLAGS.step_mul, eval_seed(),
+                                greedy=True, difficulty=FLAGS.difficulty)
 
 
 def play_gif(agent, spec, map_name, step_mul, seed, greedy, path, difficulty="very_easy"):
     """Play one episode on the embedded engine's pysc2 SC2Env and write it as a GIF."""
+    frames, score = play_episode(agent, spec, map_name, step_mul, seed, greedy, difficulty)
+    render.write_gif(frames, path)
+    logging.info("Wrote %s (an episode scoring %d)", path, score)
+    return score
+
+
+def play_episode(agent, spec, map_name, step_mul, seed, greedy, difficulty="very_easy"):
+    """Play one episode on the embedded engine's pysc2 SC2Env -> (RGB frames, score)."""
     env = minigames.SC2Env(**pysc2_batch_env.env_kwargs(
         map_name, spec.screen_size, spec.minimap_size, step_mul, agent.model.uses_feature_units,
         seed, visualize=True, difficulty=difficulty))
@@ -582,10 +690,8 @@ def play_gif(agent, spec, map_name, step_mul, seed, greedy, path, difficulty="ve
         timestep = env.step([utils.to_function_call(function_id[0], arg_indices[0],
                                                     spec.screen_size, spec.minimap_size)])[0]
         score += timestep.reward
-    render.write_gif(env.frames, path)
     env.close()
-    logging.info("Wrote %s (an episode scoring %d)", path, score)
-    return score
+    return env.frames, score
 
 
 # ------------------------------------------------------------------------------------ main
@@ -628,7 +734,7 @@ def check_output_folders(training, supervised_run):
     if FLAGS.save_replay_episodes and (training or not supervised_run):
         folders.append(workspace_folder(FLAGS.replay_dir))
     if FLAGS.visualize and (training or not supervised_run):
-        folders.append(os.path.join(FLAGS.workspace_path, "image"))
+        folders.append(os.path.join(FLAGS.workspace_path, GIFS_DIR))
     for folder in folders:
         ensure_folder(folder, f"--workspace_path {FLAGS.workspace_path}")
 
@@ -647,13 +753,13 @@ def model_path(run_name):
     return os.path.join(checkpoints.models_dir(FLAGS.workspace_path), f"{run_name}.weights.h5")
 
 
-def checkpointing(run_name, config, resume_from):
+def checkpointing(run_name, config, resume_from, reference_model=None):
     """Where and how often the run writes training checkpoints, and what they record."""
     return checkpoints.Checkpointing(
         os.path.join(checkpoints.checkpoints_dir(FLAGS.workspace_path), run_name),
         FLAGS.checkpoint_interval,
-        {"run_name": run_name, "flags": run_flags(), "config": dataclasses.asdict(config)},
-        resume_from)
+        {"run_name": run_name, "flags": run_flags(), "config": dataclasses.asdict(config),
+         "reference_model": reference_model}, resume_from)
 
 
 def run_supervised_learning(resume_from, stop):
@@ -676,7 +782,7 @@ def run_supervised_learning(resume_from, stop):
         supervised.make_strategy(FLAGS.distribution), log_dir(run_name), save,
         initialize=(lambda model: checkpoints.load_model(model, load_path, spec))
         if load_path else None, checkpointing=checkpointing(run_name, config, resume_from),
-        should_stop=stop)
+        should_stop=stop, map_name=FLAGS.environment)
     if stop():
         return None
     if result.saved:
@@ -687,16 +793,19 @@ def run_supervised_learning(resume_from, stop):
 def run_a2c(resume_from, load_path, stop):
     """--training: A2C, from a checkpoint (resume_from), a model file (load_path) or scratch."""
     saved, run_name, spec = start_or_resume(resume_from, supervised_run=False)
-    config = a2c_config_from_flags(agent_lib.A2CConfig(**saved["config"]) if saved else None)
+    reference_path = saved.get("reference_model") if saved else load_path
+    config = a2c_training_config(saved, load_path)
     model = make_model(spec)
     if load_path and not saved:
         checkpoints.load_model(model, load_path, spec)
-    agent = agent_lib.A2CAgent(model, config, seed=FLAGS.seed)
+    agent = make_agent(model, config, reference_path, spec)
     env = make_batch_env(FLAGS.backend, FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
                          FLAGS.seed, model.uses_feature_units, FLAGS.visualize, FLAGS.player_1,
                          FLAGS.player_2, workspace_folder(FLAGS.replay_dir),
                          FLAGS.save_replay_episodes, FLAGS.difficulty)
     writer = tf.summary.create_file_writer(log_dir(run_name))
+    summaries.write_settings(writer, run_name, {**run_flags(), **dataclasses.asdict(config),
+                                                "start": reference_path or "scratch"})
     logging.info("Training %s on %s, %d environments (%s); TensorBoard: %s; %s", model.name,
                  FLAGS.environment, env.num_envs, type(env).__name__, log_dir(run_name), config)
     save_path = model_path(run_name) if FLAGS.save_model else None
@@ -705,16 +814,19 @@ def run_a2c(resume_from, load_path, stop):
                                              config=dataclasses.asdict(config))
     try:
         train(agent, env, spec, config, FLAGS.max_agent_steps, writer, FLAGS.log_interval,
-              save_path, metadata, checkpointing=checkpointing(run_name, config, resume_from),
+              save_path, metadata, target_mean=FLAGS.target_mean,
+              checkpointing=checkpointing(run_name, config, resume_from, reference_path),
               should_stop=stop,
               learning_curve=os.path.join(log_dir(run_name), "learning_curve.png"),
-              title=f"A2C {model.name} on {FLAGS.environment} ({run_name})")
+              title=f"A2C {model.name} on {FLAGS.environment} ({run_name})",
+              episode_frames=episode_player(model, spec, env),
+              episode_interval=FLAGS.episode_summary_interval)
     finally:
         writer.close()
         env.close()
     logging.info("Trace counts: %s", dict(agent.trace_counts))
-    if FLAGS.visualize and not stop():
-        write_gif(agent, spec, env)
+    if FLAGS.visualize:  # also when stopped: a stopped run writes what a finished one writes
+        write_gif(agent, spec, env, run_name)
 
 
 def train_distributed(load_path):
@@ -758,7 +870,33 @@ def train_distributed(load_path):
         logging.info("Wrote %s", curve)
 
 
+def a2c_training_config(saved, load_path):
+    """The A2CConfig of a run: a resumed run's own, finetune.FINETUNE_DEFAULTS when training
+    starts from a loaded model, else the network's defaults; flags given on the command line
+    replace any of them."""
+    if saved:
+        return a2c_config_from_flags(agent_lib.A2CConfig(**saved["config"]))
+    if load_path:  # fine-tuning a loaded policy: keep it close (finetune.py)
+        return a2c_config_from_flags(dataclasses.replace(
+            agent_lib.default_config(FLAGS.model_name), **finetune.FINETUNE_DEFAULTS))
+    return a2c_config_from_flags()
+
+
+def make_agent(model, config, reference_path, spec):
+    """The A2C agent; a finetune.FineTuneAgent (KL penalty toward the model of reference_path,
+    critic warm-up) when training starts from a loaded model or asks for a warm-up."""
+    if reference_path is None and not config.critic_warmup_steps:
+        return agent_lib.A2CAgent(model, config, seed=FLAGS.seed)
+    reference = None
+    if reference_path and config.kl_weight:
+        reference = make_model(spec)
+        checkpoints.load_model(reference, reference_path, spec)
+    return finetune.FineTuneAgent(model, config, reference, seed=FLAGS.seed)
+
+
 def make_model(spec):
+    if FLAGS.model_name == "alphastar" and not FLAGS.verbose:
+        startup.skip_failing_remapper()  # it fails on this network and says so in alarm
     try:
         return network.make_model(FLAGS.model_name, spec)
     except ValueError as error:
@@ -786,21 +924,22 @@ def run_evaluation(load_path, spec):
                      FLAGS.difficulty, (outcomes > 0).sum(), (outcomes < 0).sum(),
                      (outcomes == 0).sum(), (outcomes > 0).mean())
     if FLAGS.visualize:
-        write_gif(agent, spec, env)
+        model_file = os.path.basename(load_path).removesuffix(".weights.h5")
+        write_gif(agent, spec, env, f"{model_file}_eval_seed{seed}")
 
 
 def eval_seed():
     return FLAGS.seed + EVAL_SEED_OFFSET if FLAGS.eval_seed is None else FLAGS.eval_seed
 
 
-def write_gif(agent, spec, env):
-    """--visualize: a GIF of one game of the evaluation seed (embedded engine only)."""
+def write_gif(agent, spec, env, name):
+    """--visualize: a GIF of one game of the evaluation seed (embedded engine only), as
+    <workspace>/gifs/<name>.gif."""
     if not isinstance(env, minigames.BatchEnv):
         logging.info("GIFs come from the embedded engine; with StarCraft II, watch the game.")
         return
-    name = f"{FLAGS.environment}_{FLAGS.model_name}"
     play_gif(agent, spec, FLAGS.environment, FLAGS.step_mul, eval_seed(), FLAGS.greedy,
-             os.path.join(FLAGS.workspace_path, "image", f"{name}.gif"), FLAGS.difficulty)
+             os.path.join(FLAGS.workspace_path, GIFS_DIR, f"{name}.gif"), FLAGS.difficulty)
 
 
 def find_resume_checkpoint():
@@ -836,6 +975,10 @@ def run():
     if evaluation and load_path is None:
         raise UserError("Nothing to do: pass --training True to train, or --load_model True "
                         "(or a path) to evaluate a saved model.")
+    if FLAGS.actors and (FLAGS["kl_weight"].present or FLAGS["critic_warmup_steps"].present):
+        raise UserError("--kl_weight and --critic_warmup_steps fine-tune with A2C in one "
+                        "process; training on Ray actors (--actors) has neither. Leave them or "
+                        "--actors out.")
     if FLAGS.actors and FLAGS.backend == "sc2":
         raise UserError("--actors trains on the embedded engine: leave out --backend sc2 (use "
                         "auto or embedded), or leave out --actors.")
@@ -877,7 +1020,14 @@ def main(argv):
     except (UserError, checkpoints.CheckpointError, supervised.DataError,
             agent_lib.DivergenceError) as error:
         sys.exit(f"run.py: error: {error}")
+    except KeyboardInterrupt:  # Ctrl-C outside training (evaluation), or a second one
+        print("run.py: stopped by SIGINT", file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def cli():
+    app.run(main, flags_parser=parse_flags)
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+    cli()

@@ -155,9 +155,10 @@ def split_by_game(paths, every):
 class TrajectoryReader:
     """Reads .hkl files into training pairs (network inputs and labels); counts what it skips."""
 
-    def __init__(self, spec, step_mul):
+    def __init__(self, spec, step_mul, map_name=None):
         self.spec = spec
         self.step_mul = step_mul
+        self.map_name = map_name  # None: files of any map
         self.skipped = {}  # path -> reason; written from tf.data's generator threads
         self.files_read = 0
         self.pairs_per_pass = None  # training pairs in one pass over the files, once known
@@ -169,6 +170,11 @@ class TrajectoryReader:
             return None
         try:
             data = trajectory_generator.read_trajectory(path)
+            recorded = data.get("map_name")  # None in files of the original project
+            if self.map_name and recorded and recorded != self.map_name:
+                raise trajectory_generator.TrajectoryError(
+                    f"{path}: recorded on {recorded}, but the network is for {self.map_name} "
+                    f"(pass --environment {recorded}, or convert replays of {self.map_name})")
             size = data["home_feature_screen"].shape[-1], data["home_feature_minimap"].shape[-1]
             if size != (self.spec.screen_size, self.spec.minimap_size):
                 raise trajectory_generator.TrajectoryError(
@@ -554,7 +560,7 @@ class Trainer:
 
 # ------------------------------------------------------------------------------- training
 def train(folder, model_name, spec, config=SLConfig(), strategy=None, log_dir=None, save=None,
-          initialize=None, checkpointing=None, should_stop=None):
+          initialize=None, checkpointing=None, should_stop=None, map_name=None):
     """Supervised learning on the .hkl files of `folder`, as the module docstring describes.
 
     Args:
@@ -569,6 +575,8 @@ def train(folder, model_name, spec, config=SLConfig(), strategy=None, log_dir=No
       initialize: called with the new model before training (e.g. to load weights).
       checkpointing: checkpoints.Checkpointing (None: no training checkpoints).
       should_stop: called after every update; True stops training (after a checkpoint).
+      map_name: the map the network is for; a file recorded on another map is skipped (a
+        DataError when no file is left). None: any map.
     Returns:
       SLResult.
     Raises:
@@ -576,7 +584,7 @@ def train(folder, model_name, spec, config=SLConfig(), strategy=None, log_dir=No
     """
     paths = find_trajectories(folder)
     train_paths, held_out_paths = split_by_game(paths, config.held_out_every)
-    reader = TrajectoryReader(spec, config.step_mul)
+    reader = TrajectoryReader(spec, config.step_mul, map_name)
     pairs_per_file = reader.check(train_paths)
     strategy = strategy or tf.distribute.get_strategy()
     trainer = Trainer(model_name, spec, config, strategy, initialize)

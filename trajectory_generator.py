@@ -24,7 +24,9 @@ File layout (format_version 1): fixed-size fields are arrays with one row per ke
 layers as uint16, which holds every pysc2 layer value exactly); variable-length fields are dicts
 {"rows": all steps' rows concatenated, "count": rows per step}; `home_action` is
 {"function": [A], "arguments": [A, 13, 2] values by pysc2 argument type (-1: unused), "count": [T]}.
-Arrays are gzip-compressed. `read_trajectory` reads a file back and checks it; it also reads the
+`map_name` is the map the game was played on (absent in the original project's files;
+supervised learning refuses a file of another map than its --environment). Arrays are
+gzip-compressed. `read_trajectory` reads a file back and checks it; it also reads the
 replicated project's own `.hkl` files (no `format_version`: one list entry per kept step, see
 `from_original_layout`).
 """
@@ -39,7 +41,13 @@ import sys
 import threading
 import time
 
+import startup
+
+if __name__ == "__main__":
+    startup.prepare()  # a quiet start, or a hint when outside the project's environment
+
 import hickle
+import tqdm
 import numpy as np
 from absl import app, flags, logging
 
@@ -112,9 +120,11 @@ class TrajectoryError(Exception):
 
 # ------------------------------------------------------------------------------------- building
 class TrajectoryBuilder:
-    """Collects the kept steps of one game from one player's side."""
+    """Collects the kept steps of one game from one player's side, on map `map_name` (recorded
+    in the file; None for files converted from the original project's)."""
 
-    def __init__(self):
+    def __init__(self, map_name=None):
+        self.map_name = map_name
         self.fixed = {name: [] for name, _, _ in FIXED_FIELDS}
         self.ragged = {name: [] for name, _, _, _ in RAGGED_FIELDS}
         self.available = []
@@ -145,6 +155,8 @@ class TrajectoryBuilder:
 
     def arrays(self):
         data = {"format_version": np.array([FORMAT_VERSION], np.int32)}
+        if self.map_name:
+            data["map_name"] = self.map_name
         for name, _, dtype in FIXED_FIELDS:
             data[name] = np.stack(self.fixed[name]).astype(dtype)
         for name, _, dtype, width in RAGGED_FIELDS:
@@ -347,7 +359,7 @@ def convert_embedded(path, saving_path):
     for game_loop, function_id, values in record["actions"]:
         calls_at.setdefault(game_loop + 1, []).append(
             action_format.values_to_function_call(function_id, values))
-    builder = TrajectoryBuilder()
+    builder = TrajectoryBuilder(record["map_name"])
     timesteps = replay.play_back(record, observe_every=KEEP_NO_OP_EVERY)
     previous = next(timesteps)
     for timestep in timesteps:  # look one ahead so the game's last step is known
@@ -412,7 +424,7 @@ def convert_sc2(path, saving_path, options):
                 observed_player_id=player_id))
             feats = features.features_from_game_info(game_info=controller.game_info(),
                                                      agent_interface_format=aif)
-            builder = TrajectoryBuilder()
+            builder = TrajectoryBuilder(info.map_name)
             first = True
             while True:
                 raw = controller.observe()
@@ -498,16 +510,17 @@ def convert_all(replay_path, saving_path, workers=1, options=SC2ReplayOptions())
 
 
 def collect(results, total):
-    """(converted [(hkl, steps)], failures) of convert_one's results, with a progress line each."""
+    """(converted [(hkl, steps)], failures) of convert_one's results, with a progress bar (on a
+    terminal) and a warning for each failure."""
     converted, failures = [], []
-    for done, (_, outputs, error) in enumerate(results, 1):
-        if error:
-            failures.append(error)
-            logging.warning("skipped: %s", error)
-        converted.extend(outputs)
-        bar = "#" * (30 * done // total)
-        logging.info("[%-30s] %d/%d replays, %d trajectories, %d failed", bar, done, total,
-                     len(converted), len(failures))
+    with tqdm.tqdm(results, total=total, unit="replay", disable=None,
+                   dynamic_ncols=True) as progress:
+        for _, outputs, error in progress:
+            if error:
+                failures.append(error)
+                logging.warning("skipped: %s", error)
+            converted.extend(outputs)
+            progress.set_postfix(trajectories=len(converted), failed=len(failures))
     return converted, failures
 
 
@@ -542,6 +555,11 @@ def main(argv):
                  f"({len(failures)} failed; the reasons are above)")
 
 
-if __name__ == "__main__":
+def cli():
     define_flags()
+    startup.define_verbose_flag()
     app.run(main, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+    cli()

@@ -9,12 +9,15 @@
         --difficulty easy --episodes 100 --replay_dir replays/   # against the built-in AI
 
 The environment comes from `minigames.make_env`: real StarCraft II when it is installed, the embedded
-engine otherwise (`--backend` chooses).
+engine otherwise (`--backend` chooses). --seed seeds the games and numpy's global generator, which
+pysc2's random agent draws from, so every agent's scores repeat. A progress bar (tqdm, on a
+terminal) counts the episodes; the last line is the scores as JSON.
 """
 import importlib
 import json
 
 import numpy as np
+import tqdm
 from absl import app, flags, logging
 
 import minigames
@@ -29,7 +32,8 @@ flags.DEFINE_integer("episodes", 10, "Episodes to play.")
 flags.DEFINE_integer("screen_size", 64, "Feature screen resolution.")
 flags.DEFINE_integer("minimap_size", 64, "Feature minimap resolution.")
 flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.")
-flags.DEFINE_integer("seed", 1, "Environment seed.")
+flags.DEFINE_integer("seed", 1, "Seed of the games and of numpy's global generator (which "
+                     "pysc2's random agent uses).")
 flags.DEFINE_bool("use_feature_units", True, "Report feature_units (agents such as "
                   "CollectMineralShardsFeatureUnits need them).")
 flags.DEFINE_enum("difficulty", "very_easy", [d.name for d in sc2_env.Difficulty],
@@ -51,6 +55,7 @@ def load_agent(path):
 
 def main(argv):
     del argv
+    np.random.seed(FLAGS.seed)
     agent = load_agent(FLAGS.agent)
     backend = minigames.choose_backend(FLAGS.backend)
     if FLAGS.gif and backend != "embedded":
@@ -71,32 +76,43 @@ def main(argv):
     scores = []
     outcomes = []
     step = agent.step
+    progress = tqdm.tqdm(total=FLAGS.episodes, unit="episode", disable=None, dynamic_ncols=True)
 
     def step_and_record(obs):
         if obs.last():
             scores.append(int(obs.observation.score_cumulative.score))
             outcomes.append(int(obs.reward))
-            logging.info("episode %d: score %d, reward %d", len(scores), scores[-1],
-                         outcomes[-1])
+            progress.update()
+            progress.set_postfix(score=scores[-1], mean=f"{np.mean(scores):.2f}")
             if FLAGS.gif and len(scores) == 1:
                 render.write_gif(env.frames, FLAGS.gif)
                 logging.info("wrote %s", FLAGS.gif)
         return step(obs)
 
     agent.step = step_and_record
-    with env:
+    with env, progress:
         run_loop.run_loop([agent], env, max_episodes=FLAGS.episodes)
     result = {"agent": FLAGS.agent, "map": FLAGS.map_name, "backend": backend,
-              "episodes": len(scores)}
+              "seed": FLAGS.seed, "episodes": len(scores)}
     if two_player:  # pysc2's outcome reward on the last step: +1 win, -1 loss, 0 tie
         result.update(difficulty=FLAGS.difficulty, wins=outcomes.count(1),
                       losses=outcomes.count(-1), ties=outcomes.count(0),
-                      win_rate=outcomes.count(1) / len(outcomes))
+                      win_rate=round(outcomes.count(1) / len(outcomes), 3))
     else:
-        result.update(mean=float(np.mean(scores)), std=float(np.std(scores)),
-                      min=min(scores), max=max(scores))
+        result.update(mean=round(float(np.mean(scores)), 2),
+                      std=round(float(np.std(scores)), 2), min=min(scores), max=max(scores))
     print(json.dumps(result))
 
 
-if __name__ == "__main__":
+def cli():
+    import startup  # the project's --verbose flag (the engine itself does not need it)
+
+    startup.define_verbose_flag()
     app.run(main)
+
+
+if __name__ == "__main__":
+    import startup
+
+    startup.prepare()  # a quiet start, or a hint when outside the project's environment
+    cli()

@@ -169,8 +169,9 @@ class SC2Env(environment.Base):
             outcome=int(self._core.map.outcome(self._core)[0, 0]))
 
     def render(self):
-        """[H, W, 3] uint8 picture of what the camera shows now."""
-        return render.screen_rgb(self._core, 0)
+        """[H, W, 3] uint8 picture of the screen now, with the score and game loop (and the
+        minimap on maps that have one): render.frame_rgb."""
+        return render.frame_rgb(self._core, 0)
 
     def close(self):
         """Nothing to release (pysc2's close ends the game process)."""

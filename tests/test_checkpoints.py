@@ -284,3 +284,20 @@ def test_sigterm_and_kill_9_leave_checkpoints_a_resumed_run_goes_on_from(tmp_pat
     assert os.listdir(checkpoints.checkpoints_dir(str(tmp_path))) == [run_name]
     assert os.listdir(tmp_path / "tensorboard") == [run_name]
     assert os.path.getsize(tmp_path / "tensorboard" / run_name / "learning_curve.png") > 1000
+
+
+def test_ctrl_c_stops_cleanly_and_writes_what_a_finished_run_writes(tmp_path):
+    log = tmp_path / "run.log"
+    training = start_training(tmp_path, log, "--max_agent_steps", "1000000", "--save_model",
+                              "True", "--visualize", "True")
+    wait_for_checkpoint(tmp_path, beyond=64)  # two games of 30 steps ended in each environment
+    training.send_signal(signal.SIGINT)
+    training.wait(timeout=180)
+    text = log.read_text()
+    assert training.returncode == 128 + signal.SIGINT, text[-2000:]
+    assert "Traceback" not in text
+    assert "Stopped by SIGINT; continue with --resume True." in text
+    assert "No model saved to " in text and "the rule needs 100" in text
+    [run_name] = os.listdir(tmp_path / "tensorboard")
+    assert os.path.getsize(tmp_path / "tensorboard" / run_name / "learning_curve.png") > 1000
+    assert os.path.getsize(tmp_path / "gifs" / f"{run_name}.gif") > 1000

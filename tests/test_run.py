@@ -1,5 +1,6 @@
 """run.py: flags and their errors, training/evaluation end to end, replays, divergence."""
 import glob
+import logging
 import os
 import subprocess
 import sys
@@ -79,6 +80,19 @@ def test_a2c_config_comes_from_the_flags(parse):
     config = run.a2c_config_from_flags()
     assert (config.learning_rate, config.n_steps, config.optimizer) == (0.002, 8, "adam")
     assert config.value_loss_weight == agent_lib.A2CConfig().value_loss_weight
+
+
+def test_a2c_from_a_loaded_model_gets_the_fine_tuning_defaults_unless_flags_are_given(parse):
+    parse("--training", "True")
+    assert run.a2c_training_config(None, None) == agent_lib.A2CConfig()
+    loaded = run.a2c_training_config(None, "model.weights.h5")
+    assert (loaded.kl_weight, loaded.critic_warmup_steps, loaded.learning_rate) == (
+        0.1, 20_000, 5e-4)
+    FLAGS.unparse_flags()
+    parse("--training", "True", "--kl_weight", "0", "--learning_rate", "0.001")
+    loaded = run.a2c_training_config(None, "model.weights.h5")
+    assert (loaded.kl_weight, loaded.critic_warmup_steps, loaded.learning_rate) == (
+        0.0, 20_000, 0.001)
 
 
 def test_each_network_gets_its_default_optimizer_epsilon_unless_the_flag_is_given(parse):
@@ -262,10 +276,10 @@ def test_a_workspace_that_is_a_file_is_refused_before_any_work(tmp_path, run_mai
     assert run_main("--load_model", "True", "--visualize", "True", "--workspace_path",
                     str(workspace)) == expected
     (tmp_path / "ws").mkdir()
-    image = tmp_path / "ws" / "image"
-    image.write_text("a file where the GIF folder goes")
+    gifs = tmp_path / "ws" / "gifs"
+    gifs.write_text("a file where the GIF folder goes")
     assert run_main("--load_model", "True", "--visualize", "True", "--workspace_path",
-                    str(tmp_path / "ws")).endswith(f"{image} is a file, not a folder; move it "
+                    str(tmp_path / "ws")).endswith(f"{gifs} is a file, not a folder; move it "
                                                    "away or pass another --workspace_path.")
 
 
@@ -274,6 +288,8 @@ def test_a_workspace_that_is_a_file_is_refused_before_any_work(tmp_path, run_mai
     (["--training", "True", "--player_1", "zerg"], "--player_1 zerg: the embedded engine plays "
                                                    "Terran only"),
     (["--resume", "True"], "--resume continues a training run: add --training True"),
+    (["--training", "True", "--actors", "2", "--kl_weight", "0.5"],
+     "--kl_weight and --critic_warmup_steps fine-tune with A2C in one process"),
     (["--training", "True", "--resume", "True", "--load_model", "True"],
      "--resume and --load_model together"),
     (["--training", "True", "--resume", "True"], "--resume True: no A2C training checkpoint of "
@@ -355,3 +371,18 @@ def test_ship_weights_stores_float16_that_load_back(tmp_path, fullyconv):
     copy.load_weights(shipped)
     for original, loaded in zip(fullyconv.weights, copy.weights):
         np.testing.assert_allclose(loaded.numpy(), original.numpy(), rtol=1e-3, atol=1e-4)
+
+
+def test_a_run_that_saved_nothing_says_why(tmp_path, fullyconv, caplog):
+    config = agent_lib.A2CConfig(n_steps=4)
+    env = run.make_batch_env("embedded", "MoveToBeacon", 4, SPEC, 8, 0, False)
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    save_path = str(tmp_path / "model.weights.h5")
+    with caplog.at_level(logging.INFO, logger="absl"):
+        run.train(agent_lib.A2CAgent(fullyconv, config), env, SPEC, config,
+                  rollout_budget(4, 4, 2), writer, log_interval=16, save_path=save_path)
+    writer.close()
+    assert not os.path.exists(save_path)
+    assert (f"No model saved to {save_path}: only 0 episodes ended and the rule needs 100"
+            in caplog.text)
+    assert "A2C from 0 to 32 agent steps at a learning rate of 0.005; saves " in caplog.text

@@ -402,3 +402,13 @@ def test_sl_training_and_training_together_run_supervised_learning_then_a2c_from
     runs = sorted(os.listdir(workspace / "tensorboard"))
     assert len(runs) == 2 and "_sl_" in runs[1] and "_sl_" not in runs[0]  # A2C, then SL
     assert "steps        32" in result.stderr  # A2C's progress line at its budget
+
+
+def test_files_of_another_map_are_refused_naming_both_maps(hkl_folder):
+    paths = supervised.find_trajectories(hkl_folder)
+    assert tg.read_trajectory(paths[0])["map_name"] == "MoveToBeacon"
+    with pytest.raises(supervised.DataError, match=r"recorded on MoveToBeacon, but the network "
+                                                   r"is for Simple64 \(pass --environment "
+                                                   r"MoveToBeacon"):
+        supervised.TrajectoryReader(SPEC, 8, "Simple64").check(paths)
+    assert supervised.TrajectoryReader(SPEC, 8, "MoveToBeacon").check(paths) == 10
