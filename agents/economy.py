@@ -252,6 +252,8 @@ class _TerranEconomy(base_agent.BaseAgent):
         given in the last BUILD_WAIT steps (its SCV may still be walking) is not given again."""
         if self.steps - self._ordered.get(unit_type, -self.BUILD_WAIT) < self.BUILD_WAIT:
             return None
+        if self.command_center() is None:  # nothing to build around (it was destroyed)
+            return None
         spot = self.screen.building_spot(
             unit_type, self.command_center(), self._keep_clear(),
             (FOOTPRINT[unit_type] / 2 + CLEARANCE) * self.screen.pixels_per_unit, self._refused)
