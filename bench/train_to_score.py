@@ -20,7 +20,8 @@ are not affected). Nothing is saved; TensorBoard logs go to a temporary folder u
 
 With --baseline_commit, the same command (without that flag) first runs on that commit's files
 (`bench/baseline.py`), then here; the JSON line holds both results and the ratios baseline / this
-of the wall time and of the agent steps to the target.
+of the wall time and of the agent steps to the target, and of the whole run's wall time (for a
+run with a budget instead of a target).
 """
 import dataclasses
 import json
@@ -63,7 +64,9 @@ def main(argv):
                           "wall_time_ratio": ratio(before["seconds_to_target"],
                                                    this["seconds_to_target"]),
                           "agent_steps_ratio": ratio(before["agent_steps_to_target"],
-                                                     this["agent_steps_to_target"])}))
+                                                     this["agent_steps_to_target"]),
+                          "whole_run_wall_time_ratio": ratio(before["seconds"],
+                                                             this["seconds"])}))
     else:
         print(json.dumps(train_to_score()))
 
