@@ -19,9 +19,9 @@ def test_forwarded_flags_drop_only_the_benchmarks_own(argv, expected):
 
 
 def test_extracted_holds_the_commits_files_and_is_removed_afterwards():
-    committed = subprocess.run(["git", "-C", baseline.REPOSITORY, "show", "HEAD~1:network.py"],
+    committed = subprocess.run(["git", "-C", baseline.REPOSITORY, "show", "HEAD:network.py"],
                                check=True, capture_output=True).stdout
-    with baseline.extracted("HEAD~1") as tree:
+    with baseline.extracted("HEAD") as tree:
         with open(os.path.join(tree, "network.py"), "rb") as network_file:
             assert network_file.read() == committed
     assert not os.path.exists(tree)
