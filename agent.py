@@ -146,27 +146,40 @@ def log_prob(logits, index):
     return Categorical(logits=logits).log_prob(tf.maximum(index, 0))
 
 
-def action_log_prob_and_entropy(outputs, available, function_id, arg_indices):
-    """[B] log pi(action) and entropy, over the function and only the arguments it takes.
+def _sum_over_action(outputs, available, function_id, term):
+    """[B] term(logits, argument type id) of the masked function logits (id None) plus, for each
+    argument the function takes, of that argument's logits."""
+    used = arguments_used(function_id)
+    total = term(mask_unavailable(outputs["function"], available), None)
+    for arg_type in actions.TYPES:
+        total += used[:, arg_type.id] * term(outputs["arguments"][arg_type.name], arg_type.id)
+    return total
+
+
+def action_log_prob(outputs, available, function_id, arg_indices):
+    """[B] log pi(action), over the function and only the arguments it takes.
 
     `outputs` are the network's (argument heads conditioned on `function_id`); arg_indices [B, 13].
     """
-    function_logits = mask_unavailable(outputs["function"], available)
-    used = arguments_used(function_id)
-    total_log_prob = log_prob(function_logits, function_id)
-    total_entropy = entropy(function_logits)
-    for arg_type in actions.TYPES:
-        logits = outputs["arguments"][arg_type.name]
-        total_log_prob += used[:, arg_type.id] * log_prob(logits, arg_indices[:, arg_type.id])
-        total_entropy += used[:, arg_type.id] * entropy(logits)
-    return total_log_prob, total_entropy
+    def term(logits, arg_type_id):
+        index = function_id if arg_type_id is None else arg_indices[:, arg_type_id]
+        return log_prob(logits, index)
+
+    return _sum_over_action(outputs, available, function_id, term)
+
+
+def action_log_prob_and_entropy(outputs, available, function_id, arg_indices):
+    """[B] log pi(action) and entropy, over the function and only the arguments it takes."""
+    return (action_log_prob(outputs, available, function_id, arg_indices),
+            _sum_over_action(outputs, available, function_id, lambda logits, _: entropy(logits)))
 
 
 def sample(logits, greedy, seed):
     """One index per row: the most likely one if `greedy` (a bool tensor), else a draw with the
     stateless `seed` ([2] int32: the same seed draws the same indices)."""
     distribution = Categorical(logits=logits, dtype=tf.int32)
-    return tf.where(greedy, distribution.mode(), distribution.sample(seed=seed))
+    # tf.cond runs only the branch taken (tf.where would compute both).
+    return tf.cond(greedy, distribution.mode, lambda: distribution.sample(seed=seed))
 
 
 def all_finite(tensors):
@@ -423,9 +436,8 @@ class A2CAgent:
         arg_indices = tf.stack([sample(arguments[arg_type.name], greedy, seeds[1 + arg_type.id])
                                 for arg_type in actions.TYPES], axis=1)
         arg_indices = tf.where(arguments_used(function_id) > 0, arg_indices, -1)
-        log_prob, _ = action_log_prob_and_entropy(
-            {"function": encoded["function"], "arguments": arguments},
-            inputs["available_actions"], function_id, arg_indices)
+        log_prob = action_log_prob({"function": encoded["function"], "arguments": arguments},
+                                   inputs["available_actions"], function_id, arg_indices)
         next_state = {"state_h": encoded["state_h"], "state_c": encoded["state_c"]}
         finite = all_finite([encoded["function"], *arguments.values()])
         return function_id, arg_indices, encoded["value"], log_prob, next_state, finite

@@ -150,3 +150,23 @@ def test_uses_feature_units_says_whether_the_entities_input_matters(name):
     changed = dict(inputs, entities=inputs["entities"] + 1.0)
     differs = not np.allclose(model(inputs)["function"], model(changed)["function"], atol=1e-5)
     assert differs == model.uses_feature_units
+
+
+@pytest.mark.parametrize("name,screen_size,minimap_size", [
+    ("fullyconv", 16, 16), ("fullyconv", 24, 16), ("alphastar", 16, 16)])
+def test_the_spatial_heads_computed_together_equal_each_head_on_its_own(name, screen_size,
+                                                                        minimap_size):
+    keras.utils.set_random_seed(0)
+    model = network.make_model(name, utils.Spec(screen_size, minimap_size))
+    for head in model.spatial_heads.values():  # non-zero biases, so that a mix-up shows
+        head.bias.assign(np.random.default_rng(1).normal(size=1))
+    channels = model.spatial_heads["screen"].kernel.shape[2]
+    feature_map = tf.constant(np.random.default_rng(0).normal(
+        size=(3, screen_size, screen_size, channels)), tf.float32)
+    together = model.spatial_logits(feature_map, model.spatial_heads)
+    for argument, head in model.spatial_heads.items():
+        alone = head(feature_map)
+        if argument == "minimap" and minimap_size != screen_size:
+            alone = tf.image.resize(alone, (minimap_size, minimap_size), method="bilinear")
+        np.testing.assert_allclose(together[argument], tf.reshape(alone, (3, -1)), rtol=1e-5,
+                                   atol=1e-5)

@@ -110,6 +110,31 @@ def rollout_budget(num_envs, n_steps, updates):
     return num_envs * n_steps * updates
 
 
+SC2LE_MINIGAMES = ("MoveToBeacon", "CollectMineralShards", "FindAndDefeatZerglings",
+                   "DefeatRoaches", "DefeatZerglingsAndBanelings", "CollectMineralsAndGas",
+                   "BuildMarines")
+
+
+def test_a2c_trains_on_every_minigame(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = network.make_model("fullyconv", SPEC)
+    config = agent_lib.A2CConfig(n_steps=2)
+    agent = agent_lib.A2CAgent(model, config)  # one agent for every map: traced once
+    for map_name in SC2LE_MINIGAMES:
+        env = run.make_batch_env("embedded", map_name, 2, SPEC, 8, 0,
+                                 use_feature_units=model.uses_feature_units)
+        before = [w.numpy().copy() for w in model.trainable_weights]
+        writer = tf.summary.create_file_writer(str(tmp_path / map_name))
+        runner = run.train(agent, env, SPEC, config, rollout_budget(2, 2, 2), writer,
+                           log_interval=8)
+        writer.close()
+        assert runner.agent_steps == 8, map_name
+        changed = [not np.array_equal(b, w.numpy())
+                   for b, w in zip(before, model.trainable_weights)]
+        assert any(changed), map_name
+    assert agent.trace_counts["train_step"] == 1
+
+
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_training_updates_run_on_the_embedded_batch_env(tmp_path, name):
     keras.utils.set_random_seed(0)
