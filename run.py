@@ -643,15 +643,26 @@ def write_learning_curve(scores, agent_steps, path, title):
 
 # ------------------------------------------------------------------------------ evaluation
 def evaluate(agent, env, spec, episodes, greedy):
-    """Play until `episodes` episodes have ended (a progress bar on a terminal); returns their
-    scores."""
+    """Play `episodes` games spread evenly over the environments (environment i plays its first
+    quota[i] games, so that on maps whose games differ in length the short ones are not
+    over-represented); a progress bar on a terminal. Returns their scores in the order they
+    ended."""
     runner = Runner(env, agent, spec)
+    n = runner.num_envs
+    quota = episodes // n + (np.arange(n) < episodes % n)
+    played = np.zeros(n, np.int64)
+    scores = []
     with tqdm.tqdm(total=episodes, unit="episode", disable=None, dynamic_ncols=True,
                    leave=False) as progress:
-        while len(runner.finished_episodes) < episodes:
-            runner.step(greedy)
-            progress.update(min(len(runner.finished_episodes), episodes) - progress.n)
-    return runner.finished_episodes[:episodes]
+        while (played < quota).any():
+            ended_before = len(runner.finished_episodes)
+            done = runner.step(greedy)[-1]
+            for i, score in zip(np.flatnonzero(done), runner.finished_episodes[ended_before:]):
+                if played[i] < quota[i]:
+                    played[i] += 1
+                    scores.append(score)
+            progress.update(len(scores) - progress.n)
+    return scores
 
 
 def episode_player(model, spec, env):
