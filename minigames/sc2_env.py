@@ -92,7 +92,7 @@ class SC2Env(environment.Base):
         self._episode_count = 0
         self._episode_steps = 0
         self._total_steps = 0
-        self._last_score = 0
+        self._last_score = [0] * len(self._agent_players)
         self._episode_actions = {player: [] for player in self._agent_players}
         self.frames = []  # RGB pictures of the current episode when visualize=True
 
@@ -122,7 +122,7 @@ class SC2Env(environment.Base):
             self._core.reset([0])
         self._episode_count += 1
         self._episode_steps = 0
-        self._last_score = 0
+        self._last_score = [0] * len(self._agent_players)
         self._episode_actions = {player: [] for player in self._agent_players}
         self.frames = []
         self._state = environment.StepType.FIRST
@@ -226,13 +226,14 @@ class SC2Env(environment.Base):
             discount = 0.0
             results = self._core.map.outcome(self._core)[0]
             outcome = [int(results[player - 1]) for player in self._agent_players]
-        if self._score_index >= 0:  # the map's score (mini-games have one agent)
+        if self._score_index >= 0:  # each agent's score_cumulative[score_index], as pysc2
+            scores = [int(obs["score_cumulative"][self._score_index]) for obs in observations]
             # pysc2: the first reward after a reset is always 0
-            rewards = [0 if self._episode_steps == 0
-                       else (score - self._last_score) * self._score_multiplier]
+            rewards = [0 if self._episode_steps == 0 else (now - before) * self._score_multiplier
+                       for now, before in zip(scores, self._last_score)]
+            self._last_score = scores
         else:  # pysc2's win/loss reward
             rewards = [result * self._score_multiplier for result in outcome]
-        self._last_score = score
         self._total_steps += game_loop - self._episode_steps
         self._episode_steps = game_loop
         if self._episode_steps >= self._episode_length:

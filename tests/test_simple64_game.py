@@ -197,3 +197,14 @@ def test_move_camera_moves_the_view_over_the_whole_map():
     # The screen now shows no own unit (the base is far away), the minimap still shows the base.
     assert not (np.asarray(timestep.observation.feature_screen.player_relative) == 1).any()
     assert (np.asarray(timestep.observation.feature_minimap.player_relative) == 1).any()
+
+
+def test_a_score_index_pays_each_agent_its_own_score_change():
+    """score_index >= 0 on a melee map: each agent is paid the change of its own
+    score_cumulative[score_index] (here spent_minerals, index 11), as pysc2 pays it."""
+    env = make_env([AGENT, AGENT], score_index=11)
+    env.reset()
+    env.step([F.no_op(), F.no_op()])  # pysc2 pays nothing on the first step after a reset
+    env.core.world.score_cumulative[0, 0, 11] += 50  # player 1 spends 50 minerals
+    first, second = env.step([F.no_op(), F.no_op()])
+    assert (first.reward, second.reward) == (50, 0)
