@@ -62,7 +62,8 @@ class Vision:
             return
         world = self.game.world
         players = self.game.map.players
-        np.minimum(self._padded, SEEN, out=self._padded)  # visible cells become seen
+        seeing = self._padded[:, :players]  # the map's agent players (a view)
+        np.minimum(seeing, SEEN, out=seeing)  # visible cells become seen
         env, slot = np.nonzero(world.alive & (world.owner > 0) & (world.owner <= players))
         if env.size == 0:
             return
