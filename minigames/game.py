@@ -132,9 +132,10 @@ class Game:
                 break
             world.died[:] = False
             world.trained[:] = False
-            deciding = np.flatnonzero(running & (world.game_loop % bots_lib.BOT_PERIOD == 0))
-            for bot in self.bots:
-                bot.act(self, deciding)
+            if self.bots:
+                deciding = np.flatnonzero(running & (world.game_loop % bots_lib.BOT_PERIOD == 0))
+                for bot in self.bots:
+                    bot.act(self, deciding)
             intents = movement.Intents(world)
             combat.tick(self, running, intents)
             kind = world.current_order()
