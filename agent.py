@@ -33,7 +33,6 @@ The policy step and the updates are `tf.function`s with fixed input signatures, 
 traced once; `trace_counts` records traces and every trace is logged.
 """
 import collections
-import dataclasses
 
 import keras
 import numpy as np
@@ -41,6 +40,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from absl import logging
 
+import hyperparameters
 import utils
 from pysc2.lib import actions
 
@@ -50,70 +50,6 @@ MAX_SKIPPED_IN_A_ROW = 5
 # learning rate of 1e4), without ever failing 5 times in a row.
 RECENT_UPDATES = 20
 Categorical = tfp.distributions.Categorical
-
-
-@dataclasses.dataclass(frozen=True)
-class A2CConfig:
-    """Every hyperparameter of the A2C agent, declared once.
-
-    The defaults learn MoveToBeacon with FullyConv at 16x16 on 16 environments (see the README's
-    results). Deviations from the replicated code (RMSprop lr 1e-4, epsilon 1e-5, clipping 1.0):
-    - Adam with learning rate 5e-3. Measured on the embedded MoveToBeacon with the function choice
-      restricted to select_army/Move_screen: at 5e-4 (Reaver's rate) the share of clicks near the
-      beacon stayed at the uniform 5% for 200,000 agent steps; at 2e-3 it began to rise after
-      100,000; at 5e-3 the 100-episode mean reached 25 within 150,000. The reward is sparse and
-      delayed (a good click pays only if no later click redirects the marine), so each update's
-      gradient is mostly noise, and Adam's per-weight steps, bounded by the learning rate, then
-      drift slowly: the drift per sample grows with the learning rate.
-    - n-step returns (gae_lambda 1), no advantage normalisation, clipping at a global norm of 100
-      and entropy weight 5e-4, as Reaver's MoveToBeacon configuration.
-    """
-    learning_rate: float = 5e-3
-    discount: float = 0.99
-    gae_lambda: float = 1.0  # 1.0: the n-step returns of plain A2C; < 1: GAE(lambda)
-    n_steps: int = 16  # rollout length T: environment steps per update
-    value_loss_weight: float = 0.5
-    entropy_weight: float = 5e-4
-    gradient_clipping: float = 100.0  # global norm
-    optimizer: str = "adam"  # "adam" or "rmsprop" (rho 0.99, as the original)
-    optimizer_epsilon: float = 1e-5
-    normalize_advantages: bool = False  # standardise advantages over each update's batch
-    # Fine-tuning a loaded (supervised) network, finetune.py: the weight of the KL penalty toward
-    # the loaded policy, and the agent steps at the start that train only the value head.
-    kl_weight: float = 0.0
-    critic_warmup_steps: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class VTraceConfig(A2CConfig):
-    """A2CConfig, plus the clipping of V-trace's importance weights pi(a|x) / mu(a|x).
-
-    rho_bar = c_bar = 1 as in IMPALA's experiments. gae_lambda is V-trace's lambda (c_t is
-    lambda * min(c_bar, pi / mu)); n_steps is the unroll length T each actor sends.
-    """
-    rho_bar: float = 1.0  # clips the weights of the temporal differences and the policy gradient
-    c_bar: float = 1.0  # clips the traces that carry later corrections back in time
-
-
-# Where a network departs from A2CConfig's defaults (measured on MoveToBeacon, 16 environments).
-NETWORK_DEFAULTS = {
-    # Measured on the AlphaStar-style network, seed 1:
-    # - epsilon 1e-3: its argument heads read a 256-wide, all-positive autoregressive embedding.
-    #   With epsilon 1e-5, Adam's first, sign-like steps moved their logits by several units per
-    #   update: `queued` was 91% "queued" after 40 updates, the marine followed stale waypoint
-    #   queues and the score fell to 0.2 (random play: 1).
-    # - learning rate 2e-3 and clipping at a global norm of 1: with 5e-3 or 2e-3 and clipping at
-    #   100, the mean rose to 4 to 6 as the first rewards came, then the gradient spike of the
-    #   new returns (norm ~100) collapsed the policy to 0.2; clipped at 1, it reached 20. With
-    #   5e-3 clipped at 1, seed 3 collapsed too (mean 0.1 after 1.1M agent steps), where 2e-3
-    #   reached 20 after 495,000.
-    "alphastar": {"optimizer_epsilon": 1e-3, "learning_rate": 2e-3, "gradient_clipping": 1.0},
-}
-
-
-def default_config(model_name):
-    """A2CConfig with the defaults of network `model_name`."""
-    return dataclasses.replace(A2CConfig(), **NETWORK_DEFAULTS.get(model_name, {}))
 
 
 def make_optimizer(config):
@@ -355,7 +291,7 @@ class A2CAgent:
       seed: seed of the generator actions are sampled with (`generator`, checkpointed).
     """
 
-    def __init__(self, model, config=A2CConfig(), seed=0):
+    def __init__(self, model, config=hyperparameters.A2CConfig(), seed=0):
         self.model = model
         self.config = config
         self.generator = tf.random.Generator.from_seed(seed)
@@ -529,7 +465,7 @@ class VTraceAgent(A2CAgent):
       seed: of the generator that samples actions (each actor needs its own).
     """
 
-    def __init__(self, model, config=VTraceConfig(), seed=0):
+    def __init__(self, model, config=hyperparameters.VTraceConfig(), seed=0):
         super().__init__(model, config, seed)
         vector = tf.TensorSpec((None,), tf.float32)
         matrix = tf.TensorSpec((None, None), tf.float32)

@@ -59,8 +59,8 @@ MEAN_WINDOW = 100  # episodes in the mean that a target score and the save hook 
 
 @dataclasses.dataclass(frozen=True)
 class DistributedConfig:
-    """How the actors are laid out. The learning hyperparameters are agent.VTraceConfig's (its
-    n_steps is the unroll length T)."""
+    """How the actors are laid out. The learning hyperparameters are
+    hyperparameters.VTraceConfig's (its n_steps is the unroll length T)."""
     actors: int = 2
     envs_per_actor: int = 16  # the games of each actor's BatchEnv, N
     cpus_per_actor: int = 1  # Ray CPUs each actor reserves, and its TensorFlow threads
@@ -315,7 +315,7 @@ def train(model, agent_config, config, map_name, step_mul, seed, max_agent_steps
 
     Args:
       model: the network to train (network.make_model), already on the learner's device.
-      agent_config: agent.VTraceConfig.
+      agent_config: hyperparameters.VTraceConfig.
       config: DistributedConfig.
       log_dir: TensorBoard folder, or None.
       save: None, or called as save(finished_episodes, agent_steps) at every progress line.

@@ -153,6 +153,9 @@ def define_verbose_flag():
 def run_command():
     """alphastar-run: run.py."""
     prepare(program="alphastar-run")
+    import cli_flags
+
+    cli_flags.parse_flags(sys.argv)  # before run's TensorFlow import: flag mistakes in a second
     import run
 
     run.cli()

@@ -80,32 +80,12 @@ from pysc2.lib import actions
 
 import agent as agent_lib
 import checkpoints
+import hyperparameters
 import network
 import trajectory_generator
 import utils
 
 HEADS = ("function",) + tuple(arg_type.name for arg_type in actions.TYPES)
-DISTRIBUTIONS = ("default", "mirrored", "multi_worker")
-
-
-@dataclasses.dataclass(frozen=True)
-class SLConfig:
-    """Every hyperparameter of supervised learning, declared once."""
-    learning_rate: float = 1e-3
-    gradient_clipping: float = 10.0  # global norm of the batch's gradient
-    max_examples: int = 1_000_000  # budget: training examples (observation/action pairs)
-    batch_size: int = 64  # FullyConv: pairs per update, summed over replicas
-    lanes: int = 8  # AlphaStar: trajectories walked side by side, summed over replicas
-    sequence_length: int = 8  # AlphaStar: steps per chunk (truncated back-propagation)
-    shuffle_buffer: int = 2048  # FullyConv: pairs (about 70 KB each at 16x16, 235 KB at 32x32)
-    step_mul: int = 8  # pair the observations an agent acting every step_mul game loops sees
-    held_out_every: int = 10  # every 10th game is held out
-    eval_interval: int = 50_000  # training examples between held-out evaluations
-    max_eval_examples: int = 20_000  # held-out examples per evaluation, at most
-    log_interval: int = 10_000  # training examples between progress lines
-    seed: int = 42
-
-
 class DataError(Exception):
     """A folder of trajectories that cannot be trained on; the message names the fix."""
 
@@ -386,7 +366,7 @@ def make_strategy(distribution):
     if distribution == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"Unknown distribution {distribution!r}; choose one of "
-                     f"{', '.join(DISTRIBUTIONS)}.")
+                     f"{', '.join(hyperparameters.DISTRIBUTIONS)}.")
 
 
 class Trainer:
@@ -559,8 +539,8 @@ class Trainer:
 
 
 # ------------------------------------------------------------------------------- training
-def train(folder, model_name, spec, config=SLConfig(), strategy=None, log_dir=None, save=None,
-          initialize=None, checkpointing=None, should_stop=None, map_name=None):
+def train(folder, model_name, spec, config=hyperparameters.SLConfig(), strategy=None,
+          log_dir=None, save=None, initialize=None, checkpointing=None, should_stop=None, map_name=None):
     """Supervised learning on the .hkl files of `folder`, as the module docstring describes.
 
     Args:

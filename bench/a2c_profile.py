@@ -4,7 +4,7 @@ one JSON line.
     python -m bench.a2c_profile                              # this tree, run.py's defaults
     python -m bench.a2c_profile --baseline_commit 27f599d    # and that commit, side by side
 
-An iteration is what `run.train` does between two updates: --n_steps agent steps of --num_envs
+An iteration is what `loops.train` does between two updates: --n_steps agent steps of --num_envs
 games (each: `utils.preprocess`, the agent's policy step, the engine's step), V(s_T), then one
 update. After --warmup iterations (tracing), --iterations are timed by part, in milliseconds per
 256 agent steps, both in wall time and in this process's CPU time (every thread's; on a machine
@@ -23,12 +23,13 @@ import numpy as np
 from absl import app, flags
 
 import agent as agent_lib
+import cli_flags
+import loops
 import network
-import run
 import utils
 from bench import baseline
 
-run.define_flags()
+cli_flags.define_flags()
 flags.DEFINE_integer("iterations", 30, "Iterations measured.")
 flags.DEFINE_integer("warmup", 3, "Iterations run before measuring.")
 flags.DEFINE_string("baseline_commit", None, "Also measure this commit, first.")
@@ -58,7 +59,7 @@ class Clock:
 
 
 def iteration(runner, agent, spec, n_steps, clock):
-    """run.Runner.collect and agent.train, timed by part."""
+    """loops.Runner.collect and agent.train, timed by part."""
     initial_state = runner.state
     steps = []
     for _ in range(n_steps):
@@ -89,11 +90,11 @@ def measure():
     keras.utils.set_random_seed(FLAGS.seed)
     spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
     model = network.make_model(FLAGS.model_name, spec)
-    config = run.a2c_config_from_flags()
+    config = cli_flags.a2c_config_from_flags()
     agent = agent_lib.A2CAgent(model, config, seed=FLAGS.seed)
-    env = run.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
-                             FLAGS.seed, model.uses_feature_units)
-    runner = run.Runner(env, agent, spec)
+    env = loops.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
+                               FLAGS.seed, model.uses_feature_units)
+    runner = loops.Runner(env, agent, spec)
     for _ in range(FLAGS.warmup):
         iteration(runner, agent, spec, config.n_steps, Clock())
     clock = Clock()
@@ -131,4 +132,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=run.parse_flags)
+    app.run(main, flags_parser=cli_flags.parse_flags)

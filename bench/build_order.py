@@ -21,6 +21,7 @@ from pysc2.lib import actions
 
 import agent as agent_lib
 import checkpoints
+import hyperparameters
 import network
 import utils
 from agents.marine_rush import MarineRush
@@ -62,7 +63,7 @@ def play(env, choose):
 def network_player(spec):
     model = network.make_model(FLAGS.model_name, spec)
     checkpoints.load_model(model, FLAGS.model_path, spec)
-    agent = agent_lib.A2CAgent(model, agent_lib.A2CConfig(), seed=FLAGS.seed)
+    agent = agent_lib.A2CAgent(model, hyperparameters.A2CConfig(), seed=FLAGS.seed)
     state = {"memory": agent.initial_state(1), "reset": np.ones(1, np.float32)}
 
     def choose(timestep):

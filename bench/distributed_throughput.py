@@ -26,9 +26,11 @@ import tensorflow as tf
 from absl import app, flags
 
 import agent as agent_lib
+import cli_flags
 import distributed
+import hyperparameters
+import loops
 import network
-import run
 import utils
 
 flags.DEFINE_integer("rounds", 2, "Rounds of the three measurements.")
@@ -59,9 +61,9 @@ def fresh_model(spec):
 def measure_a2c(spec, config):
     model = fresh_model(spec)
     agent = agent_lib.A2CAgent(model, config)
-    env = run.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec,
-                             FLAGS.step_mul, FLAGS.seed, model.uses_feature_units)
-    runner = run.Runner(env, agent, spec)
+    env = loops.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec,
+                               FLAGS.step_mul, FLAGS.seed, model.uses_feature_units)
+    runner = loops.Runner(env, agent, spec)
 
     def step():
         agent.train(runner.collect(config.n_steps))
@@ -75,7 +77,7 @@ def measure_a2c(spec, config):
 
 def measure_actors(actors, spec, config):
     agent = agent_lib.VTraceAgent(fresh_model(spec),
-                                  agent_lib.VTraceConfig(**dataclasses.asdict(config)))
+                                  hyperparameters.VTraceConfig(**dataclasses.asdict(config)))
     learner = distributed.Learner(
         agent, distributed.DistributedConfig(actors=actors, envs_per_actor=FLAGS.num_envs),
         FLAGS.environment, FLAGS.step_mul, FLAGS.seed,
@@ -93,9 +95,9 @@ def measure_actors(actors, spec, config):
 
 def main(argv):
     del argv
-    run.configure_devices(FLAGS.gpu_use)
+    loops.configure_devices(FLAGS.gpu_use)
     spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
-    config = run.a2c_config_from_flags()
+    config = cli_flags.a2c_config_from_flags()
     ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False)
     load_before = os.getloadavg()[0]
     figures = {setting: [] for setting in SETTINGS}
@@ -120,4 +122,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=run.parse_flags)
+    app.run(main, flags_parser=cli_flags.parse_flags)

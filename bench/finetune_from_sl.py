@@ -6,14 +6,14 @@
 
 First the supervised (SL) agent itself plays --eval_episodes games sampling its actions, as A2C
 acts: its mean is the score to keep. Then, for each variant, A2C starts from the checkpoint on the
-same seed's games for --max_agent_steps agent steps (run.train, every other run.py flag applies):
+same seed's games for --max_agent_steps agent steps (loops.train, every other run.py flag applies):
 
     plain        A2C's defaults (learning rate 5e-3), no warm-up, no penalty: the README's old path
     low_rate     learning rate --low_rate, no warm-up, no penalty
     warmup       value-head-only updates for the first 20,000 agent steps (finetune.py)
     kl           the KL penalty toward the SL policy (weight 0.1), no warm-up
     warmup_kl    both, at A2C's learning rate
-    warmup_kl_low_rate   both, at --low_rate: finetune.FINETUNE_DEFAULTS, what run.py does
+    warmup_kl_low_rate   both, at --low_rate: hyperparameters.FINETUNE_DEFAULTS, what run.py does
 
 (the warm-up, weight and low rate are FINETUNE_DEFAULTS'; flags given on the command line, such
 as --kl_weight, apply to every variant).
@@ -33,16 +33,18 @@ from absl import app, flags
 
 import agent as agent_lib
 import checkpoints
+import cli_flags
 import finetune
+import hyperparameters
+import loops
 import network
-import run
 import utils
 
-run.define_flags()
+cli_flags.define_flags()
 flags.DEFINE_string("sl_model", None, "The supervised checkpoint (.weights.h5).")
 flags.DEFINE_list("variants", ["plain", "low_rate", "warmup", "kl", "warmup_kl"],
                   "Which ways of fine-tuning to run (see the module docstring).")
-flags.DEFINE_float("low_rate", finetune.FINETUNE_DEFAULTS["learning_rate"],
+flags.DEFINE_float("low_rate", hyperparameters.FINETUNE_DEFAULTS["learning_rate"],
                    "The learning rate of the *_low_rate variants.")
 flags.mark_flag_as_required("sl_model")
 FLAGS = flags.FLAGS
@@ -52,16 +54,16 @@ FLAGS.set_default("max_agent_steps", 60_000)
 
 def variant_config(name):
     """A2CConfig of variant `name` (flags given on the command line apply to every variant)."""
-    base = agent_lib.default_config(FLAGS.model_name)
-    warmup = {"critic_warmup_steps": finetune.FINETUNE_DEFAULTS["critic_warmup_steps"]}
-    kl = {"kl_weight": finetune.FINETUNE_DEFAULTS["kl_weight"]}
+    base = hyperparameters.default_config(FLAGS.model_name)
+    warmup = {"critic_warmup_steps": hyperparameters.FINETUNE_DEFAULTS["critic_warmup_steps"]}
+    kl = {"kl_weight": hyperparameters.FINETUNE_DEFAULTS["kl_weight"]}
     low_rate = {"learning_rate": FLAGS.low_rate}
     settings = {"plain": {}, "low_rate": low_rate, "warmup": warmup, "kl": kl,
                 "warmup_kl": {**warmup, **kl}, "warmup_kl_low_rate": {**warmup, **kl, **low_rate}}
     if name not in settings:
         raise app.UsageError(f"--variants: unknown variant {name!r}; choose from "
                              f"{', '.join(settings)}")
-    config = run.a2c_config_from_flags(dataclasses.replace(base, **settings[name]))
+    config = cli_flags.a2c_config_from_flags(dataclasses.replace(base, **settings[name]))
     if name in ("plain", "low_rate"):
         config = dataclasses.replace(config, kl_weight=0.0, critic_warmup_steps=0)
     return config
@@ -77,7 +79,7 @@ def running_means(scores):
     """The mean of the last 100 scores after each episode from the 100th on (of them all when
     fewer than 100 ended)."""
     scores = np.asarray(scores, float)
-    window = min(run.MEAN_WINDOW, len(scores))
+    window = min(loops.MEAN_WINDOW, len(scores))
     return np.convolve(scores, np.ones(window) / window, mode="valid")
 
 
@@ -87,11 +89,11 @@ def fine_tune(name, spec, sl_mean):
     model = load(spec)
     reference = load(spec) if config.kl_weight else None
     agent = finetune.FineTuneAgent(model, config, reference, seed=FLAGS.seed)
-    env = run.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec,
-                             FLAGS.step_mul, FLAGS.seed, model.uses_feature_units)
+    env = loops.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec,
+                               FLAGS.step_mul, FLAGS.seed, model.uses_feature_units)
     start = time.time()
-    runner = run.train(agent, env, spec, config, FLAGS.max_agent_steps,
-                       tf.summary.create_noop_writer(), FLAGS.log_interval)
+    runner = loops.train(agent, env, spec, config, FLAGS.max_agent_steps,
+                         tf.summary.create_noop_writer(), FLAGS.log_interval)
     seconds = time.time() - start
     env.close()
     if not runner.finished_episodes:
@@ -110,14 +112,14 @@ def fine_tune(name, spec, sl_mean):
 
 def main(argv):
     del argv
-    run.configure_devices(FLAGS.gpu_use)
+    loops.configure_devices(FLAGS.gpu_use)
     keras.utils.set_random_seed(FLAGS.seed)
     spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
     model = load(spec)
-    env = run.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
-                             FLAGS.seed, model.uses_feature_units)
-    sl_scores = run.evaluate(agent_lib.A2CAgent(model, seed=FLAGS.seed), env, spec,
-                             FLAGS.eval_episodes, greedy=False)
+    env = loops.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec, FLAGS.step_mul,
+                               FLAGS.seed, model.uses_feature_units)
+    sl_scores = loops.evaluate(agent_lib.A2CAgent(model, seed=FLAGS.seed), env, spec,
+                               FLAGS.eval_episodes, greedy=False)
     env.close()
     sl_mean = float(np.mean(sl_scores))
     results = {name: fine_tune(name, spec, sl_mean) for name in FLAGS.variants}
@@ -127,4 +129,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=run.parse_flags)
+    app.run(main, flags_parser=cli_flags.parse_flags)

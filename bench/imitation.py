@@ -11,7 +11,7 @@
    --learning_rate, --max_agent_steps is the budget in training examples, ...); every 10th game is
    held out: function-id and screen-argument accuracy on it (exact pixel, and within one pixel).
 4. Loads the saved checkpoint as `run.py --load_model` does and plays --eval_episodes games on the
-   embedded BatchEnv with the most likely actions (run.evaluate, greedy): the SL agent's mean
+   embedded BatchEnv with the most likely actions (loops.evaluate, greedy): the SL agent's mean
    score against the demonstrator's.
 
 Everything is written to a temporary folder (--keep_dir keeps it).
@@ -31,13 +31,14 @@ from pysc2.env import sc2_env
 
 import agent as agent_lib
 import checkpoints
+import cli_flags
+import loops
 import network
-import run
 import supervised
 import trajectory_generator
 import utils
 
-run.define_flags()
+cli_flags.define_flags()
 flags.DEFINE_integer("episodes", 200, "Demonstration games to record.")
 flags.DEFINE_string("keep_dir", None, "Keep the replays, .hkl files, model and TensorBoard logs "
                     "here (default: a temporary folder).")
@@ -68,7 +69,7 @@ def record_demonstrations(replay_dir, episodes, screen_size, step_mul, seed):
 
 def main(argv):
     del argv
-    run.configure_devices(FLAGS.gpu_use)
+    loops.configure_devices(FLAGS.gpu_use)
     keras.utils.set_random_seed(FLAGS.seed)
     spec = utils.Spec(FLAGS.screen_size, FLAGS.screen_size)
     with tempfile.TemporaryDirectory() as scratch:
@@ -91,7 +92,7 @@ def main(argv):
         metadata = checkpoints.model_description(
             FLAGS.model_name, "MoveToBeacon", spec, FLAGS.seed,
             demonstrator="pysc2.agents.scripted_agent.MoveToBeacon")
-        config = run.sl_config_from_flags(max_examples=TRAINING_EXAMPLES)
+        config = cli_flags.sl_config_from_flags(max_examples=TRAINING_EXAMPLES)
         result = supervised.train(
             hkl_dir, FLAGS.model_name, spec, config, log_dir=os.path.join(folder, "tensorboard"),
             save=lambda model, progress: checkpoints.save_model(model, checkpoint,
@@ -103,8 +104,8 @@ def main(argv):
                                  screen_size=spec.screen_size, minimap_size=spec.minimap_size,
                                  step_mul=FLAGS.step_mul, seed=FLAGS.seed + 1,
                                  use_feature_units=model.uses_feature_units)
-        scores = run.evaluate(agent_lib.A2CAgent(model, seed=FLAGS.seed + 1), env, spec,
-                              FLAGS.eval_episodes, greedy=True)
+        scores = loops.evaluate(agent_lib.A2CAgent(model, seed=FLAGS.seed + 1), env, spec,
+                                FLAGS.eval_episodes, greedy=True)
         env.close()
     print(json.dumps({
         "model_name": FLAGS.model_name, "screen_size": spec.screen_size, "seed": FLAGS.seed,
@@ -125,4 +126,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=run.parse_flags)
+    app.run(main, flags_parser=cli_flags.parse_flags)

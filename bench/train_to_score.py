@@ -37,13 +37,15 @@ from absl import app, flags
 
 import agent as agent_lib
 import checkpoints
+import cli_flags
 import distributed
+import hyperparameters
+import loops
 import network
-import run
 import utils
 from bench import baseline
 
-run.define_flags()
+cli_flags.define_flags()
 flags.DEFINE_float("target", 25.0, "100-episode mean score to reach.")
 flags.DEFINE_string("learning_curve", None, "Also write the run's learning curve to this PNG.")
 flags.DEFINE_string("save_weights", None, "Also save the final weights to this .weights.h5 path.")
@@ -80,42 +82,42 @@ def ratio(baseline_figure, figure):
 
 def train_to_score():
     """Train as the flags say; returns the figures of the JSON line."""
-    run.configure_devices(FLAGS.gpu_use)
+    loops.configure_devices(FLAGS.gpu_use)
     keras.utils.set_random_seed(FLAGS.seed)
     spec = utils.Spec(FLAGS.screen_size, FLAGS.minimap_size)
     model = network.make_model(FLAGS.model_name, spec)
-    config = run.a2c_config_from_flags()
+    config = cli_flags.a2c_config_from_flags()
     algorithm = "V-trace" if FLAGS.actors else "A2C"
     with tempfile.TemporaryDirectory() as scratch:
         log_dir = os.path.join(scratch, FLAGS.tensorboard_path)
         start = time.time()
         if FLAGS.actors:  # the Learner has the Runner's finished_episodes, agent_steps, ...
             runner = distributed.train(
-                model, agent_lib.VTraceConfig(**dataclasses.asdict(config)),
+                model, hyperparameters.VTraceConfig(**dataclasses.asdict(config)),
                 distributed.DistributedConfig(actors=FLAGS.actors,
                                               envs_per_actor=FLAGS.num_envs),
                 FLAGS.environment, FLAGS.step_mul, FLAGS.seed, FLAGS.max_agent_steps, log_dir,
                 FLAGS.log_interval, target_mean=FLAGS.target, ray_address=FLAGS.ray_address)
         else:
             agent = agent_lib.A2CAgent(model, config, seed=FLAGS.seed)
-            env = run.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec,
-                                     FLAGS.step_mul, FLAGS.seed, model.uses_feature_units)
+            env = loops.make_batch_env("embedded", FLAGS.environment, FLAGS.num_envs, spec,
+                                       FLAGS.step_mul, FLAGS.seed, model.uses_feature_units)
             writer = tf.summary.create_file_writer(log_dir)
-            runner = run.train(agent, env, spec, config, FLAGS.max_agent_steps, writer,
-                               FLAGS.log_interval, target_mean=FLAGS.target)
+            runner = loops.train(agent, env, spec, config, FLAGS.max_agent_steps, writer,
+                                 FLAGS.log_interval, target_mean=FLAGS.target)
             writer.close()
         seconds = time.time() - start
     if FLAGS.learning_curve and runner.finished_episodes:
-        run.write_learning_curve(runner.finished_episodes, runner.finished_at,
-                                 FLAGS.learning_curve, f"{algorithm} {FLAGS.model_name} on "
-                                 f"{FLAGS.environment}, seed {FLAGS.seed}")
+        loops.write_learning_curve(runner.finished_episodes, runner.finished_at,
+                                   FLAGS.learning_curve, f"{algorithm} {FLAGS.model_name} on "
+                                   f"{FLAGS.environment}, seed {FLAGS.seed}")
     mean = runner.recent_mean()
     if FLAGS.save_weights:
         checkpoints.save_model(model, FLAGS.save_weights, checkpoints.model_description(
             model.name, FLAGS.environment, spec, FLAGS.seed, config=dataclasses.asdict(config),
             agent_steps=runner.agent_steps, mean_reward_100=mean))
-    reached = len(runner.finished_episodes) >= run.MEAN_WINDOW and mean >= FLAGS.target
-    last_100 = runner.finished_episodes[-run.MEAN_WINDOW:]
+    reached = len(runner.finished_episodes) >= loops.MEAN_WINDOW and mean >= FLAGS.target
+    last_100 = runner.finished_episodes[-loops.MEAN_WINDOW:]
     return {
         "algorithm": algorithm, "actors": FLAGS.actors,
         "model_name": FLAGS.model_name, "target": FLAGS.target, "seed": FLAGS.seed,
@@ -135,4 +137,4 @@ def train_to_score():
 
 
 if __name__ == "__main__":
-    app.run(main, flags_parser=run.parse_flags)
+    app.run(main, flags_parser=cli_flags.parse_flags)

@@ -20,6 +20,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import minigames  # noqa: E402,F401  (applies pysc2's Python 3.11 fix first)
+import hyperparameters  # noqa: E402
 import supervised  # noqa: E402
 import utils  # noqa: E402
 
@@ -60,8 +61,8 @@ def unsharded():
 
 def main(folder):
     paths = supervised.find_trajectories(folder)
-    config = supervised.SLConfig(batch_size=8, lanes=2, shuffle_buffer=16, max_examples=16,
-                                 log_interval=8, eval_interval=16)
+    config = hyperparameters.SLConfig(batch_size=8, lanes=2, shuffle_buffer=16, max_examples=16,
+                                      log_interval=8, eval_interval=16)
     pairs = supervised.TrajectoryReader(SPEC, config.step_mul).read(paths[0])
     batch = tf.nest.map_structure(lambda a: a[:8], pairs)
     mirrored = supervised.make_strategy("mirrored")

@@ -6,6 +6,7 @@ import tensorflow as tf
 from pysc2.lib import actions
 
 import agent as agent_lib
+import hyperparameters
 import minigames
 import network
 import utils
@@ -243,8 +244,8 @@ def test_a2c_loss_terms_for_known_returns():
     available = np.ones((4, 573), np.float32)
     function_id = np.zeros(4, np.int32)
     arg_indices = np.full((4, 13), -1, np.int32)
-    config = agent_lib.A2CConfig(value_loss_weight=0.5, entropy_weight=0.01,
-                                 normalize_advantages=False)
+    config = hyperparameters.A2CConfig(value_loss_weight=0.5, entropy_weight=0.01,
+                                       normalize_advantages=False)
     losses = agent_lib.a2c_loss(outputs, available, function_id, arg_indices, advantages,
                                 returns, config)
     assert float(losses["value_loss"]) == pytest.approx((1 + 0 + 4 + 4) / 4)
@@ -262,7 +263,7 @@ def test_normalized_advantages_have_zero_mean_and_unit_scale():
     outputs = fake_outputs(3, rng)
     available = np.ones((3, 573), np.float32)
     function_id, arg_indices = np.zeros(3, np.int32), np.full((3, 13), -1, np.int32)
-    config = agent_lib.A2CConfig(normalize_advantages=True)
+    config = hyperparameters.A2CConfig(normalize_advantages=True)
     small = agent_lib.a2c_loss(outputs, available, function_id, arg_indices,
                                tf.constant([0.0, 0.01, 0.02]), tf.zeros(3), config)
     large = agent_lib.a2c_loss(outputs, available, function_id, arg_indices,
@@ -273,8 +274,8 @@ def test_normalized_advantages_have_zero_mean_and_unit_scale():
 def test_the_advantage_does_not_train_the_value_head(fullyconv):
     """With the value loss weighted 0, an update must leave the value head alone: the policy
     loss's advantages A = R - V are constants (V is not back-propagated through them)."""
-    agent = agent_lib.A2CAgent(fullyconv, agent_lib.A2CConfig(value_loss_weight=0.0,
-                                                              entropy_weight=0.0))
+    agent = agent_lib.A2CAgent(fullyconv, hyperparameters.A2CConfig(value_loss_weight=0.0,
+                                                                    entropy_weight=0.0))
     rollout = rollout_from_engine(agent, num_envs=2, n_steps=4, seed=1)
     rollout = rollout._replace(rewards=np.full_like(rollout.rewards, 3.0))  # A far from 0
     value_head = [v.numpy().copy() for v in fullyconv.value_head.trainable_variables]
@@ -359,7 +360,7 @@ def rollout_from_engine(agent, num_envs, n_steps, seed=0):
 def test_train_steps_are_traced_once_and_change_the_weights(name):
     keras.utils.set_random_seed(0)
     model = network.make_model(name, SPEC)
-    agent = agent_lib.A2CAgent(model, agent_lib.A2CConfig(n_steps=3))
+    agent = agent_lib.A2CAgent(model, hyperparameters.A2CConfig(n_steps=3))
     before = [v.numpy().copy() for v in model.trainable_variables]
     for seed in range(3):
         metrics = agent.train(rollout_from_engine(agent, num_envs=2, n_steps=3, seed=seed))
@@ -374,8 +375,8 @@ def test_updates_make_a_rewarded_action_more_likely(fullyconv):
     """Repeated updates on one rollout in which `select_army` earned a reward raise its
     probability."""
     # Two samples with the same advantage: normalising would make it 0.
-    agent = agent_lib.A2CAgent(fullyconv, agent_lib.A2CConfig(learning_rate=1e-2,
-                                                              normalize_advantages=False))
+    agent = agent_lib.A2CAgent(fullyconv, hyperparameters.A2CConfig(learning_rate=1e-2,
+                                                                    normalize_advantages=False))
     inputs = engine_inputs(num_envs=2)
     state = agent.initial_state(2)
     select_army = FUNCTIONS.select_army.id

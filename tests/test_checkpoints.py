@@ -14,9 +14,10 @@ import tensorflow as tf
 
 import agent as agent_lib
 import checkpoints
+import hyperparameters
+import loops
 import minigames
 import network
-import run
 import utils
 
 SPEC = utils.Spec(16, 16)
@@ -162,7 +163,7 @@ def a2c_run(name, budget, checkpoint_dir, resume_from=None, seed=0, should_stop=
     score within a few updates. `seed` seeds the parts a resumed run must restore."""
     keras.utils.set_random_seed(seed)
     model = network.make_model(name, SPEC)
-    config = agent_lib.A2CConfig(n_steps=4, learning_rate=1e-3)
+    config = hyperparameters.A2CConfig(n_steps=4, learning_rate=1e-3)
     agent = agent_lib.A2CAgent(model, config, seed=seed)
     env = minigames.BatchEnv(num_envs=3, screen_size=16, minimap_size=16, seed=seed,
                              use_feature_units=model.uses_feature_units,
@@ -170,8 +171,8 @@ def a2c_run(name, budget, checkpoint_dir, resume_from=None, seed=0, should_stop=
     writer = tf.summary.create_file_writer(os.path.join(checkpoint_dir, "tensorboard"))
     checkpointing = checkpoints.Checkpointing(checkpoint_dir, 4 * UPDATE, {"run_name": "test"},
                                               resume_from)
-    runner = run.train(agent, env, SPEC, config, budget, writer, log_interval=10 ** 9,
-                       checkpointing=checkpointing, should_stop=should_stop)
+    runner = loops.train(agent, env, SPEC, config, budget, writer, log_interval=10 ** 9,
+                         checkpointing=checkpointing, should_stop=should_stop)
     writer.close()
     return agent, runner
 

@@ -1,4 +1,4 @@
-"""run.configure_devices: --gpu_use places the work on GPUs with memory growth, or hides them.
+"""loops.configure_devices: --gpu_use places the work on GPUs with memory growth, or hides them.
 
 This machine has no GPU, so TensorFlow's device functions are replaced by recorders and fake GPUs:
 what is checked is the code path, not a real placement (distributed.learner_device and the actors'
@@ -7,7 +7,7 @@ environment are tested in test_distributed.py).
 import pytest
 import tensorflow as tf
 
-import run
+import loops
 
 FAKE_GPUS = [tf.config.PhysicalDevice("/physical_device:GPU:0", "GPU"),
              tf.config.PhysicalDevice("/physical_device:GPU:1", "GPU")]
@@ -32,7 +32,7 @@ def devices(monkeypatch):
 
 def test_gpu_use_turns_on_memory_growth_on_every_gpu(devices):
     devices.gpus = FAKE_GPUS
-    run.configure_devices(True)
+    loops.configure_devices(True)
     assert devices.memory_growth == [("/physical_device:GPU:0", True),
                                      ("/physical_device:GPU:1", True)]
     assert devices.visible == []  # every GPU stays visible: TensorFlow places the work on GPU:0
@@ -40,7 +40,7 @@ def test_gpu_use_turns_on_memory_growth_on_every_gpu(devices):
 
 def test_without_gpu_use_tensorflow_sees_no_gpu(devices):
     devices.gpus = FAKE_GPUS
-    run.configure_devices(False)
+    loops.configure_devices(False)
     assert devices.visible == [([], "GPU")]
     assert devices.memory_growth == []
 
@@ -48,6 +48,6 @@ def test_without_gpu_use_tensorflow_sees_no_gpu(devices):
 def test_gpu_use_without_a_gpu_says_so_and_runs_on_the_cpu(devices, caplog):
     devices.gpus = []
     with caplog.at_level("WARNING"):
-        run.configure_devices(True)
+        loops.configure_devices(True)
     assert "sees no GPU; running on the CPU" in caplog.text
     assert devices.memory_growth == [] and devices.visible == []

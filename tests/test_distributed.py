@@ -12,7 +12,9 @@ import tensorflow as tf
 
 import agent as agent_lib
 import checkpoints
+import cli_flags
 import distributed
+import hyperparameters
 import network
 import run
 import utils
@@ -89,7 +91,7 @@ def test_on_policy_the_vtrace_update_is_the_a2c_update(name):
     unroll, _ = actor.unroll(actor.model.get_weights(), 0)  # from a carried recurrent state
     vtrace_model, a2c_model = seeded_model(name), actor.model  # the actor is done acting
     vtrace_model.set_weights(actor.model.get_weights())
-    config = agent_lib.VTraceConfig(n_steps=3)
+    config = hyperparameters.VTraceConfig(n_steps=3)
     vtrace = agent_lib.VTraceAgent(vtrace_model, config).train(unroll)
 
     acted = 3 * 2
@@ -114,7 +116,7 @@ def test_vtrace_updates_on_stale_unrolls_run_on_the_learner_device_and_are_trace
     actor = make_actor(num_envs=2, unroll_length=4)
     stale_weights = actor.model.get_weights()
     model = seeded_model("fullyconv", seed=1)
-    learner = agent_lib.VTraceAgent(model, agent_lib.VTraceConfig(n_steps=4))
+    learner = agent_lib.VTraceAgent(model, hyperparameters.VTraceConfig(n_steps=4))
     before = [w.numpy().copy() for w in model.trainable_variables]
     device = distributed.learner_device(tf.config.list_logical_devices("GPU"))
     for version in range(3):
@@ -131,7 +133,7 @@ def test_vtrace_updates_on_stale_unrolls_run_on_the_learner_device_and_are_trace
 # ----------------------------------------------------------------------------- learner
 def small_learner(actors=2, seed=0, max_actor_restarts=3):
     model = seeded_model("fullyconv", seed)
-    agent = agent_lib.VTraceAgent(model, agent_lib.VTraceConfig(n_steps=4))
+    agent = agent_lib.VTraceAgent(model, hyperparameters.VTraceConfig(n_steps=4))
     config = distributed.DistributedConfig(actors=actors, envs_per_actor=2,
                                            max_actor_restarts=max_actor_restarts)
     return distributed.Learner(agent, config, "MoveToBeacon", 8, seed)
@@ -213,7 +215,7 @@ def test_cluster_problems_are_one_clear_error(ray_cluster):
 def parse():
     """Parse a command line with run.py's parser; restores the flags afterwards."""
     def parse_argv(*args):
-        run.parse_flags(["run.py", *args])
+        cli_flags.parse_flags(["run.py", *args])
     yield parse_argv
     FLAGS.unparse_flags()
     FLAGS.mark_as_parsed()
@@ -247,5 +249,5 @@ def test_run_py_trains_with_actors_and_saves_by_its_save_rule(ray_cluster, tmp_p
     (["--actors", "2", "--training", "True", "--backend", "sc2"], "leave out --backend sc2")])
 def test_run_py_actors_need_training_on_the_embedded_engine(parse, args, problem):
     parse(*args)
-    with pytest.raises(run.UserError, match=problem):
+    with pytest.raises(cli_flags.UserError, match=problem):
         run.run()

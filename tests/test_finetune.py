@@ -4,11 +4,11 @@ import numpy as np
 import tensorflow as tf
 from pysc2.lib import actions
 
-import agent as agent_lib
 import finetune
+import hyperparameters
+import loops
 import minigames
 import network
-import run
 import utils
 
 SPEC = utils.Spec(16, 16)
@@ -54,7 +54,7 @@ def test_policy_kl_is_the_masked_function_kl_plus_the_used_arguments():
 
 def rollout_of(agent, seed=0):
     env = minigames.BatchEnv(num_envs=4, screen_size=16, minimap_size=16, seed=seed)
-    rollout = run.Runner(env, agent, SPEC).collect(4)
+    rollout = loops.Runner(env, agent, SPEC).collect(4)
     env.close()
     return rollout
 
@@ -62,7 +62,7 @@ def rollout_of(agent, seed=0):
 def test_the_critic_warm_up_trains_the_value_head_alone():
     keras.utils.set_random_seed(0)
     model = network.make_model("fullyconv", SPEC)
-    agent = finetune.FineTuneAgent(model, agent_lib.A2CConfig(learning_rate=1e-3))
+    agent = finetune.FineTuneAgent(model, hyperparameters.A2CConfig(learning_rate=1e-3))
     rollout = rollout_of(agent)
     rollout = rollout._replace(rewards=np.ones_like(rollout.rewards))  # returns far from V
     head = {id(v) for v in model.value_head.trainable_variables}
@@ -80,7 +80,7 @@ def test_the_kl_penalty_is_zero_at_the_reference_and_grows_as_the_policy_moves()
     model = network.make_model("fullyconv", SPEC)
     reference = network.make_model("fullyconv", SPEC)
     reference.set_weights(model.get_weights())
-    config = agent_lib.A2CConfig(learning_rate=1e-2, kl_weight=1.0)
+    config = hyperparameters.A2CConfig(learning_rate=1e-2, kl_weight=1.0)
     agent = finetune.FineTuneAgent(model, config, reference)
     rollout = rollout_of(agent)
     first = agent.train(rollout)
@@ -89,6 +89,6 @@ def test_the_kl_penalty_is_zero_at_the_reference_and_grows_as_the_policy_moves()
     assert second["kl"] > 1e-4
     # The penalty is in the loss that was minimised.
     no_penalty = finetune.FineTuneAgent(network.make_model("fullyconv", SPEC),
-                                        agent_lib.A2CConfig(), None)
+                                        hyperparameters.A2CConfig(), None)
     assert "kl" not in no_penalty.train(rollout)
     assert not reference.trainable

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import hyperparameters
 import network
 import utils
 
@@ -59,6 +60,11 @@ def test_unknown_model_and_bad_screen_size_are_refused():
         network.make_model("lstm", utils.Spec(16, 16))
     with pytest.raises(ValueError, match="multiple of 4"):
         network.make_model("alphastar", utils.Spec(30, 30))
+
+
+def test_the_flags_network_names_are_the_networks():
+    # run.py's --model_name choices come from hyperparameters, which imports no TensorFlow.
+    assert hyperparameters.MODEL_NAMES == tuple(network.MODELS)
 
 
 def test_alphastar_arguments_are_conditioned_on_the_given_function(alphastar):

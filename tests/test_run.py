@@ -13,13 +13,16 @@ from pysc2.env import mock_sc2_env
 
 import agent as agent_lib
 import checkpoints
+import cli_flags
+import hyperparameters
+import loops
 import minigames
 import network
 import run
 import utils
 from minigames import pysc2_batch_env, replay
 
-run.define_flags()
+cli_flags.define_flags()
 FLAGS = run.FLAGS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = utils.Spec(16, 16)
@@ -29,7 +32,7 @@ SPEC = utils.Spec(16, 16)
 def parse():
     """Parse a command line with run.py's parser; restores the flags afterwards."""
     def parse_argv(*args):
-        run.parse_flags(["run.py", *args])
+        cli_flags.parse_flags(["run.py", *args])
         return FLAGS
     yield parse_argv
     FLAGS.unparse_flags()
@@ -71,20 +74,20 @@ def test_the_original_load_flag_is_an_alias_of_load_model(parse):
 
 def test_join_boolean_values_leaves_other_flags_alone():
     argv = ["run.py", "--training", "True", "--seed", "1", "--visualize", "--screen_size", "16"]
-    assert run.join_boolean_values(argv, {"training", "visualize"}) == [
+    assert cli_flags.join_boolean_values(argv, {"training", "visualize"}) == [
         "run.py", "--training=True", "--seed", "1", "--visualize", "--screen_size", "16"]
 
 
 def test_a2c_config_comes_from_the_flags(parse):
     parse("--learning_rate", "0.002", "--n_steps", "8", "--optimizer", "adam")
-    config = run.a2c_config_from_flags()
+    config = cli_flags.a2c_config_from_flags()
     assert (config.learning_rate, config.n_steps, config.optimizer) == (0.002, 8, "adam")
-    assert config.value_loss_weight == agent_lib.A2CConfig().value_loss_weight
+    assert config.value_loss_weight == hyperparameters.A2CConfig().value_loss_weight
 
 
 def test_a2c_from_a_loaded_model_gets_the_fine_tuning_defaults_unless_flags_are_given(parse):
     parse("--training", "True")
-    assert run.a2c_training_config(None, None) == agent_lib.A2CConfig()
+    assert run.a2c_training_config(None, None) == hyperparameters.A2CConfig()
     loaded = run.a2c_training_config(None, "model.weights.h5")
     assert (loaded.kl_weight, loaded.critic_warmup_steps, loaded.learning_rate) == (
         0.1, 20_000, 5e-4)
@@ -97,13 +100,14 @@ def test_a2c_from_a_loaded_model_gets_the_fine_tuning_defaults_unless_flags_are_
 
 def test_each_network_gets_its_default_optimizer_epsilon_unless_the_flag_is_given(parse):
     parse("--model_name", "alphastar")
-    assert run.a2c_config_from_flags().optimizer_epsilon == 1e-3
+    assert cli_flags.a2c_config_from_flags().optimizer_epsilon == 1e-3
     FLAGS.unparse_flags()
     parse("--model_name", "alphastar", "--optimizer_epsilon", "1e-7")
-    assert run.a2c_config_from_flags().optimizer_epsilon == 1e-7
+    assert cli_flags.a2c_config_from_flags().optimizer_epsilon == 1e-7
     FLAGS.unparse_flags()
     parse("--model_name", "fullyconv")
-    assert run.a2c_config_from_flags().optimizer_epsilon == agent_lib.A2CConfig().optimizer_epsilon
+    assert (cli_flags.a2c_config_from_flags().optimizer_epsilon
+            == hyperparameters.A2CConfig().optimizer_epsilon)
 
 
 def rollout_budget(num_envs, n_steps, updates):
@@ -118,15 +122,15 @@ SC2LE_MINIGAMES = ("MoveToBeacon", "CollectMineralShards", "FindAndDefeatZerglin
 def test_a2c_trains_on_every_minigame(tmp_path):
     keras.utils.set_random_seed(0)
     model = network.make_model("fullyconv", SPEC)
-    config = agent_lib.A2CConfig(n_steps=2)
+    config = hyperparameters.A2CConfig(n_steps=2)
     agent = agent_lib.A2CAgent(model, config)  # one agent for every map: traced once
     for map_name in SC2LE_MINIGAMES:
-        env = run.make_batch_env("embedded", map_name, 2, SPEC, 8, 0,
-                                 use_feature_units=model.uses_feature_units)
+        env = loops.make_batch_env("embedded", map_name, 2, SPEC, 8, 0,
+                                   use_feature_units=model.uses_feature_units)
         before = [w.numpy().copy() for w in model.trainable_weights]
         writer = tf.summary.create_file_writer(str(tmp_path / map_name))
-        runner = run.train(agent, env, SPEC, config, rollout_budget(2, 2, 2), writer,
-                           log_interval=8)
+        runner = loops.train(agent, env, SPEC, config, rollout_budget(2, 2, 2), writer,
+                             log_interval=8)
         writer.close()
         assert runner.agent_steps == 8, map_name
         changed = [not np.array_equal(b, w.numpy())
@@ -139,13 +143,13 @@ def test_a2c_trains_on_every_minigame(tmp_path):
 def test_training_updates_run_on_the_embedded_batch_env(tmp_path, name):
     keras.utils.set_random_seed(0)
     model = network.make_model(name, SPEC)
-    config = agent_lib.A2CConfig(n_steps=4)
+    config = hyperparameters.A2CConfig(n_steps=4)
     agent = agent_lib.A2CAgent(model, config)
-    env = run.make_batch_env("embedded", "MoveToBeacon", 4, SPEC, 8, 0,
-                             use_feature_units=model.uses_feature_units)
+    env = loops.make_batch_env("embedded", "MoveToBeacon", 4, SPEC, 8, 0,
+                               use_feature_units=model.uses_feature_units)
     before = [w.numpy().copy() for w in model.trainable_weights]
     writer = tf.summary.create_file_writer(str(tmp_path))
-    runner = run.train(agent, env, SPEC, config, rollout_budget(4, 4, 3), writer, log_interval=16)
+    runner = loops.train(agent, env, SPEC, config, rollout_budget(4, 4, 3), writer, log_interval=16)
     writer.close()
     assert runner.agent_steps == 48
     assert agent.trace_counts["train_step"] == 1
@@ -154,13 +158,13 @@ def test_training_updates_run_on_the_embedded_batch_env(tmp_path, name):
 
 
 def test_training_stops_when_the_100_episode_mean_reaches_the_target(tmp_path, fullyconv):
-    config = agent_lib.A2CConfig(n_steps=2)
+    config = hyperparameters.A2CConfig(n_steps=2)
     agent = agent_lib.A2CAgent(fullyconv, config)
     env = minigames.BatchEnv(num_envs=50, screen_size=16, minimap_size=16, seed=0,
                              game_steps_per_episode=16)  # 2 agent steps per game
     writer = tf.summary.create_file_writer(str(tmp_path))
-    runner = run.train(agent, env, SPEC, config, 10_000, writer, log_interval=10_000,
-                       target_mean=0.0)
+    runner = loops.train(agent, env, SPEC, config, 10_000, writer, log_interval=10_000,
+                         target_mean=0.0)
     writer.close()
     # Each update ends 50 games; the mean counts from the 100th game, after the second update.
     assert runner.agent_steps == 200
@@ -178,11 +182,11 @@ def mock_batch_env(num_envs, use_feature_units=False):
 def test_training_updates_run_on_pysc2s_mock_environment(tmp_path, name):
     keras.utils.set_random_seed(0)
     model = network.make_model(name, SPEC)
-    config = agent_lib.A2CConfig(n_steps=4)
+    config = hyperparameters.A2CConfig(n_steps=4)
     agent = agent_lib.A2CAgent(model, config)
     env = mock_batch_env(2, use_feature_units=model.uses_feature_units)
     writer = tf.summary.create_file_writer(str(tmp_path))
-    runner = run.train(agent, env, SPEC, config, rollout_budget(2, 4, 4), writer, log_interval=8)
+    runner = loops.train(agent, env, SPEC, config, rollout_budget(2, 4, 4), writer, log_interval=8)
     writer.close()
     env.close()
     assert runner.agent_steps == 32
@@ -208,7 +212,7 @@ def test_evaluation_plays_the_requested_number_of_episodes(fullyconv):
     agent = agent_lib.A2CAgent(fullyconv)
     env = minigames.BatchEnv(num_envs=3, screen_size=16, minimap_size=16, seed=0,
                              game_steps_per_episode=80)  # 10 agent steps per game
-    scores = run.evaluate(agent, env, SPEC, episodes=4, greedy=True)
+    scores = loops.evaluate(agent, env, SPEC, episodes=4, greedy=True)
     assert len(scores) == 4 and all(s >= 0 for s in scores)
 
 
@@ -217,7 +221,7 @@ def test_visualize_writes_a_gif_of_one_episode(tmp_path, fullyconv):
 
     agent = agent_lib.A2CAgent(fullyconv)
     path = str(tmp_path / "episode.gif")
-    run.play_gif(agent, SPEC, "MoveToBeacon", 64, 0, True, path)  # step_mul 64: 30 steps
+    loops.play_gif(agent, SPEC, "MoveToBeacon", 64, 0, True, path)  # step_mul 64: 30 steps
     # One frame per observation, 1/8 s each. Pillow merges identical frames, adding their
     # durations, and GIFs store centiseconds: a frame of 125 ms is kept as 120 or 130 ms, so
     # count the observations frame by frame.
@@ -231,7 +235,7 @@ def test_visualize_writes_a_gif_of_one_episode(tmp_path, fullyconv):
 
 def test_learning_curve_png(tmp_path):
     path = str(tmp_path / "image" / "curve.png")
-    run.write_learning_curve([1, 2, 3, 20], [240, 480, 720, 960], path, "test")
+    loops.write_learning_curve([1, 2, 3, 20], [240, 480, 720, 960], path, "test")
     assert os.path.getsize(path) > 1000
     assert os.listdir(tmp_path / "image") == ["curve.png"]
 
@@ -254,6 +258,19 @@ def test_cli_errors_are_one_clear_line_and_a_nonzero_exit():
                                  "<fullyconv|alphastar> (--helpshort lists the flags)")
 
 
+def test_flags_are_checked_before_tensorflow_is_imported():
+    # -X importtime logs every module import to stderr: a flag mistake must end before TensorFlow's
+    # (a 5 s import) and before any module of the project that imports it.
+    result = subprocess.run([sys.executable, "-X", "importtime", "run.py", "--n_steps", "0"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": REPO})
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert result.returncode == 2
+    assert "cli_flags" in imported and "pysc2.env.sc2_env" in imported
+    assert not imported & {"tensorflow", "keras", "agent", "network", "loops"}
+
+
 @pytest.mark.parametrize("args,message", [
     (["--model_name", "lstm"], "flag --model_name=lstm: value should be one of"),
     (["--num_envs", "abc"], "flag --num_envs=abc: invalid literal for int()"),
@@ -269,7 +286,7 @@ def test_cli_errors_are_one_clear_line_and_a_nonzero_exit():
 ])
 def test_every_bad_flag_value_is_one_line_and_exit_status_2(args, message, capsys):
     with pytest.raises(SystemExit) as exit:
-        run.parse_flags(["run.py", *args])
+        cli_flags.parse_flags(["run.py", *args])
     FLAGS.unparse_flags()
     FLAGS.mark_as_parsed()
     assert exit.value.code == 2
@@ -282,7 +299,7 @@ def run_main():
     """Run run.py's main in this process with a command line; returns its SystemExit code."""
     def main(*args):
         FLAGS.unparse_flags()
-        run.parse_flags(["run.py", *args])
+        cli_flags.parse_flags(["run.py", *args])
         with pytest.raises(SystemExit) as exit:
             run.main(["run.py"])
         return exit.value.code
@@ -374,7 +391,7 @@ def test_the_shipped_weights_play_move_to_beacon(tmp_path, name):
     checkpoints.load_model(model, path, SPEC)
     env = minigames.BatchEnv(num_envs=16, screen_size=16, minimap_size=16, seed=1234,
                              use_feature_units=model.uses_feature_units)
-    scores = run.evaluate(agent_lib.A2CAgent(model), env, SPEC, episodes=16, greedy=False)
+    scores = loops.evaluate(agent_lib.A2CAgent(model), env, SPEC, episodes=16, greedy=False)
     assert np.mean(scores) >= 20  # a random policy scores about 1
 
 
@@ -399,13 +416,13 @@ def test_ship_weights_stores_float16_that_load_back(tmp_path, fullyconv):
 
 
 def test_a_run_that_saved_nothing_says_why(tmp_path, fullyconv, caplog):
-    config = agent_lib.A2CConfig(n_steps=4)
-    env = run.make_batch_env("embedded", "MoveToBeacon", 4, SPEC, 8, 0, False)
+    config = hyperparameters.A2CConfig(n_steps=4)
+    env = loops.make_batch_env("embedded", "MoveToBeacon", 4, SPEC, 8, 0, False)
     writer = tf.summary.create_file_writer(str(tmp_path))
     save_path = str(tmp_path / "model.weights.h5")
     with caplog.at_level(logging.INFO, logger="absl"):
-        run.train(agent_lib.A2CAgent(fullyconv, config), env, SPEC, config,
-                  rollout_budget(4, 4, 2), writer, log_interval=16, save_path=save_path)
+        loops.train(agent_lib.A2CAgent(fullyconv, config), env, SPEC, config,
+                    rollout_budget(4, 4, 2), writer, log_interval=16, save_path=save_path)
     writer.close()
     assert not os.path.exists(save_path)
     assert (f"No model saved to {save_path}: only 0 episodes ended and the rule needs 100"

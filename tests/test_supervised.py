@@ -16,6 +16,7 @@ from pysc2.lib import actions
 
 import agent as agent_lib
 import checkpoints
+import hyperparameters
 import network
 import supervised
 import utils
@@ -27,8 +28,8 @@ TYPES = actions.TYPES
 SPEC = utils.Spec(16, 16)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Tiny budgets: a handful of updates on 8-example batches.
-TINY = supervised.SLConfig(batch_size=8, lanes=2, shuffle_buffer=16, max_examples=16,
-                           log_interval=8, eval_interval=16)
+TINY = hyperparameters.SLConfig(batch_size=8, lanes=2, shuffle_buffer=16, max_examples=16,
+                                log_interval=8, eval_interval=16)
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +240,7 @@ def test_lane_groups_take_turns_so_each_replica_keeps_its_lanes():
 
 
 def test_the_lstm_state_is_carried_from_one_chunk_to_the_next(hkl_folder):
-    config = supervised.SLConfig(lanes=2, learning_rate=0.0)  # the weights stay as they are
+    config = hyperparameters.SLConfig(lanes=2, learning_rate=0.0)  # the weights stay as they are
     keras.utils.set_random_seed(0)
     trainer = supervised.Trainer("alphastar", SPEC, config, tf.distribute.get_strategy())
     paths = supervised.find_trajectories(hkl_folder)
