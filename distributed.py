@@ -38,7 +38,6 @@ A run is not reproducible step for step: which weights an actor acts with depend
 games are seeded: actor i plays the games of seeds seed + i * N to seed + i * N + N - 1.
 """
 import dataclasses
-import datetime
 import os
 import socket
 import time
@@ -50,6 +49,7 @@ import tensorflow as tf
 from absl import logging
 
 import agent as agent_lib
+import loops
 import minigames
 import network
 import utils
@@ -377,14 +377,9 @@ def _train_loop(learner, max_agent_steps, writer, log_interval, save, target_mea
             with writer.as_default(step=step):
                 tf.summary.scalar("steps_per_second", steps_per_second)
             writer.flush()
-        mean = learner.recent_mean()
-        logging.info(
-            "steps %9d | episodes %5d | mean100 %6s | policy %+.3f value %.3f entropy %.2f | "
-            "grad %.2f | lag %d rho %.2f | %4.0f steps/s | restarts %d | %s",
-            step, len(learner.finished_episodes), "-" if mean is None else f"{mean:.2f}",
-            metrics["policy_loss"], metrics["value_loss"], metrics["entropy"],
-            metrics["grad_norm"], metrics["policy_lag"], metrics["mean_rho"], steps_per_second,
-            learner.restarts(), datetime.timedelta(seconds=int(now - start)))
+        loops.log_progress(step, learner, metrics,
+                           f"lag {metrics['policy_lag']:.0f} rho {metrics['mean_rho']:.2f} | "
+                           f"restarts {learner.restarts()}", steps_per_second, now - start)
         if save:
             save(learner.finished_episodes, step)
         if reached:

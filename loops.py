@@ -280,14 +280,8 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
                 tf.summary.scalar("steps_per_second", steps_per_second)
             summaries.write_screen_policy(writer, screen_policy_image(agent.model, runner), step)
             writer.flush()
-            mean = runner.recent_mean()
-            logging.info(
-                "steps %9d | episodes %5d | mean100 %6s | policy %+.3f value %.3f entropy %.2f | "
-                "grad %.2f | skipped %d | %4.0f steps/s | %s",
-                step, len(runner.finished_episodes), "-" if mean is None else f"{mean:.2f}",
-                metrics["policy_loss"], metrics["value_loss"], metrics["entropy"],
-                metrics["grad_norm"], skipped.total, steps_per_second,
-                datetime.timedelta(seconds=int(now - start)))
+            log_progress(step, runner, metrics, f"skipped {skipped.total}", steps_per_second,
+                         now - start)
             progress_lines += 1
             if progress_lines == 2 and not finished:
                 announce_duration(max_agent_steps - step, steps_per_second)
@@ -308,6 +302,19 @@ def train(agent, env, spec, config, max_agent_steps, writer, log_interval, save_
     if save_path and save_rule.best <= checkpoints.SAVE_THRESHOLD:
         announce_nothing_saved(save_path, runner)
     return runner
+
+
+def log_progress(step, runner, metrics, details, steps_per_second, seconds):
+    """A training loop's progress line (A2C's here, V-trace's in distributed.py): the agent steps,
+    the episodes ended and their 100-episode mean (runner: a Runner or a learner), the update's
+    losses, the loop's own `details`, the speed and the time since the start."""
+    mean = runner.recent_mean()
+    logging.info(
+        "steps %9d | episodes %5d | mean100 %6s | policy %+.3f value %.3f entropy %.2f | "
+        "grad %.2f | %s | %4.0f steps/s | %s",
+        step, len(runner.finished_episodes), "-" if mean is None else f"{mean:.2f}",
+        metrics["policy_loss"], metrics["value_loss"], metrics["entropy"], metrics["grad_norm"],
+        details, steps_per_second, datetime.timedelta(seconds=int(seconds)))
 
 
 def announce_start(agent_steps, max_agent_steps, target_mean, config, save_path):
