@@ -22,14 +22,15 @@ start (for the AlphaStar-style network's LSTM; FullyConv has none): its own stat
 little, which only makes the penalty an approximation for recurrent networks.
 
 hyperparameters.FINETUNE_DEFAULTS are what run.py uses when training starts from a loaded model
-and the flags are not given: both remedies and a tenth of A2C's learning rate.
-`python -m bench.finetune_from_sl` measured the choices on FullyConv imitating the scripted agent
-(sampled score 25.58; README: "A2C from a supervised checkpoint"), lowest and final 100-episode
-means over 60,000 agent steps: A2C's own rate 5e-3 alone 0.94 and 0.99; 5e-4 alone 15.93 and
-15.93; the warm-up alone 0.89 and 1.04; the penalty alone 23.01 (90.0%) and 25.52; warm-up and
-penalty at 5e-3 23.05 and 25.12; all three 25.17 and 25.18 (98.4%). Adam moves every weight by
-about the learning rate per update whatever the gradient's size, so at 5e-3 even good advantages
-shake a sharp supervised policy (entropy 0.04) apart.
+and the flags are not given: both remedies and a tenth of A2C's learning rate (its comment says
+why the KL weight is 0.5). `python -m bench.finetune_from_sl` measured the choices on FullyConv
+imitating the scripted agent (sampled score 25.58; README: "A2C from a supervised checkpoint"),
+lowest and final 100-episode means over 60,000 agent steps, with a KL weight of 0.1: A2C's own
+rate 5e-3 alone 0.94 and 0.99; 5e-4 alone 15.93 and 15.93; the warm-up alone 0.89 and 1.04; the
+penalty alone 23.01 (90.0%) and 25.52; warm-up and penalty at 5e-3 23.05 and 25.12; all three
+25.17 and 25.18 (98.4%). Adam moves every weight by about the learning rate per update whatever
+the gradient's size, so at 5e-3 even good advantages shake a sharp supervised policy (entropy
+0.04) apart.
 """
 import tensorflow as tf
 

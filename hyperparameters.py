@@ -77,8 +77,10 @@ def default_config(model_name):
 
 
 # What A2C uses when it starts from a loaded (supervised) model, finetune.py: measured by
-# bench/finetune_from_sl.py on FullyConv (README, "A2C from a supervised checkpoint").
-FINETUNE_DEFAULTS = {"kl_weight": 0.1, "critic_warmup_steps": 20_000, "learning_rate": 5e-4}
+# bench/finetune_from_sl.py on FullyConv (README, "A2C from a supervised checkpoint"). Over
+# 300,000 agent steps a KL weight of 0.5 kept the 100-episode mean at 98.9% of the SL agent's or
+# above and ended level with it on the same games; 0.1 dipped to 94.8% and ended 0.6% below.
+FINETUNE_DEFAULTS = {"kl_weight": 0.5, "critic_warmup_steps": 20_000, "learning_rate": 5e-4}
 
 
 # Supervised learning's tf.distribute strategies (supervised.make_strategy).

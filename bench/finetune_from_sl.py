@@ -11,7 +11,7 @@ same seed's games for --max_agent_steps agent steps (loops.train, every other ru
     plain        A2C's defaults (learning rate 5e-3), no warm-up, no penalty: the README's old path
     low_rate     learning rate --low_rate, no warm-up, no penalty
     warmup       value-head-only updates for the first 20,000 agent steps (finetune.py)
-    kl           the KL penalty toward the SL policy (weight 0.1), no warm-up
+    kl           the KL penalty toward the SL policy (FINETUNE_DEFAULTS' weight), no warm-up
     warmup_kl    both, at A2C's learning rate
     warmup_kl_low_rate   both, at --low_rate: hyperparameters.FINETUNE_DEFAULTS, what run.py does
 

@@ -90,7 +90,7 @@ def test_a2c_from_a_loaded_model_gets_the_fine_tuning_defaults_unless_flags_are_
     assert run.a2c_training_config(None, None) == hyperparameters.A2CConfig()
     loaded = run.a2c_training_config(None, "model.weights.h5")
     assert (loaded.kl_weight, loaded.critic_warmup_steps, loaded.learning_rate) == (
-        0.1, 20_000, 5e-4)
+        0.5, 20_000, 5e-4)
     FLAGS.unparse_flags()
     parse("--training", "True", "--kl_weight", "0", "--learning_rate", "0.001")
     loaded = run.a2c_training_config(None, "model.weights.h5")
