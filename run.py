@@ -301,8 +301,6 @@ def batch_env(spec, seed, use_feature_units):
 
 
 def make_model(spec):
-    if FLAGS.model_name == "alphastar" and not FLAGS.verbose:
-        startup.skip_failing_remapper()  # it fails on this network and says so in alarm
     try:
         return network.make_model(FLAGS.model_name, spec)
     except ValueError as error:
@@ -389,6 +387,8 @@ def run():
         loops.choose_backend(FLAGS.backend, FLAGS.player_1)
     check_output_folders(FLAGS.training, supervised_run)
     loops.configure_devices(FLAGS.gpu_use)
+    if FLAGS.model_name == "alphastar" and not FLAGS.verbose:
+        startup.skip_failing_remapper()  # it fails on this network and says so in alarm
     keras.utils.set_random_seed(FLAGS.seed)  # Python, numpy and TensorFlow
     if evaluation:
         run_evaluation(load_path, spec)
