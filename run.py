@@ -61,7 +61,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-import minigames  # first: it applies pysc2's Python 3.11 fix
+import minigames
 from pysc2 import maps as pysc2_maps
 
 import agent as agent_lib
