@@ -46,6 +46,9 @@ ACCELERATES = np.isfinite(ACCELERATION)
 # Units that occupy no ground: pick-ups and markers (Beacon_Terran, NaturalMinerals).
 COLLIDES = np.ones(TABLE.size, bool)
 COLLIDES[[317, 1680]] = False
+# Units that take part in separation (when not passing through) and units it never moves.
+SOLID = ~TABLE.is_flying & COLLIDES
+NEVER_PUSHED = TABLE.is_structure | (TABLE.speed == 0)
 # Orders that move a unit to their point when no system says otherwise.
 MOVES_TO_POINT = np.zeros(8, bool)
 MOVES_TO_POINT[[Order.MOVE, Order.ATTACK, Order.PATROL]] = True
@@ -102,7 +105,8 @@ def tick(game, running, intents):
         np.arctan2(delta[turning, 1], delta[turning, 0]) % (2 * np.pi))
 
     _separate(game, intents, kind)
-    moved = world.alive & np.any(world.pos != before, axis=-1)
+    moved = world.alive & ((world.pos[..., 0] != before[..., 0])
+                           | (world.pos[..., 1] != before[..., 1]))
     _keep_inside(game, moved)
     if game.pathing is not None:
         _keep_on_ground(game, moved, before)
@@ -143,30 +147,28 @@ def _separate(game, intents, kind):
     nothing; a still unit that an awake one runs into is pushed too, and wakes up."""
     world = game.world
     unit_type = world.unit_type
-    solid = world.alive & ~TABLE.is_flying[unit_type] & COLLIDES[unit_type]
-    solid &= ~intents.passes_through
-    fixed = (TABLE.is_structure[unit_type] | (world.owner == NEUTRAL)
-             | (kind == Order.HOLD) | (TABLE.speed[unit_type] == 0))
+    solid = world.alive & SOLID[unit_type] & ~intents.passes_through
+    fixed = NEVER_PUSHED[unit_type] | (world.owner == NEUTRAL) | (kind == Order.HOLD)
     rows = solid & ~fixed & world.awake
-    if not rows.any() or solid.sum(axis=1).max() < 2:
+    if not rows.any():
         return
-    # Each awake unit (a row) against the solid units of its own game (compacted per game).
-    env, a = np.nonzero(rows)
     s_slot, s_ok = compact(solid)
-    s_pos = np.where(s_ok[..., None], gather(world.pos, s_slot), FAR)[env]  # [R, S, 2]
+    if s_slot.shape[1] < 2:
+        return
+    # Each awake unit (a row) against the solid units of its own game ([R, S]); pushes are added
+    # pair by pair in the order (game, awake unit's slot, other unit's slot).
+    env, a = np.nonzero(rows)
+    s_pos = np.where(s_ok[..., None], gather(world.pos, s_slot), FAR)[env]
     delta = world.pos[env, a][:, None, :] - s_pos
     d2 = delta[..., 0] * delta[..., 0]
     d2 += delta[..., 1] * delta[..., 1]
-    # Pairs closer than the two largest radii here, then those whose own discs overlap.
-    widest = 2.0 * world.radius[solid].max()
-    k, j = np.nonzero(d2 < widest * widest)
-    env, a, b = env[k], a[k], s_slot[env[k], j]
-    reach = world.radius[env, a] + world.radius[env, b]
-    d2, dx, dy = d2[k, j], delta[k, j, 0], delta[k, j, 1]
-    touching = (d2 < reach * reach) & (a != b)
-    env, a, b, reach, d2, dx, dy = (v[touching] for v in (env, a, b, reach, d2, dx, dy))
-    if env.size == 0:
+    others = s_slot[env]
+    reach = world.radius[env, a][:, None] + gather(world.radius, s_slot)[env]
+    k, j = np.nonzero((d2 < reach * reach) & (others != a[:, None]))
+    if k.size == 0:
         return
+    env, a, b = env[k], a[k], others[k, j]
+    reach, d2, dx, dy = reach[k, j], d2[k, j], delta[k, j, 0], delta[k, j, 1]
     distance = np.sqrt(d2)
     overlap = reach - distance
     # Units on the same spot part in a direction fixed by their slots (deterministic).
@@ -184,9 +186,14 @@ def _separate(game, intents, kind):
 
 
 def _keep_inside(game, mobile):
+    """Units `mobile` [E, U] are moved back into the playable area (as `clamp_to_playable`)."""
     world = game.world
-    env, slot = np.nonzero(mobile)
-    world.pos[env, slot] = clamp_to_playable(game, world.pos[env, slot], world.radius[env, slot])
+    x0, y0, x1, y1 = game.map.playable
+    radius = world.radius
+    for axis, low, high in ((0, x0, x1), (1, y0, y1)):
+        coordinate = world.pos[..., axis]
+        coordinate[...] = np.where(
+            mobile, np.minimum(np.maximum(coordinate, low + radius), high - radius), coordinate)
 
 
 def _keep_on_ground(game, moved, before):

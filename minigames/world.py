@@ -301,10 +301,13 @@ class World:
 def compact(mask):
     """Gather the True slots of each row to the front: (slots [E, K], valid [E, K]) with K the
     largest count of any row (slots of invalid entries are 0)."""
-    k = int(mask.sum(axis=1).max(initial=0))
-    order = np.argsort(~mask, axis=1, kind="stable")[:, :k]
-    valid = np.take_along_axis(mask, order, axis=1)
-    return order, valid
+    count = mask.sum(axis=1)
+    k = int(count.max(initial=0))
+    env, slot = np.nonzero(mask)
+    rank = np.arange(env.size) - (np.cumsum(count) - count)[env]  # index within the row
+    slots = np.zeros((mask.shape[0], k), np.int64)
+    slots[env, rank] = slot
+    return slots, np.arange(k) < count[:, None]
 
 
 def gather(array, slots):
