@@ -158,17 +158,21 @@ def _separate(game, intents, kind):
     # Each awake unit (a row) against the solid units of its own game ([R, S]); pushes are added
     # pair by pair in the order (game, awake unit's slot, other unit's slot).
     env, a = np.nonzero(rows)
-    s_pos = np.where(s_ok[..., None], gather(world.pos, s_slot), FAR)[env]
-    delta = world.pos[env, a][:, None, :] - s_pos
-    d2 = delta[..., 0] * delta[..., 0]
-    d2 += delta[..., 1] * delta[..., 1]
-    others = s_slot[env]
-    reach = world.radius[env, a][:, None] + gather(world.radius, s_slot)[env]
-    k, j = np.nonzero((d2 < reach * reach) & (others != a[:, None]))
+    # Units by flat index env * U + slot, into world.pos (x at 2 * index) and world.radius.
+    units = world.max_units
+    mine = env * units + a
+    others = (s_slot + np.arange(world.num_envs)[:, None] * units)[env]  # [R, S]
+    pos, radius = world.pos.reshape(-1), world.radius.reshape(-1)
+    dx = pos[2 * mine][:, None] - pos[2 * others]
+    dy = pos[2 * mine + 1][:, None] - pos[2 * others + 1]
+    d2 = dx * dx
+    d2 += dy * dy
+    reach = radius[mine][:, None] + radius[others]
+    k, j = np.nonzero((d2 < reach * reach) & s_ok[env] & (others != mine[:, None]))
     if k.size == 0:
         return
-    env, a, b = env[k], a[k], others[k, j]
-    reach, d2, dx, dy = reach[k, j], d2[k, j], delta[k, j, 0], delta[k, j, 1]
+    env, a, b = env[k], a[k], others[k, j] % units
+    reach, d2, dx, dy = reach[k, j], d2[k, j], dx[k, j], dy[k, j]
     distance = np.sqrt(d2)
     overlap = reach - distance
     # Units on the same spot part in a direction fixed by their slots (deterministic).
@@ -179,10 +183,16 @@ def _separate(game, intents, kind):
                           np.where(apart, dy / safe, np.sin(angle))], axis=-1)
     b_fixed = fixed[env, b]
     share = np.where(b_fixed, 1.0, 0.5)[:, None]
-    np.add.at(world.pos, (env, a), direction * overlap[:, None] * share)
+    _push(world, env, a, direction * overlap[:, None] * share)
     still = ~b_fixed & ~rows[env, b]  # a still unit that was run into takes its half
-    np.add.at(world.pos, (env[still], b[still]),
-              -direction[still] * overlap[still, None] * 0.5)
+    _push(world, env[still], b[still], -direction[still] * overlap[still, None] * 0.5)
+
+
+def _push(world, env, slot, shift):
+    """world.pos[env, slot] += shift [K, 2], one pair after another (as np.add.at, through flat
+    indices, which numpy adds faster)."""
+    flat = ((env * world.max_units + slot) * 2)[:, None] + np.arange(2)
+    np.add.at(world.pos.reshape(-1), flat.ravel(), shift.ravel())
 
 
 def _keep_inside(game, mobile):
