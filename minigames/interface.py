@@ -3,7 +3,7 @@
 Actions arrive validated (the facades raise pysc2's errors first) as a function id and [13, 2]
 argument values per environment (`minigames.action_format`). Points on the screen are read in the
 acting player's camera; a unit "under" a screen point is the top unit whose footprint covers that
-pixel in the player's observation (`Observer.unit_map`), so what an agent clicks is what it sees.
+pixel in the player's observation (`Observer.unit_at`), so what an agent clicks is what it sees.
 
 Selection (the readings where the real game's rules are not documented are marked):
 * select_point: select replaces the selection with the unit under the point (nothing there: an
@@ -252,12 +252,10 @@ class Interface:
 
     def _unit_under(self, player, rows, pixels):
         """[R] slot of the top unit at each screen pixel (x, y) of rows, -1 where none."""
-        unit_map = self.game.observers[player - 1].unit_map(rows)
         view = self.game.screen
-        x = np.clip(pixels[:, 0], 0, view.width - 1)
-        y = np.clip(pixels[:, 1], 0, view.height - 1)
         inside = (pixels[:, 0] < view.width) & (pixels[:, 1] < view.height)
-        return np.where(inside, unit_map[np.arange(len(rows)), y, x], -1)
+        unit = self.game.observers[player - 1].unit_at(rows, pixels)
+        return np.where(inside, unit, -1)
 
     def _select_point(self, player, rows, values):
         world = self.game.world

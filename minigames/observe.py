@@ -121,14 +121,19 @@ class Observer:
         np.maximum.at(best, flat, key)
         return best
 
-    def unit_map(self, rows):
-        """[R, H, W] slot of the top unit at each screen pixel of environments `rows` (-1: none)."""
+    def unit_at(self, rows, pixels):
+        """[R] slot of the top unit drawn at screen pixel (x, y) [R, 2] of environments `rows`
+        (-1: none): the visible unit of highest `draw_priority` whose footprint holds the pixel
+        (`geometry.hits_footprint`, the pixels `geometry.footprints` draws)."""
+        world = self.game.world
         view = self.game.screen
-        r, slot, row, col = self._screen_footprints(rows)
-        size = len(rows) * view.height * view.width
-        best = self._top_units(r, slot, (r * view.height + row) * view.width + col, size, rows)
-        top = np.where(best >= 0, best % self.game.world.max_units, -1)
-        return top.reshape(len(rows), view.height, view.width)
+        offset = view.camera_offset(world.camera[rows, self.player - 1])
+        centre = view.to_pixels(world.pos[rows], offset[:, None, :])
+        radius = view.radius_pixels(world.radius[rows])
+        hit = self.visible_units(rows) & geometry.hits_footprint(centre, radius,
+                                                                 pixels[:, None, :])
+        key = np.where(hit, self.draw_priority(rows), -1)
+        return np.where(hit.any(axis=1), key.argmax(axis=1), -1)
 
     # ------------------------------------------------------------------------ observation
     def observe(self):
