@@ -63,6 +63,16 @@ def damage_per_attack(attacker_type, target_type, slot=GROUND):
     return np.maximum(0.5, raw) * TABLE.weapon_attacks[attacker_type, slot]
 
 
+# damage_per_attack between every two types of the unit table, looked up by _fire (a gather
+# instead of the bonus arithmetic every game loop). Types the table lacks have no statistics at
+# all, like type 0, and share its row and column.
+_TYPES = np.union1d(np.flatnonzero(TABLE.known), [0])
+_INDEX = np.full(TABLE.size, np.searchsorted(_TYPES, 0))
+_INDEX[_TYPES] = np.arange(_TYPES.size)
+DAMAGE = damage_per_attack(np.repeat(_TYPES, _TYPES.size), np.tile(_TYPES, _TYPES.size)
+                           ).reshape(_TYPES.size, _TYPES.size)
+
+
 def explosion_damage(exploder_type, target_type):
     """Explosion damage after armor: max(0.5, damage + bonus - armor); arrays broadcast."""
     exploder_type, target_type = np.broadcast_arrays(exploder_type, target_type)
@@ -93,7 +103,7 @@ def tick(game, running, intents):
             _alert(world, fighters, scanning, kind)
     _fire(world, active, kind, intents)
     _resolve_deaths(world)
-    world.cooldown[active] = np.maximum(world.cooldown[active] - 1.0, -2.0)
+    world.cooldown[...] = np.where(active, np.maximum(world.cooldown - 1.0, -2.0), world.cooldown)
 
 
 class Fighters:
@@ -215,7 +225,7 @@ def _fire(world, active, kind, intents):
     left = world.cooldown[s_env, s_slot]
     world.cooldown[s_env, s_slot] = (TABLE.weapon_cooldown[unit_type[shoot], GROUND]
                                      + np.where(left > -1.0, left, 0.0))
-    damage = damage_per_attack(unit_type[shoot], world.unit_type[s_env, s_target])
+    damage = DAMAGE[_INDEX[unit_type[shoot]], _INDEX[world.unit_type[s_env, s_target]]]
     np.add.at(world.health, (s_env, s_target), -damage)
     _retaliate(world, s_env, s_target, s_slot)
 
@@ -226,7 +236,9 @@ def _fire(world, active, kind, intents):
 
 def _retaliate(world, env, victim, attacker):
     """Idle victims without a target aim at (one of) their attackers."""
-    idle = (world.current_order()[env, victim] == Order.NONE) & (world.target[env, victim] < 0)
+    busy = world.alive[env, victim] & (world.order_count[env, victim] > 0)
+    idle = ~(busy & (world.order_kind[env, victim, 0] != Order.NONE))  # as world.current_order
+    idle &= world.target[env, victim] < 0
     idle &= _armed(world.unit_type[env, victim]) & ~TABLE.is_worker[world.unit_type[env, victim]]
     world.target[env[idle], victim[idle]] = attacker[idle]
     world.target_tag[env[idle], victim[idle]] = world.tag[env[idle], attacker[idle]]
@@ -252,16 +264,14 @@ def _resolve_deaths(world):
 def _explode(world, exploders):
     """Splash damage of each exploding unit on the enemy ground units around it (to their edge)."""
     env, slot = np.nonzero(exploders)
-    t_slot, t_ok = compact(world.alive & (world.owner != NEUTRAL)
-                           & ~TABLE.is_flying[world.unit_type])
-    targets = t_slot[env]  # [X, T] the targets of each exploder's game
-    delta = world.pos[env, slot][:, None, :] - world.pos[env[:, None], targets]
-    distance = np.hypot(delta[..., 0], delta[..., 1]) - world.radius[env[:, None], targets]
+    # [X, U]: every slot of each exploder's game.
+    target = (world.alive & (world.owner != NEUTRAL) & ~TABLE.is_flying[world.unit_type])[env]
+    delta = world.pos[env, slot][:, None, :] - world.pos[env]
+    distance = np.hypot(delta[..., 0], delta[..., 1]) - world.radius[env]
     radius = TABLE.explosion_radius[world.unit_type[env, slot]]
-    hit = (t_ok[env] & (distance <= radius[:, None])
-           & (world.owner[env[:, None], targets] != world.owner[env, slot][:, None]))
-    k, j = np.nonzero(hit)
-    victims = targets[k, j]
+    hit = (target & (distance <= radius[:, None])
+           & (world.owner[env] != world.owner[env, slot][:, None]))
+    k, victims = np.nonzero(hit)
     damage = explosion_damage(world.unit_type[env[k], slot[k]],
                               world.unit_type[env[k], victims])
     np.add.at(world.health, (env[k], victims), -damage)

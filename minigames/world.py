@@ -267,6 +267,8 @@ class World:
 
     def finish_order(self, env, slot):
         """The current order of each (env, slot) is done: the next queued one starts."""
+        if len(env) == 0:
+            return
         for field in (self.order_kind, self.order_point, self.order_origin, self.order_target,
                       self.order_target_tag, self.order_build_type):
             field[env, slot, :-1] = field[env, slot, 1:]

@@ -93,6 +93,8 @@ class MapScript:
     def deaths(game, owner, unit_types=None):
         """[E] units of `owner` (of `unit_types`) that died in this game loop."""
         world = game.world
+        if not world.died.any():
+            return np.zeros(game.num_envs, np.int64)
         mask = world.died & (world.died_owner == owner)
         if unit_types is not None:
             mask &= np.isin(world.died_type, unit_types)
