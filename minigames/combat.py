@@ -63,16 +63,6 @@ def damage_per_attack(attacker_type, target_type, slot=GROUND):
     return np.maximum(0.5, raw) * TABLE.weapon_attacks[attacker_type, slot]
 
 
-# damage_per_attack between every two types of the unit table, looked up by _fire (a gather
-# instead of the bonus arithmetic every game loop). Types the table lacks have no statistics at
-# all, like type 0, and share its row and column.
-_TYPES = np.union1d(np.flatnonzero(TABLE.known), [0])
-_INDEX = np.full(TABLE.size, np.searchsorted(_TYPES, 0))
-_INDEX[_TYPES] = np.arange(_TYPES.size)
-DAMAGE = damage_per_attack(np.repeat(_TYPES, _TYPES.size), np.tile(_TYPES, _TYPES.size)
-                           ).reshape(_TYPES.size, _TYPES.size)
-
-
 def explosion_damage(exploder_type, target_type):
     """Explosion damage after armor: max(0.5, damage + bonus - armor); arrays broadcast."""
     exploder_type, target_type = np.broadcast_arrays(exploder_type, target_type)
@@ -83,10 +73,16 @@ def explosion_damage(exploder_type, target_type):
     return np.maximum(0.5, raw).reshape(shape)
 
 
-def edge_distance(world, env, slot_a, slot_b):
-    delta = world.pos[env, slot_a] - world.pos[env, slot_b]
-    return (np.hypot(delta[..., 0], delta[..., 1]) - world.radius[env, slot_a]
-            - world.radius[env, slot_b])
+# damage_per_attack and explosion_damage between every two types of the unit table, looked up
+# every game loop (a gather instead of the bonus arithmetic), as DAMAGE[_INDEX[attacker],
+# _INDEX[target]]. Types the table lacks have no statistics at all, like type 0, and share its
+# row and column.
+_TYPES = np.union1d(np.flatnonzero(TABLE.known), [0])
+_INDEX = np.full(TABLE.size, np.searchsorted(_TYPES, 0))
+_INDEX[_TYPES] = np.arange(_TYPES.size)
+_PAIRS = np.repeat(_TYPES, _TYPES.size), np.tile(_TYPES, _TYPES.size)
+DAMAGE = damage_per_attack(*_PAIRS).reshape(_TYPES.size, _TYPES.size)
+EXPLOSION_DAMAGE = explosion_damage(*_PAIRS).reshape(_TYPES.size, _TYPES.size)
 
 
 def tick(game, running, intents):
@@ -206,12 +202,13 @@ def _fire(world, active, kind, intents):
         return
     unit_type = world.unit_type[env, slot]
     target = world.target[env, slot]
-    edge = edge_distance(world, env, slot, target)
+    delta = world.pos[env, target] - world.pos[env, slot]
+    edge = (np.hypot(delta[:, 0], delta[:, 1]) - world.radius[env, slot]
+            - world.radius[env, target])  # edge to edge
     exploder = TABLE.explosion_damage[unit_type] > 0
     reach = np.where(exploder, TABLE.explosion_trigger[unit_type],
                      TABLE.weapon_range[unit_type, GROUND])
     in_range = edge <= reach
-    delta = world.pos[env, target] - world.pos[env, slot]
     world.facing[env[in_range], slot[in_range]] = (
         np.arctan2(delta[in_range, 1], delta[in_range, 0]) % (2 * np.pi))
     intents.stand[env[in_range], slot[in_range]] = True
@@ -272,6 +269,6 @@ def _explode(world, exploders):
     hit = (target & (distance <= radius[:, None])
            & (world.owner[env] != world.owner[env, slot][:, None]))
     k, victims = np.nonzero(hit)
-    damage = explosion_damage(world.unit_type[env[k], slot[k]],
-                              world.unit_type[env[k], victims])
+    damage = EXPLOSION_DAMAGE[_INDEX[world.unit_type[env[k], slot[k]]],
+                              _INDEX[world.unit_type[env[k], victims]]]
     np.add.at(world.health, (env[k], victims), -damage)
