@@ -70,6 +70,15 @@ class LayerTransform:
                 & (world[..., 1] >= y0) & (world[..., 1] <= y1))
 
 
+def cell_of(pos, height, width):
+    """World positions [..., 2] -> ([...] row, [...] col) of their cells in a grid of one cell per
+    world unit, row 0 at the top (world y = height), clipped to the grid."""
+    # Truncation, then clipping at 0, is flooring then clipping (and cheaper).
+    col = np.minimum(np.maximum(pos[..., 0].astype(np.int64), 0), width - 1)
+    row = np.minimum(np.maximum((height - pos[..., 1]).astype(np.int64), 0), height - 1)
+    return row, col
+
+
 def footprints(centre, radius, width, height):
     """Pixels covered by discs, one per unit.
 

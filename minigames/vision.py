@@ -16,6 +16,7 @@ turning the discs drawn last to seen and drawing the new ones, never by a pass o
 """
 import numpy as np
 
+from minigames import geometry
 from minigames.units import TABLE
 
 HIDDEN, SEEN, VISIBLE = 0, 1, 2
@@ -67,11 +68,7 @@ class Vision:
 
     def cell_of(self, pos):
         """[..., 2] world positions -> ([...] row, [...] col) of their cells."""
-        height, width = self.shape
-        # (Truncation, then clipping at 0, is flooring then clipping.)
-        col = np.minimum(np.maximum(pos[..., 0].astype(np.int64), 0), width - 1)
-        row = np.minimum(np.maximum((height - pos[..., 1]).astype(np.int64), 0), height - 1)
-        return row, col
+        return geometry.cell_of(pos, *self.shape)
 
     def update(self):
         """Recompute what the agent players see now (maps with fog only; a map's own scripted
