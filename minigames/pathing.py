@@ -99,14 +99,16 @@ class Pathing:
         """[K] bool: the segment from start to goal [K, 2] crosses only pathable cells (sampled
         every PATH_SAMPLE world units: each segment gets as many samples as its own length
         needs)."""
-        length = np.hypot(*(goal - start).T)
+        delta = goal - start
+        length = np.hypot(delta[:, 0], delta[:, 1])
         samples = np.ceil(length / PATH_SAMPLE).astype(np.int64) + 1
         first = np.concatenate([[0], np.cumsum(samples)[:-1]])
         owner = np.repeat(np.arange(len(start)), samples)
         t = (np.arange(samples.sum()) - first[owner]) / np.maximum(samples[owner] - 1, 1)
-        points = start[owner] + (goal - start)[owner] * t[:, None]
-        return np.logical_and.reduceat(self.walkable(points), first) if len(start) else \
-            np.zeros(0, bool)
+        x = start[owner, 0] + delta[owner, 0] * t
+        y = start[owner, 1] + delta[owner, 1] * t
+        walkable = self.pathable[geometry.cell_of_xy(x, y, self.rows, self.cols)]
+        return np.logical_and.reduceat(walkable, first) if len(start) else np.zeros(0, bool)
 
     def _squeeze(self, start, waypoint, units, row, col, step):
         """Units whose next cell is diagonal past a blocked cell (one or both of the two cells
