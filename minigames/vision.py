@@ -12,7 +12,8 @@ beacons, shards) are always seen (the game shows resources as snapshots from the
 
 Cost: a game's vision is redrawn only when one of its seeing units entered another cell, came or
 went (a game where none did keeps its grid, which is what redrawing would give), and then by
-turning the discs drawn last to seen and drawing the new ones, never by a pass over the grids.
+turning the discs last drawn by the units that changed to seen and drawing every unit's disc
+again, never by a pass over the grids.
 """
 import numpy as np
 
@@ -84,15 +85,17 @@ class Vision:
         centre = np.where(seeing, ((env_player * padded_height + row + self._margin) * padded_width
                                    + col + self._margin), -1)
         sight = TABLE.sight[world.unit_type]
-        redraw = np.flatnonzero(((centre != self._centre) | (seeing & (sight != self._sight)))
-                                .any(axis=1))
+        changed = (centre != self._centre) | (seeing & (sight != self._sight))
+        redraw = np.flatnonzero(changed.any(axis=1))
         if redraw.size == 0:
             return
         if self._restored:  # a saved grid: its visible cells are not this engine's last discs
             np.minimum(self._padded, SEEN, out=self._padded)
             self._restored = False
-        else:  # visible cells become seen: the cells of the discs drawn last
-            self._draw(self._centre[redraw], self._sight[redraw], SEEN)
+        else:  # visible cells become seen: the cells of the discs drawn last by units that
+            # changed (the discs of the others are drawn again below)
+            self._draw(np.where(changed[redraw], self._centre[redraw], -1), self._sight[redraw],
+                       SEEN)
         self._centre[redraw] = centre[redraw]
         self._sight[redraw] = sight[redraw]
         self._draw(centre[redraw], sight[redraw], VISIBLE)
