@@ -51,6 +51,9 @@ _SCREEN_UNIT_LAYERS = np.array([getattr(SCREEN, name).index for name in (
 _MINIMAP_UNIT_LAYERS = np.array([getattr(MINIMAP, name).index for name in (
     "player_id", "player_relative", "selected", "unit_type")])
 NEUTRAL_PLAYER_ID = 16
+# PlayerRelative values as ints (numpy handles them faster than IntEnums).
+_SELF, _NEUTRAL, _ENEMY = (int(features.PlayerRelative.SELF), int(features.PlayerRelative.NEUTRAL),
+                           int(features.PlayerRelative.ENEMY))
 SC = features.ScoreCumulative
 # feature_units' order columns hold raw function ids; the engine's orders map to these, a Build
 # order and a structure's training to the raw function of what is being made.
@@ -379,8 +382,7 @@ class Observer:
         build_queue = batch["build_queue"]
         build_queue[:] = 0
         build_queue[:, :rows, UL.unit_type] = queue_type
-        build_queue[:, :rows, UL.player_relative] = np.where(in_queue,
-                                                             features.PlayerRelative.SELF, 0)
+        build_queue[:, :rows, UL.player_relative] = np.where(in_queue, _SELF, 0)
         build_queue[:, :rows, UL.health] = np.where(in_queue, TABLE.max_health[queue_type], 0)
         build_queue[:, :rows, UL.build_progress] = progress
         production_queue = batch["production_queue"]
@@ -487,9 +489,7 @@ def harvesters(world):
 
 def relative(owner, player):
     """pysc2's PlayerRelative of units of `owner` seen by `player`."""
-    return np.where(owner == NEUTRAL, features.PlayerRelative.NEUTRAL,
-                    np.where(owner == player, features.PlayerRelative.SELF,
-                             features.PlayerRelative.ENEMY))
+    return np.where(owner == NEUTRAL, _NEUTRAL, np.where(owner == player, _SELF, _ENEMY))
 
 
 def _ratio(value, maximum):

@@ -457,8 +457,8 @@ def _losses(game):
     world.queue_count[env, slot] = 0
     enemy = owner > 0
     killer = 2 - owner[enemy]  # the other player's index
-    column = np.where(TABLE.is_structure[dead_type[enemy]], SC.killed_value_structures,
-                      SC.killed_value_units)
+    column = np.where(TABLE.is_structure[dead_type[enemy]], int(SC.killed_value_structures),
+                      int(SC.killed_value_units))
     np.add.at(world.score_cumulative, (env[enemy], killer, column), VALUE[dead_type[enemy]])
 
 

@@ -15,8 +15,9 @@ from pysc2.lib import units
 
 from minigames.maps.base import MapScript, far_from
 
-MARINE = units.Terran.Marine
-ZERGLING = units.Zerg.Zergling
+# ints: numpy compares them faster than IntEnums
+MARINE = int(units.Terran.Marine)
+ZERGLING = int(units.Zerg.Zergling)
 CENTRE = np.array([32.0, 28.0])
 MARINE_ANGLES = np.radians([210.0, 330.0, 90.0])
 ZERGLINGS = 25
