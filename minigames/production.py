@@ -450,8 +450,9 @@ def _losses(game):
     dead_type = world.died_type[env, slot]
     game.ground.dirty[env[placement.HAS_FOOTPRINT[dead_type]]] = True
     owner = world.died_owner[env, slot].astype(np.int64)
-    for k in range(QUEUE_SIZE):
-        queued = world.queue_count[env, slot] > k
+    queue_count = world.queue_count[env, slot]
+    for k in range(queue_count.max(initial=0)):
+        queued = queue_count > k
         np.subtract.at(world.food_queued, (env[queued], owner[queued] - 1),
                        TABLE.supply[world.queue_type[env[queued], slot[queued], k]])
     world.queue_count[env, slot] = 0

@@ -124,7 +124,9 @@ class MapScript:
             return np.zeros(game.num_envs, np.int64)
         mask = world.died & (world.died_owner == owner)
         if unit_types is not None:
-            mask &= np.isin(world.died_type, unit_types)
+            wanted = np.zeros(TABLE.size, bool)
+            wanted[unit_types] = True
+            mask &= wanted[world.died_type]
         return mask.sum(axis=1)
 
 
