@@ -175,24 +175,28 @@ def _separate(game, intents, kind):
     reach, d2, dx, dy = reach[k, j], d2[k, j], dx[k, j], dy[k, j]
     distance = np.sqrt(d2)
     overlap = reach - distance
-    # Units on the same spot part in a direction fixed by their slots (deterministic).
-    angle = (a - b) * _GOLDEN_ANGLE
-    apart = distance > 1e-9
     safe = np.maximum(distance, 1e-9)
-    direction = np.stack([np.where(apart, dx / safe, np.cos(angle)),
-                          np.where(apart, dy / safe, np.sin(angle))], axis=-1)
+    along_x, along_y = dx / safe, dy / safe  # the way the row's unit is pushed
+    same_spot = distance <= 1e-9
+    if same_spot.any():  # units on one spot part in a direction fixed by their slots
+        angle = (a - b) * _GOLDEN_ANGLE
+        along_x = np.where(same_spot, np.cos(angle), along_x)
+        along_y = np.where(same_spot, np.sin(angle), along_y)
     b_fixed = fixed[env, b]
-    share = np.where(b_fixed, 1.0, 0.5)[:, None]
-    _push(world, env, a, direction * overlap[:, None] * share)
+    share = np.where(b_fixed, 1.0, 0.5)
+    _push(world, env, a, along_x * overlap * share, along_y * overlap * share)
     still = ~b_fixed & ~rows[env, b]  # a still unit that was run into takes its half
-    _push(world, env[still], b[still], -direction[still] * overlap[still, None] * 0.5)
+    overlap = overlap[still]
+    _push(world, env[still], b[still], -along_x[still] * overlap * 0.5,
+          -along_y[still] * overlap * 0.5)
 
 
-def _push(world, env, slot, shift):
-    """world.pos[env, slot] += shift [K, 2], one pair after another (as np.add.at, through flat
-    indices, which numpy adds faster)."""
-    flat = ((env * world.max_units + slot) * 2)[:, None] + np.arange(2)
-    np.add.at(world.pos.reshape(-1), flat.ravel(), shift.ravel())
+def _push(world, env, slot, shift_x, shift_y):
+    """world.pos[env, slot] += (shift_x, shift_y) [K], one pair after another (as np.add.at,
+    through flat indices, which numpy adds faster)."""
+    flat = (env * world.max_units + slot) * 2
+    np.add.at(world.pos.reshape(-1), np.concatenate([flat, flat + 1]),
+              np.concatenate([shift_x, shift_y]))
 
 
 def _keep_inside(game, mobile):
