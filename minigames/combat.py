@@ -93,45 +93,42 @@ def tick(game, running, intents):
     _has_target(world)
     scanning = active & (world.game_loop % SCAN_EVERY == 0)[:, None]
     if scanning.any():
-        fighters = Fighters(world)
-        if fighters.size:
-            _acquire(world, fighters, scanning, kind)
-            _alert(world, fighters, scanning, kind)
+        sides = Sides(world)
+        _acquire(world, sides, scanning, kind)
+        _alert(world, sides, scanning, kind)
     _fire(world, active, kind, intents)
     _resolve_deaths(world)
     world.cooldown[...] = np.where(active, np.maximum(world.cooldown - 1.0, -2.0), world.cooldown)
 
 
-class Fighters:
-    """The units that can fight (living, on the ground, of player 1 or 2) of the games where both
-    sides have some, gathered per environment, with their squared distances [E, K, K]."""
+class Sides:
+    """The units that can fight (living, on the ground) of each side, player 1 and player 2, in
+    the games where both sides have some: masks [E, U] and, gathered per game, (slots [E, K],
+    valid [E, K]) in slot order."""
 
     def __init__(self, world):
-        mask = world.alive & (world.owner != NEUTRAL) & ~TABLE.is_flying[world.unit_type]
-        both_sides = (mask & (world.owner == 1)).any(axis=1) & (mask & (world.owner == 2)).any(1)
-        self.slot, self.ok = compact(mask & both_sides[:, None])
-        self.size = self.slot.shape[1]
-        if not self.size:
-            return
-        pos = gather(world.pos, self.slot)
-        dx = pos[:, :, None, 0] - pos[:, None, :, 0]
-        dy = pos[:, :, None, 1] - pos[:, None, :, 1]
-        self.d2 = dx * dx + dy * dy
-        self.radius = gather(world.radius, self.slot)
-        self.unit_type = gather(world.unit_type, self.slot)
-        owner = gather(world.owner, self.slot)
-        pair = self.ok[:, :, None] & self.ok[:, None, :]
-        self.enemy = pair & (owner[:, :, None] != owner[:, None, :])
-        self.ally = pair & (owner[:, :, None] == owner[:, None, :]) & ~np.eye(self.size,
-                                                                              dtype=bool)
+        fighters = world.alive & ~TABLE.is_flying[world.unit_type]
+        one, two = (fighters & (world.owner == player) for player in (1, 2))
+        both = (one.any(axis=1) & two.any(axis=1))[:, None]
+        self.masks = (one & both, two & both)
+        self.gathered = tuple(compact(mask) for mask in self.masks)
 
-    def nearest(self, rows, candidates, score):
-        """(env, slot, chosen slot) for each row [E, K] with a candidate [E, K, K], the one of
-        lowest score [E, K, K]."""
-        candidates = candidates & rows[:, :, None]
-        choice = np.where(candidates, score, np.inf).argmin(axis=2)
-        env, column = np.nonzero(candidates.any(axis=2))
-        return env, self.slot[env, column], self.slot[env, choice[env, column]]
+
+def _squared_distances(world, row_slot, column_slot):
+    """[E, R, C] squared distances between the units of two per-game slot lists."""
+    row, column = gather(world.pos, row_slot), gather(world.pos, column_slot)
+    dx = row[:, :, None, 0] - column[:, None, :, 0]
+    dy = row[:, :, None, 1] - column[:, None, :, 1]
+    return dx * dx + dy * dy
+
+
+def _nearest(rows, candidates, score, row_slot, column_slot):
+    """(env, slot, chosen slot) for each row [E, R] with a candidate [E, R, C]: the candidate of
+    lowest score [E, R, C] (the first in slot order among equals)."""
+    candidates = candidates & rows[:, :, None]
+    choice = np.where(candidates, score, np.inf).argmin(axis=2)
+    env, row = np.nonzero(candidates.any(axis=2))
+    return env, row_slot[env, row], column_slot[env, choice[env, row]]
 
 
 def _follow_attack_orders(world, active, kind):
@@ -157,28 +154,31 @@ def _armed(unit_type):
     return ARMED[unit_type]
 
 
-def _acquire(world, fighters, active, kind):
+def _acquire(world, sides, active, kind):
+    """Seeking units take the nearest enemy they can reach (armed enemies first)."""
     unit_type = world.unit_type
     seeking = (active & (world.target < 0) & _armed(unit_type) & ACQUIRES[kind]
                & ~TABLE.is_worker[unit_type])
     # An Attack order on a unit already has its target; only attack-moves acquire.
     seeking &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
-    rows = gather(seeking, fighters.slot) & fighters.ok
-    if not rows.any():
-        return
     reach = np.where(kind == Order.HOLD, np.maximum(TABLE.weapon_range[unit_type, GROUND],
                                                     TABLE.explosion_trigger[unit_type]),
                      TABLE.sight[unit_type])
-    limit = (gather(reach, fighters.slot)[:, :, None] + fighters.radius[:, :, None]
-             + fighters.radius[:, None, :])
-    penalty = np.where(_armed(fighters.unit_type), 0.0, UNARMED_PENALTY)[:, None, :]
-    env, slot, target = fighters.nearest(rows, fighters.enemy & (fighters.d2 <= limit * limit),
-                                         fighters.d2 + penalty)
-    world.target[env, slot] = target
-    world.target_tag[env, slot] = world.tag[env, target]
+    for (r_slot, r_ok), (e_slot, e_ok) in (sides.gathered, sides.gathered[::-1]):
+        rows = gather(seeking, r_slot) & r_ok
+        if not rows.any():
+            continue
+        d2 = _squared_distances(world, r_slot, e_slot)
+        limit = (gather(reach, r_slot)[:, :, None] + gather(world.radius, r_slot)[:, :, None]
+                 + gather(world.radius, e_slot)[:, None, :])
+        penalty = np.where(_armed(gather(unit_type, e_slot)), 0.0, UNARMED_PENALTY)[:, None, :]
+        env, slot, target = _nearest(rows, e_ok[:, None, :] & (d2 <= limit * limit),
+                                     d2 + penalty, r_slot, e_slot)
+        world.target[env, slot] = target
+        world.target_tag[env, slot] = world.tag[env, target]
 
 
-def _alert(world, fighters, active, kind):
+def _alert(world, sides, active, kind):
     """Idle armed units without a target join the fight of an ally near them: each takes the
     target of the nearest ally within ALERT_RADIUS (centre to centre) that has one (a reading of
     the game's unpublished "call for help": a pack attacked or attacking fights as a pack)."""
@@ -186,14 +186,18 @@ def _alert(world, fighters, active, kind):
     has_target = world.target >= 0
     idle = (active & ~has_target & (kind == Order.NONE) & _armed(unit_type)
             & ~TABLE.is_worker[unit_type])
-    rows = gather(idle, fighters.slot) & fighters.ok
-    if not rows.any():
-        return
-    fighting = gather(has_target, fighters.slot)[:, None, :]
-    env, slot, helper = fighters.nearest(
-        rows, fighters.ally & fighting & (fighters.d2 <= ALERT_RADIUS ** 2), fighters.d2)
-    world.target[env, slot] = world.target[env, helper]
-    world.target_tag[env, slot] = world.target_tag[env, helper]
+    for mask, (r_slot, r_ok) in zip(sides.masks, sides.gathered):
+        rows = gather(idle, r_slot) & r_ok
+        if not rows.any():
+            continue
+        f_slot, f_ok = compact(mask & has_target)  # the side's units that are fighting
+        if f_slot.shape[1] == 0:
+            continue
+        d2 = _squared_distances(world, r_slot, f_slot)
+        env, slot, helper = _nearest(rows, f_ok[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
+                                     r_slot, f_slot)
+        world.target[env, slot] = world.target[env, helper]
+        world.target_tag[env, slot] = world.target_tag[env, helper]
 
 
 def _fire(world, active, kind, intents):
