@@ -29,7 +29,7 @@ Only ground weapons are modelled (none of the engine's maps has air units).
 import numpy as np
 
 from minigames.units import GROUND, TABLE
-from minigames.world import NEUTRAL, Order, compact, gather
+from minigames.world import NEUTRAL, Order, at, compact, gather
 
 ACQUIRES = np.zeros(8, bool)  # orders under which armed units pick their own targets
 ACQUIRES[[Order.NONE, Order.ATTACK, Order.PATROL, Order.HOLD]] = True
@@ -206,7 +206,7 @@ def _fire(world, active, kind, intents):
         return
     unit_type = world.unit_type[env, slot]
     target = world.target[env, slot]
-    delta = world.pos[env, target] - world.pos[env, slot]
+    delta = at(world.pos, env, target) - at(world.pos, env, slot)
     edge = (np.hypot(delta[:, 0], delta[:, 1]) - world.radius[env, slot]
             - world.radius[env, target])  # edge to edge
     exploder = TABLE.explosion_damage[unit_type] > 0
@@ -217,7 +217,7 @@ def _fire(world, active, kind, intents):
         np.arctan2(delta[in_range, 1], delta[in_range, 0]) % (2 * np.pi))
     intents.stand[env[in_range], slot[in_range]] = True
     chase = ~in_range & (kind[env, slot] != Order.HOLD)
-    intents.move(env[chase], slot[chase], world.pos[env[chase], target[chase]])
+    intents.move(env[chase], slot[chase], at(world.pos, env[chase], target[chase]))
 
     shoot = in_range & ~exploder & (world.cooldown[env, slot] <= 0.0)
     s_env, s_slot, s_target = env[shoot], slot[shoot], target[shoot]

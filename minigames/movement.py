@@ -31,7 +31,7 @@ through other units (as mining workers do in the real game). Units never leave t
 import numpy as np
 
 from minigames.units import TABLE
-from minigames.world import NEUTRAL, Order, compact, gather
+from minigames.world import NEUTRAL, Order, at, compact
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -81,7 +81,7 @@ def tick(game, running, intents):
     moving = (active & intents.wants_move & ~intents.stand) | by_order
 
     env, slot = np.nonzero(moving)
-    start = world.pos[env, slot]
+    start = at(world.pos, env, slot)
     goal = np.where(by_order[env, slot, None], world.order_point[env, slot, 0],
                     intents.destination[env, slot])
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
@@ -112,7 +112,7 @@ def tick(game, running, intents):
         _keep_on_ground(game, moved, before)
     world.awake = moved
 
-    after = world.pos[env, slot] - goal
+    after = at(world.pos, env, slot) - goal
     remaining = np.hypot(after[:, 0], after[:, 1])
     progress = np.hypot(*(start - goal).T) - remaining
     blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)

@@ -314,5 +314,11 @@ def compact(mask):
 
 def gather(array, slots):
     """array [E, U, ...] at per-row slots [E, K] -> [E, K, ...]."""
-    rows = np.arange(array.shape[0])[:, None]
-    return array[rows, slots]
+    return at(array, np.arange(array.shape[0])[:, None], slots)
+
+
+def at(array, env, slot):
+    """array [E, U, ...] at (env, slot) -> array[env, slot], through flat indices (np.take is a
+    few times faster than indexing with two arrays when entries have trailing dimensions)."""
+    e, u = array.shape[:2]
+    return np.take(array.reshape((e * u,) + array.shape[2:]), env * u + slot, axis=0)
