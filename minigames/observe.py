@@ -2,8 +2,9 @@
 
 `Observer.observe` writes one batch (`minigames/batch_format.py`) for all environments as one
 player sees them. Its arrays are reused from call to call; only the pixels units covered last
-time are cleared and redrawn, and the static layers are redrawn only where the camera moved or the
-ground changed, so the cost follows the units on screen, not the 27 + 11 layers of every game.
+time are cleared and redrawn, and the static layers are redrawn only where the camera moved, the
+ground changed or (visibility) the player's vision changed, so the cost follows the units on
+screen, not the 27 + 11 layers of every game.
 
 Drawing. A unit covers the pixels of its footprint (`geometry.footprints`: the disc of its radius).
 Where footprints overlap, the layers show the top unit: air over ground units over structures over
@@ -90,6 +91,8 @@ class Observer:
         self._static_version = None  # [E] game.ground.version of the ground layers drawn
         self._minimap_version = None
         self._minimap_camera = None
+        self._screen_vision = None  # [E] game.vision.version of the visibility layers drawn
+        self._minimap_vision = None
 
     # ----------------------------------------------------------------------- what is where
     def visible_units(self, rows=None):
@@ -221,8 +224,8 @@ class Observer:
         return drawn
 
     def _draw_static_screen(self, layers):
-        """The ground layers where the camera moved or the ground changed; visibility also on
-        every call on maps with fog."""
+        """The ground layers where the camera moved or the ground changed; visibility also where
+        the player's vision changed (`Vision.version`)."""
         game = self.game
         camera = game.world.camera[:, self.player - 1]
         if self._screen_cells is None:
@@ -243,14 +246,15 @@ class Observer:
         if self._static_version is not None:
             rows = np.union1d(rows, np.flatnonzero(self._static_version != version))
         self._sample(layers, rows, self._screen_cells, SCREEN, ground=True)
-        if game.map.fog:
-            rows = np.arange(game.num_envs)
+        if self._screen_vision is not None:
+            rows = np.union1d(rows, np.flatnonzero(self._screen_vision != game.vision.version))
         self._sample(layers, rows, self._screen_cells, SCREEN, ground=False)
         self._static_version = version.copy()
+        self._screen_vision = game.vision.version.copy()
 
     def _draw_static_minimap(self, layers):
-        """The minimap's ground layers when the ground changed, visibility on every call on maps
-        with fog, and its camera layer where the camera moved."""
+        """The minimap's ground layers when the ground changed, visibility where the vision
+        changed, and its camera layer where the camera moved."""
         game = self.game
         rows = np.arange(game.num_envs)
         if self._minimap_cells is None:
@@ -263,8 +267,10 @@ class Observer:
                    else np.flatnonzero(self._minimap_version != game.ground.version))
         self._sample(layers, changed, self._minimap_cells, MINIMAP, ground=True)
         self._minimap_version = game.ground.version.copy()
-        if game.map.fog:
-            self._sample(layers, rows, self._minimap_cells, MINIMAP, ground=False)
+        if self._minimap_vision is not None:
+            self._sample(layers, np.flatnonzero(self._minimap_vision != game.vision.version),
+                         self._minimap_cells, MINIMAP, ground=False)
+        self._minimap_vision = game.vision.version.copy()
         camera = game.world.camera[:, self.player - 1]
         moved = (np.ones(game.num_envs, bool) if self._minimap_camera is None
                  else np.any(camera != self._minimap_camera, axis=1))

@@ -56,16 +56,19 @@ class Vision:
         self._centre = np.full((n, game.world.max_units), STALE)
         self._sight = np.zeros((n, game.world.max_units))
         self._restored = False
+        self.version = np.zeros(n, np.int64)  # [E] counts the changes of each game's grids
 
     def reset(self, rows):
         self.grid[rows] = HIDDEN if self.game.map.fog else self._revealed
         self._centre[rows] = STALE
+        self.version[rows] += 1
 
     def restore(self, grid):
         """Set the grids (a saved state's)."""
         self.grid[...] = grid
         self._centre[:] = STALE
         self._restored = True
+        self.version += 1
 
     def cell_of(self, pos):
         """[..., 2] world positions -> ([...] row, [...] col) of their cells."""
@@ -99,6 +102,7 @@ class Vision:
         self._centre[redraw] = centre[redraw]
         self._sight[redraw] = sight[redraw]
         self._draw(centre[redraw], sight[redraw], VISIBLE)
+        self.version[redraw] += 1
 
     def _draw(self, centre, sight, value):
         """Set the cells of the discs of sight around `centre` (flat indices into the padded
