@@ -193,7 +193,8 @@ def _separate(game, intents, kind):
 
 def _push(world, env, slot, shift_x, shift_y):
     """world.pos[env, slot] += (shift_x, shift_y) [K], one pair after another (as np.add.at,
-    through flat indices, which numpy adds faster)."""
+    through flat indices, which numpy adds faster; world.pos is contiguous, so its flat view
+    writes through)."""
     flat = (env * world.max_units + slot) * 2
     np.add.at(world.pos.reshape(-1), np.concatenate([flat, flat + 1]),
               np.concatenate([shift_x, shift_y]))

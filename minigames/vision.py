@@ -93,7 +93,8 @@ class Vision:
         if redraw.size == 0:
             return
         if self._restored:  # a saved grid: its visible cells are not this engine's last discs
-            np.minimum(self._padded, SEEN, out=self._padded)
+            agents = self._padded[:, :players]  # the map's agent players (a view)
+            np.minimum(agents, SEEN, out=agents)
             self._restored = False
         else:  # visible cells become seen: the cells of the discs drawn last by units that
             # changed (the discs of the others are drawn again below)

@@ -130,7 +130,6 @@ class MapScript:
         return mask.sum(axis=1)
 
 
-
 def far_from(points, others, min_distance):
     """[K] bool: points [K, 2] at least `min_distance` from every point of `others` [M, 2]."""
     if len(others) == 0:
