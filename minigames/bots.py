@@ -35,9 +35,10 @@ from minigames import economy, placement, production
 from minigames.units import TABLE
 from minigames.world import Order
 
-SCV, MARINE = units.Terran.SCV, units.Terran.Marine
-COMMAND_CENTER, SUPPLY_DEPOT = units.Terran.CommandCenter, units.Terran.SupplyDepot
-BARRACKS = units.Terran.Barracks
+# Unit types as ints (numpy compares them faster than IntEnums).
+SCV, MARINE = int(units.Terran.SCV), int(units.Terran.Marine)
+COMMAND_CENTER, SUPPLY_DEPOT = int(units.Terran.CommandCenter), int(units.Terran.SupplyDepot)
+BARRACKS = int(units.Terran.Barracks)
 BOT_PERIOD = 16            # game loops between two decisions (one game second)
 SUPPLY_MARGIN = 4          # build a depot when food cap - food used falls to this
 DEFENCE_RADIUS = 15.0

@@ -29,7 +29,7 @@ Only ground weapons are modelled (none of the engine's maps has air units).
 import numpy as np
 
 from minigames.units import GROUND, TABLE
-from minigames.world import NEUTRAL, Order, compact, gather
+from minigames.world import NEUTRAL, Order, at, compact, gather
 
 ACQUIRES = np.zeros(8, bool)  # orders under which armed units pick their own targets
 ACQUIRES[[Order.NONE, Order.ATTACK, Order.PATROL, Order.HOLD]] = True
@@ -73,10 +73,16 @@ def explosion_damage(exploder_type, target_type):
     return np.maximum(0.5, raw).reshape(shape)
 
 
-def edge_distance(world, env, slot_a, slot_b):
-    delta = world.pos[env, slot_a] - world.pos[env, slot_b]
-    return (np.hypot(delta[..., 0], delta[..., 1]) - world.radius[env, slot_a]
-            - world.radius[env, slot_b])
+# damage_per_attack and explosion_damage between every two types of the unit table, looked up
+# every game loop (a gather instead of the bonus arithmetic), as DAMAGE[_INDEX[attacker],
+# _INDEX[target]]. Types the table lacks have no statistics at all, like type 0, and share its
+# row and column.
+_TYPES = np.union1d(np.flatnonzero(TABLE.known), [0])
+_INDEX = np.full(TABLE.size, np.searchsorted(_TYPES, 0))
+_INDEX[_TYPES] = np.arange(_TYPES.size)
+_PAIRS = np.repeat(_TYPES, _TYPES.size), np.tile(_TYPES, _TYPES.size)
+DAMAGE = damage_per_attack(*_PAIRS).reshape(_TYPES.size, _TYPES.size)
+EXPLOSION_DAMAGE = explosion_damage(*_PAIRS).reshape(_TYPES.size, _TYPES.size)
 
 
 def tick(game, running, intents):
@@ -87,45 +93,42 @@ def tick(game, running, intents):
     _has_target(world)
     scanning = active & (world.game_loop % SCAN_EVERY == 0)[:, None]
     if scanning.any():
-        fighters = Fighters(world)
-        if fighters.size:
-            _acquire(world, fighters, scanning, kind)
-            _alert(world, fighters, scanning, kind)
+        sides = Sides(world)
+        _acquire(world, sides, scanning, kind)
+        _alert(world, sides, scanning, kind)
     _fire(world, active, kind, intents)
     _resolve_deaths(world)
-    world.cooldown[active] = np.maximum(world.cooldown[active] - 1.0, -2.0)
+    world.cooldown[...] = np.where(active, np.maximum(world.cooldown - 1.0, -2.0), world.cooldown)
 
 
-class Fighters:
-    """The units that can fight (living, on the ground, of player 1 or 2) of the games where both
-    sides have some, gathered per environment, with their squared distances [E, K, K]."""
+class Sides:
+    """The units that can fight (living, on the ground) of each side, player 1 and player 2, in
+    the games where both sides have some: masks [E, U] and, gathered per game, (slots [E, K],
+    valid [E, K]) in slot order."""
 
     def __init__(self, world):
-        mask = world.alive & (world.owner != NEUTRAL) & ~TABLE.is_flying[world.unit_type]
-        both_sides = (mask & (world.owner == 1)).any(axis=1) & (mask & (world.owner == 2)).any(1)
-        self.slot, self.ok = compact(mask & both_sides[:, None])
-        self.size = self.slot.shape[1]
-        if not self.size:
-            return
-        pos = gather(world.pos, self.slot)
-        dx = pos[:, :, None, 0] - pos[:, None, :, 0]
-        dy = pos[:, :, None, 1] - pos[:, None, :, 1]
-        self.d2 = dx * dx + dy * dy
-        self.radius = gather(world.radius, self.slot)
-        self.unit_type = gather(world.unit_type, self.slot)
-        owner = gather(world.owner, self.slot)
-        pair = self.ok[:, :, None] & self.ok[:, None, :]
-        self.enemy = pair & (owner[:, :, None] != owner[:, None, :])
-        self.ally = pair & (owner[:, :, None] == owner[:, None, :]) & ~np.eye(self.size,
-                                                                              dtype=bool)
+        fighters = world.alive & ~TABLE.is_flying[world.unit_type]
+        one, two = (fighters & (world.owner == player) for player in (1, 2))
+        both = (one.any(axis=1) & two.any(axis=1))[:, None]
+        self.masks = (one & both, two & both)
+        self.gathered = tuple(compact(mask) for mask in self.masks)
 
-    def nearest(self, rows, candidates, score):
-        """(env, slot, chosen slot) for each row [E, K] with a candidate [E, K, K], the one of
-        lowest score [E, K, K]."""
-        candidates = candidates & rows[:, :, None]
-        choice = np.where(candidates, score, np.inf).argmin(axis=2)
-        env, column = np.nonzero(candidates.any(axis=2))
-        return env, self.slot[env, column], self.slot[env, choice[env, column]]
+
+def _squared_distances(world, row_slot, column_slot):
+    """[E, R, C] squared distances between the units of two per-game slot lists."""
+    row, column = gather(world.pos, row_slot), gather(world.pos, column_slot)
+    dx = row[:, :, None, 0] - column[:, None, :, 0]
+    dy = row[:, :, None, 1] - column[:, None, :, 1]
+    return dx * dx + dy * dy
+
+
+def _nearest(rows, candidates, score, row_slot, column_slot):
+    """(env, slot, chosen slot) for each row [E, R] with a candidate [E, R, C]: the candidate of
+    lowest score [E, R, C] (the first in slot order among equals)."""
+    candidates = candidates & rows[:, :, None]
+    choice = np.where(candidates, score, np.inf).argmin(axis=2)
+    env, row = np.nonzero(candidates.any(axis=2))
+    return env, row_slot[env, row], column_slot[env, choice[env, row]]
 
 
 def _follow_attack_orders(world, active, kind):
@@ -151,28 +154,31 @@ def _armed(unit_type):
     return ARMED[unit_type]
 
 
-def _acquire(world, fighters, active, kind):
+def _acquire(world, sides, active, kind):
+    """Seeking units take the nearest enemy they can reach (armed enemies first)."""
     unit_type = world.unit_type
     seeking = (active & (world.target < 0) & _armed(unit_type) & ACQUIRES[kind]
                & ~TABLE.is_worker[unit_type])
     # An Attack order on a unit already has its target; only attack-moves acquire.
     seeking &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
-    rows = gather(seeking, fighters.slot) & fighters.ok
-    if not rows.any():
-        return
     reach = np.where(kind == Order.HOLD, np.maximum(TABLE.weapon_range[unit_type, GROUND],
                                                     TABLE.explosion_trigger[unit_type]),
                      TABLE.sight[unit_type])
-    limit = (gather(reach, fighters.slot)[:, :, None] + fighters.radius[:, :, None]
-             + fighters.radius[:, None, :])
-    penalty = np.where(_armed(fighters.unit_type), 0.0, UNARMED_PENALTY)[:, None, :]
-    env, slot, target = fighters.nearest(rows, fighters.enemy & (fighters.d2 <= limit * limit),
-                                         fighters.d2 + penalty)
-    world.target[env, slot] = target
-    world.target_tag[env, slot] = world.tag[env, target]
+    for (r_slot, r_ok), (e_slot, e_ok) in (sides.gathered, sides.gathered[::-1]):
+        rows = gather(seeking, r_slot) & r_ok
+        if not rows.any():
+            continue
+        d2 = _squared_distances(world, r_slot, e_slot)
+        limit = (gather(reach, r_slot)[:, :, None] + gather(world.radius, r_slot)[:, :, None]
+                 + gather(world.radius, e_slot)[:, None, :])
+        penalty = np.where(_armed(gather(unit_type, e_slot)), 0.0, UNARMED_PENALTY)[:, None, :]
+        env, slot, target = _nearest(rows, e_ok[:, None, :] & (d2 <= limit * limit),
+                                     d2 + penalty, r_slot, e_slot)
+        world.target[env, slot] = target
+        world.target_tag[env, slot] = world.tag[env, target]
 
 
-def _alert(world, fighters, active, kind):
+def _alert(world, sides, active, kind):
     """Idle armed units without a target join the fight of an ally near them: each takes the
     target of the nearest ally within ALERT_RADIUS (centre to centre) that has one (a reading of
     the game's unpublished "call for help": a pack attacked or attacking fights as a pack)."""
@@ -180,14 +186,18 @@ def _alert(world, fighters, active, kind):
     has_target = world.target >= 0
     idle = (active & ~has_target & (kind == Order.NONE) & _armed(unit_type)
             & ~TABLE.is_worker[unit_type])
-    rows = gather(idle, fighters.slot) & fighters.ok
-    if not rows.any():
-        return
-    fighting = gather(has_target, fighters.slot)[:, None, :]
-    env, slot, helper = fighters.nearest(
-        rows, fighters.ally & fighting & (fighters.d2 <= ALERT_RADIUS ** 2), fighters.d2)
-    world.target[env, slot] = world.target[env, helper]
-    world.target_tag[env, slot] = world.target_tag[env, helper]
+    for mask, (r_slot, r_ok) in zip(sides.masks, sides.gathered):
+        rows = gather(idle, r_slot) & r_ok
+        if not rows.any():
+            continue
+        f_slot, f_ok = compact(mask & has_target)  # the side's units that are fighting
+        if f_slot.shape[1] == 0:
+            continue
+        d2 = _squared_distances(world, r_slot, f_slot)
+        env, slot, helper = _nearest(rows, f_ok[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
+                                     r_slot, f_slot)
+        world.target[env, slot] = world.target[env, helper]
+        world.target_tag[env, slot] = world.target_tag[env, helper]
 
 
 def _fire(world, active, kind, intents):
@@ -196,17 +206,18 @@ def _fire(world, active, kind, intents):
         return
     unit_type = world.unit_type[env, slot]
     target = world.target[env, slot]
-    edge = edge_distance(world, env, slot, target)
+    delta = at(world.pos, env, target) - at(world.pos, env, slot)
+    edge = (np.hypot(delta[:, 0], delta[:, 1]) - world.radius[env, slot]
+            - world.radius[env, target])  # edge to edge
     exploder = TABLE.explosion_damage[unit_type] > 0
     reach = np.where(exploder, TABLE.explosion_trigger[unit_type],
                      TABLE.weapon_range[unit_type, GROUND])
     in_range = edge <= reach
-    delta = world.pos[env, target] - world.pos[env, slot]
     world.facing[env[in_range], slot[in_range]] = (
         np.arctan2(delta[in_range, 1], delta[in_range, 0]) % (2 * np.pi))
     intents.stand[env[in_range], slot[in_range]] = True
     chase = ~in_range & (kind[env, slot] != Order.HOLD)
-    intents.move(env[chase], slot[chase], world.pos[env[chase], target[chase]])
+    intents.move(env[chase], slot[chase], at(world.pos, env[chase], target[chase]))
 
     shoot = in_range & ~exploder & (world.cooldown[env, slot] <= 0.0)
     s_env, s_slot, s_target = env[shoot], slot[shoot], target[shoot]
@@ -215,7 +226,7 @@ def _fire(world, active, kind, intents):
     left = world.cooldown[s_env, s_slot]
     world.cooldown[s_env, s_slot] = (TABLE.weapon_cooldown[unit_type[shoot], GROUND]
                                      + np.where(left > -1.0, left, 0.0))
-    damage = damage_per_attack(unit_type[shoot], world.unit_type[s_env, s_target])
+    damage = DAMAGE[_INDEX[unit_type[shoot]], _INDEX[world.unit_type[s_env, s_target]]]
     np.add.at(world.health, (s_env, s_target), -damage)
     _retaliate(world, s_env, s_target, s_slot)
 
@@ -226,7 +237,9 @@ def _fire(world, active, kind, intents):
 
 def _retaliate(world, env, victim, attacker):
     """Idle victims without a target aim at (one of) their attackers."""
-    idle = (world.current_order()[env, victim] == Order.NONE) & (world.target[env, victim] < 0)
+    busy = world.alive[env, victim] & (world.order_count[env, victim] > 0)
+    idle = ~(busy & (world.order_kind[env, victim, 0] != Order.NONE))  # as world.current_order
+    idle &= world.target[env, victim] < 0
     idle &= _armed(world.unit_type[env, victim]) & ~TABLE.is_worker[world.unit_type[env, victim]]
     world.target[env[idle], victim[idle]] = attacker[idle]
     world.target_tag[env[idle], victim[idle]] = world.tag[env[idle], attacker[idle]]
@@ -252,16 +265,14 @@ def _resolve_deaths(world):
 def _explode(world, exploders):
     """Splash damage of each exploding unit on the enemy ground units around it (to their edge)."""
     env, slot = np.nonzero(exploders)
-    t_slot, t_ok = compact(world.alive & (world.owner != NEUTRAL)
-                           & ~TABLE.is_flying[world.unit_type])
-    targets = t_slot[env]  # [X, T] the targets of each exploder's game
-    delta = world.pos[env, slot][:, None, :] - world.pos[env[:, None], targets]
-    distance = np.hypot(delta[..., 0], delta[..., 1]) - world.radius[env[:, None], targets]
+    # [X, U]: every slot of each exploder's game.
+    target = (world.alive & (world.owner != NEUTRAL) & ~TABLE.is_flying[world.unit_type])[env]
+    delta = world.pos[env, slot][:, None, :] - world.pos[env]
+    distance = np.hypot(delta[..., 0], delta[..., 1]) - world.radius[env]
     radius = TABLE.explosion_radius[world.unit_type[env, slot]]
-    hit = (t_ok[env] & (distance <= radius[:, None])
-           & (world.owner[env[:, None], targets] != world.owner[env, slot][:, None]))
-    k, j = np.nonzero(hit)
-    victims = targets[k, j]
-    damage = explosion_damage(world.unit_type[env[k], slot[k]],
-                              world.unit_type[env[k], victims])
+    hit = (target & (distance <= radius[:, None])
+           & (world.owner[env] != world.owner[env, slot][:, None]))
+    k, victims = np.nonzero(hit)
+    damage = EXPLOSION_DAMAGE[_INDEX[world.unit_type[env[k], slot[k]]],
+                              _INDEX[world.unit_type[env[k], victims]]]
     np.add.at(world.health, (env[k], victims), -damage)

@@ -50,7 +50,7 @@ def carried_out(interface, player, rows, function_ids, values, point, under):
     Returns ([R] bool: some unit took the command, [R] ActionResult code of a refused one)."""
     taken = np.zeros(len(rows), bool)
     error = np.zeros(len(rows), np.int64)
-    for function_id in np.unique(function_ids):
+    for function_id in np.unique(function_ids).tolist():  # ints, compared faster than IntEnums
         r = np.flatnonzero(function_ids == function_id)
         takers = _takers(interface, player, rows[r], function_id)
         queued = values[r, actions.TYPES.queued.id, 0] == 1
@@ -157,7 +157,7 @@ def _build(game, rows, takers, point, under, queued, function_id):
     delta = world.pos[rows] - point[:, None, :]
     r, slot = _one_per_row(takers, np.hypot(delta[..., 0], delta[..., 1]))
     errors = production.build(game, rows[r], slot,
-                              np.full(len(r), production.BUILD_FUNCTIONS[function_id]),
+                              np.full(len(r), int(production.BUILD_FUNCTIONS[function_id])),
                               point[r], target=under[r], queued=queued[r])
     return _outcome(r, errors, len(rows))
 
@@ -167,7 +167,7 @@ def _train(game, rows, takers, point, under, queued, function_id):
     key = world.queue_count[rows] * world.max_units + np.arange(world.max_units)
     r, slot = _one_per_row(takers, key)
     errors = production.train(game, rows[r], slot,
-                              np.full(len(r), production.TRAIN_FUNCTIONS[function_id]))
+                              np.full(len(r), int(production.TRAIN_FUNCTIONS[function_id])))
     return _outcome(r, errors, len(rows))
 
 

@@ -175,7 +175,7 @@ class Game:
                              f"has {self.num_envs}.")
         self.world.set_state(state["world"])
         self.ground.refresh(np.arange(self.num_envs))
-        self.vision.grid[...] = state["vision"]
+        self.vision.restore(state["vision"])
         self._loops += 1  # the world changed: vision and availability are recomputed
         self.seeds = list(state["seeds"])
         self.episode[:] = state["episode"]

@@ -70,6 +70,20 @@ class LayerTransform:
                 & (world[..., 1] >= y0) & (world[..., 1] <= y1))
 
 
+def cell_of(pos, height, width):
+    """World positions [..., 2] -> ([...] row, [...] col) of their cells in a grid of one cell per
+    world unit, row 0 at the top (world y = height), clipped to the grid."""
+    return cell_of_xy(pos[..., 0], pos[..., 1], height, width)
+
+
+def cell_of_xy(x, y, height, width):
+    """`cell_of` of positions given as x [...] and y [...]."""
+    # Truncation, then clipping at 0, is flooring then clipping (and cheaper).
+    col = np.minimum(np.maximum(x.astype(np.int64), 0), width - 1)
+    row = np.minimum(np.maximum((height - y).astype(np.int64), 0), height - 1)
+    return row, col
+
+
 def footprints(centre, radius, width, height):
     """Pixels covered by discs, one per unit.
 

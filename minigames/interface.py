@@ -3,7 +3,7 @@
 Actions arrive validated (the facades raise pysc2's errors first) as a function id and [13, 2]
 argument values per environment (`minigames.action_format`). Points on the screen are read in the
 acting player's camera; a unit "under" a screen point is the top unit whose footprint covers that
-pixel in the player's observation (`Observer.unit_map`), so what an agent clicks is what it sees.
+pixel in the player's observation (`Observer.unit_at`), so what an agent clicks is what it sees.
 
 Selection (the readings where the real game's rules are not documented are marked):
 * select_point: select replaces the selection with the unit under the point (nothing there: an
@@ -75,7 +75,9 @@ IS_COMMAND = np.zeros(len(F), bool)
 IS_COMMAND[[f.id for f in (F.Attack_screen, F.Attack_minimap, F.Move_screen, F.Move_minimap,
                            F.Patrol_screen, F.Patrol_minimap, F.Smart_screen, F.Smart_minimap,
                            F.HoldPosition_quick, F.Stop_quick)]] = True
-STOP, SMART_SCREEN, SMART_MINIMAP = F.Stop_quick.id, F.Smart_screen.id, F.Smart_minimap.id
+# ints: numpy compares them faster than pysc2's IntEnum ids
+STOP, SMART_SCREEN, SMART_MINIMAP = (int(F.Stop_quick.id), int(F.Smart_screen.id),
+                                     int(F.Smart_minimap.id))
 SCREEN_ARG, MINIMAP_ARG, QUEUED_ARG = T.screen.id, T.minimap.id, T.queued.id
 
 
@@ -208,22 +210,22 @@ class Interface:
         p = player - 1
         given = function_ids
         function_ids = command_card.GENERAL[function_ids]
-        executed = function_ids != F.no_op.id
+        executed = function_ids != int(F.no_op.id)
         refused = np.zeros(len(function_ids), np.int64)  # ActionResult codes
-        handlers = {
-            F.move_camera.id: self._move_camera,
-            F.select_point.id: self._select_point,
-            F.select_rect.id: self._select_rect,
-            F.select_control_group.id: self._control_group,
-            F.select_unit.id: self._select_unit,
-            F.select_idle_worker.id: self._select_idle_worker,
-            F.select_army.id: self._select_army,
+        handlers = {  # by int id: numpy compares ints faster than pysc2's IntEnum ids
+            int(F.move_camera.id): self._move_camera,
+            int(F.select_point.id): self._select_point,
+            int(F.select_rect.id): self._select_rect,
+            int(F.select_control_group.id): self._control_group,
+            int(F.select_unit.id): self._select_unit,
+            int(F.select_idle_worker.id): self._select_idle_worker,
+            int(F.select_army.id): self._select_army,
         }
-        for function_id in np.unique(function_ids):
+        for function_id in np.unique(function_ids).tolist():
             if function_id in handlers:
                 rows = np.flatnonzero(function_ids == function_id)
                 handlers[function_id](player, rows, values[rows])
-        rows = np.flatnonzero(function_ids == F.build_queue.id)
+        rows = np.flatnonzero(function_ids == int(F.build_queue.id))
         if rows.size:
             taken, refused[rows] = command_card.cancel_queued(
                 self.game, player, rows, values[rows, T.build_queue_id.id, 0])
@@ -252,12 +254,10 @@ class Interface:
 
     def _unit_under(self, player, rows, pixels):
         """[R] slot of the top unit at each screen pixel (x, y) of rows, -1 where none."""
-        unit_map = self.game.observers[player - 1].unit_map(rows)
         view = self.game.screen
-        x = np.clip(pixels[:, 0], 0, view.width - 1)
-        y = np.clip(pixels[:, 1], 0, view.height - 1)
         inside = (pixels[:, 0] < view.width) & (pixels[:, 1] < view.height)
-        return np.where(inside, unit_map[np.arange(len(rows)), y, x], -1)
+        unit = self.game.observers[player - 1].unit_at(rows, pixels)
+        return np.where(inside, unit, -1)
 
     def _select_point(self, player, rows, values):
         world = self.game.world

@@ -31,7 +31,7 @@ through other units (as mining workers do in the real game). Units never leave t
 import numpy as np
 
 from minigames.units import TABLE
-from minigames.world import NEUTRAL, Order, compact, gather
+from minigames.world import NEUTRAL, Order, at, compact
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -46,6 +46,9 @@ ACCELERATES = np.isfinite(ACCELERATION)
 # Units that occupy no ground: pick-ups and markers (Beacon_Terran, NaturalMinerals).
 COLLIDES = np.ones(TABLE.size, bool)
 COLLIDES[[317, 1680]] = False
+# Units that take part in separation (when not passing through) and units it never moves.
+SOLID = ~TABLE.is_flying & COLLIDES
+NEVER_PUSHED = TABLE.is_structure | (TABLE.speed == 0)
 # Orders that move a unit to their point when no system says otherwise.
 MOVES_TO_POINT = np.zeros(8, bool)
 MOVES_TO_POINT[[Order.MOVE, Order.ATTACK, Order.PATROL]] = True
@@ -78,7 +81,7 @@ def tick(game, running, intents):
     moving = (active & intents.wants_move & ~intents.stand) | by_order
 
     env, slot = np.nonzero(moving)
-    start = world.pos[env, slot]
+    start = at(world.pos, env, slot)
     goal = np.where(by_order[env, slot, None], world.order_point[env, slot, 0],
                     intents.destination[env, slot])
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
@@ -102,13 +105,14 @@ def tick(game, running, intents):
         np.arctan2(delta[turning, 1], delta[turning, 0]) % (2 * np.pi))
 
     _separate(game, intents, kind)
-    moved = world.alive & np.any(world.pos != before, axis=-1)
+    moved = world.alive & ((world.pos[..., 0] != before[..., 0])
+                           | (world.pos[..., 1] != before[..., 1]))
     _keep_inside(game, moved)
     if game.pathing is not None:
         _keep_on_ground(game, moved, before)
     world.awake = moved
 
-    after = world.pos[env, slot] - goal
+    after = at(world.pos, env, slot) - goal
     remaining = np.hypot(after[:, 0], after[:, 1])
     progress = np.hypot(*(start - goal).T) - remaining
     blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
@@ -143,50 +147,68 @@ def _separate(game, intents, kind):
     nothing; a still unit that an awake one runs into is pushed too, and wakes up."""
     world = game.world
     unit_type = world.unit_type
-    solid = world.alive & ~TABLE.is_flying[unit_type] & COLLIDES[unit_type]
-    solid &= ~intents.passes_through
-    fixed = (TABLE.is_structure[unit_type] | (world.owner == NEUTRAL)
-             | (kind == Order.HOLD) | (TABLE.speed[unit_type] == 0))
+    solid = world.alive & SOLID[unit_type] & ~intents.passes_through
+    fixed = NEVER_PUSHED[unit_type] | (world.owner == NEUTRAL) | (kind == Order.HOLD)
     rows = solid & ~fixed & world.awake
-    if not rows.any() or solid.sum(axis=1).max() < 2:
+    if not rows.any():
         return
-    # Each awake unit (a row) against the solid units of its own game (compacted per game).
-    env, a = np.nonzero(rows)
     s_slot, s_ok = compact(solid)
-    s_pos = np.where(s_ok[..., None], gather(world.pos, s_slot), FAR)[env]  # [R, S, 2]
-    delta = world.pos[env, a][:, None, :] - s_pos
-    d2 = delta[..., 0] * delta[..., 0]
-    d2 += delta[..., 1] * delta[..., 1]
-    # Pairs closer than the two largest radii here, then those whose own discs overlap.
-    widest = 2.0 * world.radius[solid].max()
-    k, j = np.nonzero(d2 < widest * widest)
-    env, a, b = env[k], a[k], s_slot[env[k], j]
-    reach = world.radius[env, a] + world.radius[env, b]
-    d2, dx, dy = d2[k, j], delta[k, j, 0], delta[k, j, 1]
-    touching = (d2 < reach * reach) & (a != b)
-    env, a, b, reach, d2, dx, dy = (v[touching] for v in (env, a, b, reach, d2, dx, dy))
-    if env.size == 0:
+    if s_slot.shape[1] < 2:
         return
+    # Each awake unit (a row) against the solid units of its own game ([R, S]); pushes are added
+    # pair by pair in the order (game, awake unit's slot, other unit's slot).
+    env, a = np.nonzero(rows)
+    # Units by flat index env * U + slot, into world.pos (x at 2 * index) and world.radius.
+    units = world.max_units
+    mine = env * units + a
+    others = (s_slot + np.arange(world.num_envs)[:, None] * units)[env]  # [R, S]
+    pos, radius = world.pos.reshape(-1), world.radius.reshape(-1)
+    dx = pos[2 * mine][:, None] - pos[2 * others]
+    dy = pos[2 * mine + 1][:, None] - pos[2 * others + 1]
+    d2 = dx * dx
+    d2 += dy * dy
+    reach = radius[mine][:, None] + radius[others]
+    k, j = np.nonzero((d2 < reach * reach) & s_ok[env] & (others != mine[:, None]))
+    if k.size == 0:
+        return
+    env, a, b = env[k], a[k], others[k, j] % units
+    reach, d2, dx, dy = reach[k, j], d2[k, j], dx[k, j], dy[k, j]
     distance = np.sqrt(d2)
     overlap = reach - distance
-    # Units on the same spot part in a direction fixed by their slots (deterministic).
-    angle = (a - b) * _GOLDEN_ANGLE
-    apart = distance > 1e-9
     safe = np.maximum(distance, 1e-9)
-    direction = np.stack([np.where(apart, dx / safe, np.cos(angle)),
-                          np.where(apart, dy / safe, np.sin(angle))], axis=-1)
+    along_x, along_y = dx / safe, dy / safe  # the way the row's unit is pushed
+    same_spot = distance <= 1e-9
+    if same_spot.any():  # units on one spot part in a direction fixed by their slots
+        angle = (a - b) * _GOLDEN_ANGLE
+        along_x = np.where(same_spot, np.cos(angle), along_x)
+        along_y = np.where(same_spot, np.sin(angle), along_y)
     b_fixed = fixed[env, b]
-    share = np.where(b_fixed, 1.0, 0.5)[:, None]
-    np.add.at(world.pos, (env, a), direction * overlap[:, None] * share)
+    share = np.where(b_fixed, 1.0, 0.5)
+    _push(world, env, a, along_x * overlap * share, along_y * overlap * share)
     still = ~b_fixed & ~rows[env, b]  # a still unit that was run into takes its half
-    np.add.at(world.pos, (env[still], b[still]),
-              -direction[still] * overlap[still, None] * 0.5)
+    overlap = overlap[still]
+    _push(world, env[still], b[still], -along_x[still] * overlap * 0.5,
+          -along_y[still] * overlap * 0.5)
+
+
+def _push(world, env, slot, shift_x, shift_y):
+    """world.pos[env, slot] += (shift_x, shift_y) [K], one pair after another (as np.add.at,
+    through flat indices, which numpy adds faster; world.pos is contiguous, so its flat view
+    writes through)."""
+    flat = (env * world.max_units + slot) * 2
+    np.add.at(world.pos.reshape(-1), np.concatenate([flat, flat + 1]),
+              np.concatenate([shift_x, shift_y]))
 
 
 def _keep_inside(game, mobile):
+    """Units `mobile` [E, U] are moved back into the playable area (as `clamp_to_playable`)."""
     world = game.world
-    env, slot = np.nonzero(mobile)
-    world.pos[env, slot] = clamp_to_playable(game, world.pos[env, slot], world.radius[env, slot])
+    x0, y0, x1, y1 = game.map.playable
+    radius = world.radius
+    for axis, low, high in ((0, x0, x1), (1, y0, y1)):
+        coordinate = world.pos[..., axis]
+        coordinate[...] = np.where(
+            mobile, np.minimum(np.maximum(coordinate, low + radius), high - radius), coordinate)
 
 
 def _keep_on_ground(game, moved, before):

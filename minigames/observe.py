@@ -2,8 +2,9 @@
 
 `Observer.observe` writes one batch (`minigames/batch_format.py`) for all environments as one
 player sees them. Its arrays are reused from call to call; only the pixels units covered last
-time are cleared and redrawn, and the static layers are redrawn only where the camera moved or the
-ground changed, so the cost follows the units on screen, not the 27 + 11 layers of every game.
+time are cleared and redrawn, and the static layers are redrawn only where the camera moved, the
+ground changed or (visibility) the player's vision changed, so the cost follows the units on
+screen, not the 27 + 11 layers of every game.
 
 Drawing. A unit covers the pixels of its footprint (`geometry.footprints`: the disc of its radius).
 Where footprints overlap, the layers show the top unit: air over ground units over structures over
@@ -51,6 +52,9 @@ _SCREEN_UNIT_LAYERS = np.array([getattr(SCREEN, name).index for name in (
 _MINIMAP_UNIT_LAYERS = np.array([getattr(MINIMAP, name).index for name in (
     "player_id", "player_relative", "selected", "unit_type")])
 NEUTRAL_PLAYER_ID = 16
+# PlayerRelative values as ints (numpy handles them faster than IntEnums).
+_SELF, _NEUTRAL, _ENEMY = (int(features.PlayerRelative.SELF), int(features.PlayerRelative.NEUTRAL),
+                           int(features.PlayerRelative.ENEMY))
 SC = features.ScoreCumulative
 # feature_units' order columns hold raw function ids; the engine's orders map to these, a Build
 # order and a structure's training to the raw function of what is being made.
@@ -87,6 +91,8 @@ class Observer:
         self._static_version = None  # [E] game.ground.version of the ground layers drawn
         self._minimap_version = None
         self._minimap_camera = None
+        self._screen_vision = None  # [E] game.vision.version of the visibility layers drawn
+        self._minimap_vision = None
 
     # ----------------------------------------------------------------------- what is where
     def visible_units(self, rows=None):
@@ -121,14 +127,19 @@ class Observer:
         np.maximum.at(best, flat, key)
         return best
 
-    def unit_map(self, rows):
-        """[R, H, W] slot of the top unit at each screen pixel of environments `rows` (-1: none)."""
+    def unit_at(self, rows, pixels):
+        """[R] slot of the top unit drawn at screen pixel (x, y) [R, 2] of environments `rows`
+        (-1: none): the visible unit of highest `draw_priority` whose footprint holds the pixel
+        (`geometry.hits_footprint`, the pixels `geometry.footprints` draws)."""
+        world = self.game.world
         view = self.game.screen
-        r, slot, row, col = self._screen_footprints(rows)
-        size = len(rows) * view.height * view.width
-        best = self._top_units(r, slot, (r * view.height + row) * view.width + col, size, rows)
-        top = np.where(best >= 0, best % self.game.world.max_units, -1)
-        return top.reshape(len(rows), view.height, view.width)
+        offset = view.camera_offset(world.camera[rows, self.player - 1])
+        centre = view.to_pixels(world.pos[rows], offset[:, None, :])
+        radius = view.radius_pixels(world.radius[rows])
+        hit = self.visible_units(rows) & geometry.hits_footprint(centre, radius,
+                                                                 pixels[:, None, :])
+        key = np.where(hit, self.draw_priority(rows), -1)
+        return np.where(hit.any(axis=1), key.argmax(axis=1), -1)
 
     # ------------------------------------------------------------------------ observation
     def observe(self):
@@ -213,8 +224,8 @@ class Observer:
         return drawn
 
     def _draw_static_screen(self, layers):
-        """The ground layers where the camera moved or the ground changed; visibility also on
-        every call on maps with fog."""
+        """The ground layers where the camera moved or the ground changed; visibility also where
+        the player's vision changed (`Vision.version`)."""
         game = self.game
         camera = game.world.camera[:, self.player - 1]
         if self._screen_cells is None:
@@ -235,14 +246,15 @@ class Observer:
         if self._static_version is not None:
             rows = np.union1d(rows, np.flatnonzero(self._static_version != version))
         self._sample(layers, rows, self._screen_cells, SCREEN, ground=True)
-        if game.map.fog:
-            rows = np.arange(game.num_envs)
+        if self._screen_vision is not None:
+            rows = np.union1d(rows, np.flatnonzero(self._screen_vision != game.vision.version))
         self._sample(layers, rows, self._screen_cells, SCREEN, ground=False)
         self._static_version = version.copy()
+        self._screen_vision = game.vision.version.copy()
 
     def _draw_static_minimap(self, layers):
-        """The minimap's ground layers when the ground changed, visibility on every call on maps
-        with fog, and its camera layer where the camera moved."""
+        """The minimap's ground layers when the ground changed, visibility where the vision
+        changed, and its camera layer where the camera moved."""
         game = self.game
         rows = np.arange(game.num_envs)
         if self._minimap_cells is None:
@@ -255,8 +267,10 @@ class Observer:
                    else np.flatnonzero(self._minimap_version != game.ground.version))
         self._sample(layers, changed, self._minimap_cells, MINIMAP, ground=True)
         self._minimap_version = game.ground.version.copy()
-        if game.map.fog:
-            self._sample(layers, rows, self._minimap_cells, MINIMAP, ground=False)
+        if self._minimap_vision is not None:
+            self._sample(layers, np.flatnonzero(self._minimap_vision != game.vision.version),
+                         self._minimap_cells, MINIMAP, ground=False)
+        self._minimap_vision = game.vision.version.copy()
         camera = game.world.camera[:, self.player - 1]
         moved = (np.ones(game.num_envs, bool) if self._minimap_camera is None
                  else np.any(camera != self._minimap_camera, axis=1))
@@ -374,8 +388,7 @@ class Observer:
         build_queue = batch["build_queue"]
         build_queue[:] = 0
         build_queue[:, :rows, UL.unit_type] = queue_type
-        build_queue[:, :rows, UL.player_relative] = np.where(in_queue,
-                                                             features.PlayerRelative.SELF, 0)
+        build_queue[:, :rows, UL.player_relative] = np.where(in_queue, _SELF, 0)
         build_queue[:, :rows, UL.health] = np.where(in_queue, TABLE.max_health[queue_type], 0)
         build_queue[:, :rows, UL.build_progress] = progress
         production_queue = batch["production_queue"]
@@ -482,9 +495,7 @@ def harvesters(world):
 
 def relative(owner, player):
     """pysc2's PlayerRelative of units of `owner` seen by `player`."""
-    return np.where(owner == NEUTRAL, features.PlayerRelative.NEUTRAL,
-                    np.where(owner == player, features.PlayerRelative.SELF,
-                             features.PlayerRelative.ENEMY))
+    return np.where(owner == NEUTRAL, _NEUTRAL, np.where(owner == player, _SELF, _ENEMY))
 
 
 def _ratio(value, maximum):

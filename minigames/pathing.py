@@ -19,6 +19,8 @@ from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from minigames import geometry
+
 PATH_SAMPLE = 0.25
 CORNER_GAP = 0.05  # world units either side of a corner a unit squeezes through
 MAX_FIELDS = 512  # distance fields kept (each is one float per cell)
@@ -32,7 +34,10 @@ class Pathing:
         self.pathable = np.asarray(pathable, bool)
         self.rows, self.cols = self.pathable.shape
         self._graph = self._build_graph()
+        # Distance fields by goal cell (least recently used first) -> their index in _store,
+        # [MAX_FIELDS, rows, cols] (allocated when first needed).
         self._fields = collections.OrderedDict()
+        self._store = None
         # [2, rows, cols]: (row, col) of the pathable cell nearest to each cell.
         _, self._nearest_open = ndimage.distance_transform_edt(~self.pathable,
                                                                return_indices=True)
@@ -54,9 +59,7 @@ class Pathing:
 
     def cell_of(self, pos):
         """World positions [..., 2] -> (row, col) of their cells, clipped to the grid."""
-        col = np.clip(np.floor(pos[..., 0]).astype(np.int64), 0, self.cols - 1)
-        row = np.clip(np.floor(self.rows - pos[..., 1]).astype(np.int64), 0, self.rows - 1)
-        return row, col
+        return geometry.cell_of(pos, self.rows, self.cols)
 
     def centre_of(self, row, col):
         return np.stack([col + 0.5, self.rows - row - 0.5], axis=-1)
@@ -75,31 +78,37 @@ class Pathing:
                                           self._nearest_open[1, row, col])
         return pos
 
-    def field(self, row, col):
-        """[rows, cols] shortest distances (in cells) to the goal cell; inf where unreachable."""
-        key = int(row) * self.cols + int(col)
+    def field_index(self, key):
+        """Index in `_store` of the shortest distances (in cells; inf where unreachable) to the
+        goal cell `key` (row * cols + col), computed on first use."""
         if key in self._fields:
             self._fields.move_to_end(key)
             return self._fields[key]
-        distances = dijkstra(self._graph, directed=False, indices=key).reshape(self.rows,
-                                                                               self.cols)
-        self._fields[key] = distances
-        if len(self._fields) > MAX_FIELDS:
-            self._fields.popitem(last=False)
-        return distances
+        if self._store is None:
+            self._store = np.empty((MAX_FIELDS, self.rows, self.cols))
+        if len(self._fields) < MAX_FIELDS:
+            index = len(self._fields)
+        else:
+            _, index = self._fields.popitem(last=False)
+        self._store[index] = dijkstra(self._graph, directed=False, indices=key).reshape(
+            self.rows, self.cols)
+        self._fields[key] = index
+        return index
 
     def clear_line(self, start, goal):
         """[K] bool: the segment from start to goal [K, 2] crosses only pathable cells (sampled
         every PATH_SAMPLE world units: each segment gets as many samples as its own length
         needs)."""
-        length = np.hypot(*(goal - start).T)
+        delta = goal - start
+        length = np.hypot(delta[:, 0], delta[:, 1])
         samples = np.ceil(length / PATH_SAMPLE).astype(np.int64) + 1
         first = np.concatenate([[0], np.cumsum(samples)[:-1]])
         owner = np.repeat(np.arange(len(start)), samples)
         t = (np.arange(samples.sum()) - first[owner]) / np.maximum(samples[owner] - 1, 1)
-        points = start[owner] + (goal - start)[owner] * t[:, None]
-        return np.logical_and.reduceat(self.walkable(points), first) if len(start) else \
-            np.zeros(0, bool)
+        x = start[owner, 0] + delta[owner, 0] * t
+        y = start[owner, 1] + delta[owner, 1] * t
+        walkable = self.pathable[geometry.cell_of_xy(x, y, self.rows, self.cols)]
+        return np.logical_and.reduceat(walkable, first) if len(start) else np.zeros(0, bool)
 
     def _squeeze(self, start, waypoint, units, row, col, step):
         """Units whose next cell is diagonal past a blocked cell (one or both of the two cells
@@ -132,18 +141,21 @@ class Pathing:
         step = np.array(_STEPS)
         next_row = np.clip(row[:, None] + step[None, :, 0], 0, self.rows - 1)
         next_col = np.clip(col[:, None] + step[None, :, 1], 0, self.cols - 1)
-        keys = goal_row * self.cols + goal_col
-        chosen = np.full(len(detour), -1)  # index into _STEPS of each unit's next cell
-        stuck = np.zeros(len(detour), bool)
-        for key in np.unique(keys):  # one distance field per goal cell (a few per loop)
-            units = np.flatnonzero(keys == key)
-            field = self.field(*divmod(int(key), self.cols))
-            ahead = field[next_row[units], next_col[units]]  # [k, 8]
-            best = ahead.argmin(axis=1)
-            here = field[row[units], col[units]]
-            better = ahead[np.arange(len(units)), best] < here
-            chosen[units] = np.where(better, best, -1)
-            stuck[units] = ~better & ~np.isfinite(here)
+        # Each unit's distance field (one per goal cell, a few per loop), read from the store in
+        # chunks of goals whose fields are all in it at once.
+        goals, unit_goal = np.unique(goal_row * self.cols + goal_col, return_inverse=True)
+        ahead, here = np.empty((len(detour), len(_STEPS))), np.empty(len(detour))
+        for first in range(0, len(goals), MAX_FIELDS):
+            fields = np.array([self.field_index(int(key))
+                               for key in goals[first:first + MAX_FIELDS]])
+            units = np.flatnonzero((unit_goal >= first) & (unit_goal < first + MAX_FIELDS))
+            field = fields[unit_goal[units] - first]
+            ahead[units] = self._store[field[:, None], next_row[units], next_col[units]]
+            here[units] = self._store[field, row[units], col[units]]
+        best = ahead.argmin(axis=1)
+        better = ahead[np.arange(len(detour)), best] < here
+        chosen = np.where(better, best, -1)  # index into _STEPS of each unit's next cell
+        stuck = ~better & ~np.isfinite(here)
         moving = np.flatnonzero(chosen >= 0)
         best = chosen[moving]
         waypoint[detour[moving]] = self.centre_of(next_row[moving, best], next_col[moving, best])

@@ -450,15 +450,16 @@ def _losses(game):
     dead_type = world.died_type[env, slot]
     game.ground.dirty[env[placement.HAS_FOOTPRINT[dead_type]]] = True
     owner = world.died_owner[env, slot].astype(np.int64)
-    for k in range(QUEUE_SIZE):
-        queued = world.queue_count[env, slot] > k
+    queue_count = world.queue_count[env, slot]
+    for k in range(queue_count.max(initial=0)):
+        queued = queue_count > k
         np.subtract.at(world.food_queued, (env[queued], owner[queued] - 1),
                        TABLE.supply[world.queue_type[env[queued], slot[queued], k]])
     world.queue_count[env, slot] = 0
     enemy = owner > 0
     killer = 2 - owner[enemy]  # the other player's index
-    column = np.where(TABLE.is_structure[dead_type[enemy]], SC.killed_value_structures,
-                      SC.killed_value_units)
+    column = np.where(TABLE.is_structure[dead_type[enemy]], int(SC.killed_value_structures),
+                      int(SC.killed_value_units))
     np.add.at(world.score_cumulative, (env[enemy], killer, column), VALUE[dead_type[enemy]])
 
 

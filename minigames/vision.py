@@ -9,12 +9,19 @@ area to the player (VisRevealArea): it is visible for good and the rest of the m
 
 Another player's units are seen where their centre's cell is visible; neutral units (resources,
 beacons, shards) are always seen (the game shows resources as snapshots from the start).
+
+Cost: a game's vision is redrawn only when one of its seeing units entered another cell, came or
+went (a game where none did keeps its grid, which is what redrawing would give), and then by
+turning the discs last drawn by the units that changed to seen and drawing every unit's disc
+again, never by a pass over the grids.
 """
 import numpy as np
 
+from minigames import geometry
 from minigames.units import TABLE
 
 HIDDEN, SEEN, VISIBLE = 0, 1, 2
+STALE = -2  # a `Vision._centre` no unit has: the game's grids are redrawn at the next update
 
 
 def _disc_offsets(radius, row_length):
@@ -44,16 +51,28 @@ class Vision:
         revealed = game.map.region_grid(game.map.playable)
         self._revealed = np.where(revealed, VISIBLE, HIDDEN).astype(np.uint8)
         self._offsets = {}
+        # [E, U] what each slot's unit drew at the last update: its disc's centre (a flat index
+        # into the padded grids) and sight, -1 for slots that drew nothing; STALE forces a redraw.
+        self._centre = np.full((n, game.world.max_units), STALE)
+        self._sight = np.zeros((n, game.world.max_units))
+        self._restored = False
+        self.version = np.zeros(n, np.int64)  # [E] counts the changes of each game's grids
 
     def reset(self, rows):
         self.grid[rows] = HIDDEN if self.game.map.fog else self._revealed
+        self._centre[rows] = STALE
+        self.version[rows] += 1
+
+    def restore(self, grid):
+        """Set the grids (a saved state's)."""
+        self.grid[...] = grid
+        self._centre[:] = STALE
+        self._restored = True
+        self.version += 1
 
     def cell_of(self, pos):
         """[..., 2] world positions -> ([...] row, [...] col) of their cells."""
-        height, width = self.shape
-        col = np.clip(np.floor(pos[..., 0]).astype(np.int64), 0, width - 1)
-        row = np.clip(np.floor(height - pos[..., 1]).astype(np.int64), 0, height - 1)
-        return row, col
+        return geometry.cell_of(pos, *self.shape)
 
     def update(self):
         """Recompute what the agent players see now (maps with fog only; a map's own scripted
@@ -62,23 +81,41 @@ class Vision:
             return
         world = self.game.world
         players = self.game.map.players
-        seeing = self._padded[:, :players]  # the map's agent players (a view)
-        np.minimum(seeing, SEEN, out=seeing)  # visible cells become seen
-        env, slot = np.nonzero(world.alive & (world.owner > 0) & (world.owner <= players))
-        if env.size == 0:
-            return
-        player = world.owner[env, slot].astype(np.int64) - 1
-        row, col = self.cell_of(world.pos[env, slot])
         _, _, padded_height, padded_width = self._padded.shape
-        centre = (((env * 2 + player) * padded_height + row + self._margin) * padded_width
-                  + col + self._margin)
-        sight = TABLE.sight[world.unit_type[env, slot]]
+        seeing = world.alive & (world.owner > 0) & (world.owner <= players)
+        row, col = self.cell_of(world.pos)
+        env_player = np.arange(world.num_envs)[:, None] * 2 + world.owner.astype(np.int64) - 1
+        centre = np.where(seeing, ((env_player * padded_height + row + self._margin) * padded_width
+                                   + col + self._margin), -1)
+        sight = TABLE.sight[world.unit_type]
+        changed = (centre != self._centre) | (seeing & (sight != self._sight))
+        redraw = np.flatnonzero(changed.any(axis=1))
+        if redraw.size == 0:
+            return
+        if self._restored:  # a saved grid: its visible cells are not this engine's last discs
+            agents = self._padded[:, :players]  # the map's agent players (a view)
+            np.minimum(agents, SEEN, out=agents)
+            self._restored = False
+        else:  # visible cells become seen: the cells of the discs drawn last by units that
+            # changed (the discs of the others are drawn again below)
+            self._draw(np.where(changed[redraw], self._centre[redraw], -1), self._sight[redraw],
+                       SEEN)
+        self._centre[redraw] = centre[redraw]
+        self._sight[redraw] = sight[redraw]
+        self._draw(centre[redraw], sight[redraw], VISIBLE)
+        self.version[redraw] += 1
+
+    def _draw(self, centre, sight, value):
+        """Set the cells of the discs of sight around `centre` (flat indices into the padded
+        grids; -1 and STALE: none) to `value`."""
+        drawn = centre >= 0
+        centre, sight = centre[drawn], sight[drawn]
         flat = self._padded.reshape(-1)
         for radius in np.unique(sight):
             if radius not in self._offsets:
-                self._offsets[radius] = _disc_offsets(radius, padded_width)
+                self._offsets[radius] = _disc_offsets(radius, self._padded.shape[-1])
             centres = np.unique(centre[sight == radius])  # units sharing a cell see alike
-            flat[(centres[:, None] + self._offsets[radius][None, :]).ravel()] = VISIBLE
+            flat[(centres[:, None] + self._offsets[radius][None, :]).ravel()] = value
 
     def sees(self, player):
         """[E, U] bool: units `player` sees now."""

@@ -73,13 +73,40 @@ class MapScript:
     def points_away_from(rng, rect, count, others, min_distance):
         """`count` uniform points of `rect`, each drawn again until it is at least `min_distance`
         from every point of `others` [K, 2]."""
-        points = []
+        return MapScript.spaced_points(rng, rect, count, keep=lambda points: far_from(
+            points, others, min_distance))
+
+    @staticmethod
+    def spaced_points(rng, rect, count, keep=None, spacing=None, placed=()):
+        """`count` uniform points of `rect` drawn one after another (x, then y), each kept when
+        `keep(points [K, 2]) -> [K] bool` allows it and it is at least `spacing` from the points
+        of `placed` and those kept before it (else drawn again).
+
+        Candidates are drawn in blocks, and the generator is then wound back to just after the
+        last candidate looked at, so it is left as the one-by-one loop would leave it and the
+        games are the same."""
         x0, y0, x1, y1 = rect
-        while len(points) < count:
-            point = np.array([rng.uniform(x0, x1), rng.uniform(y0, y1)])
-            if len(others) == 0 or np.min(np.hypot(*(others - point).T)) >= min_distance:
-                points.append(point)
-        return np.array(points)
+        kept = []
+        while len(kept) < count:
+            state = rng.bit_generator.state
+            block = rng.uniform((x0, y0), (x1, y1), size=(4 * count, 2))
+            allowed = np.ones(len(block), bool) if keep is None else keep(block)
+            if spacing is not None:
+                allowed &= far_from(block, np.reshape(list(placed) + kept, (-1, 2)), spacing)
+            used = 0
+            while len(kept) < count:
+                free = np.flatnonzero(allowed[used:])
+                if free.size == 0:
+                    used = len(block)
+                    break
+                used += int(free[0])
+                kept.append(block[used])
+                if spacing is not None:
+                    allowed &= far_from(block, block[used][None], spacing)
+                used += 1
+            rng.bit_generator.state = state
+            rng.bit_generator.advance(2 * used)  # one 64-bit draw per coordinate
+        return np.array(kept)
 
     @staticmethod
     def count(game, owner, unit_type=None):
@@ -93,8 +120,20 @@ class MapScript:
     def deaths(game, owner, unit_types=None):
         """[E] units of `owner` (of `unit_types`) that died in this game loop."""
         world = game.world
+        if not world.died.any():
+            return np.zeros(game.num_envs, np.int64)
         mask = world.died & (world.died_owner == owner)
         if unit_types is not None:
-            mask &= np.isin(world.died_type, unit_types)
+            wanted = np.zeros(TABLE.size, bool)
+            wanted[unit_types] = True
+            mask &= wanted[world.died_type]
         return mask.sum(axis=1)
 
+
+def far_from(points, others, min_distance):
+    """[K] bool: points [K, 2] at least `min_distance` from every point of `others` [M, 2]."""
+    if len(others) == 0:
+        return np.ones(len(points), bool)
+    distance = np.hypot(points[:, None, 0] - others[None, :, 0],
+                        points[:, None, 1] - others[None, :, 1])
+    return distance.min(axis=1) >= min_distance

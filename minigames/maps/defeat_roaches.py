@@ -22,7 +22,7 @@ from pysc2.lib import units
 
 from minigames.maps.base import MapScript
 
-MARINE = units.Terran.Marine
+MARINE = int(units.Terran.Marine)  # ints: numpy compares them faster than IntEnums
 LEFT_SPAWN = (23.97, 25.06, 27.98, 31.05)
 RIGHT_SPAWN = (38.02, 25.04, 42.04, 31.08)
 START_MARINES = 9

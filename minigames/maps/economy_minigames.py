@@ -27,10 +27,11 @@ from minigames.units import TABLE
 
 F = actions.FUNCTIONS
 SC = features.ScoreCumulative
-SCV, MARINE = units.Terran.SCV, units.Terran.Marine
-COMMAND_CENTER, SUPPLY_DEPOT = units.Terran.CommandCenter, units.Terran.SupplyDepot
-BARRACKS = units.Terran.Barracks
-MINERAL_FIELD, GEYSER = units.Neutral.MineralField, units.Neutral.VespeneGeyser
+# Unit types as ints (numpy compares them faster than IntEnums).
+SCV, MARINE = int(units.Terran.SCV), int(units.Terran.Marine)
+COMMAND_CENTER, SUPPLY_DEPOT = int(units.Terran.CommandCenter), int(units.Terran.SupplyDepot)
+BARRACKS = int(units.Terran.Barracks)
+MINERAL_FIELD, GEYSER = int(units.Neutral.MineralField), int(units.Neutral.VespeneGeyser)
 COMMAND_CENTER_POINT = np.array([29.8251, 28.0083])
 SCV_COLUMNS = (3.5, 4.5)
 SCV_ROWS = (2.5, 1.5, 0.5, -0.5, -1.5, -2.5)

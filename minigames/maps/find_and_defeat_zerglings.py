@@ -13,10 +13,11 @@
 import numpy as np
 from pysc2.lib import units
 
-from minigames.maps.base import MapScript
+from minigames.maps.base import MapScript, far_from
 
-MARINE = units.Terran.Marine
-ZERGLING = units.Zerg.Zergling
+# ints: numpy compares them faster than IntEnums
+MARINE = int(units.Terran.Marine)
+ZERGLING = int(units.Zerg.Zergling)
 CENTRE = np.array([32.0, 28.0])
 MARINE_ANGLES = np.radians([210.0, 330.0, 90.0])
 ZERGLINGS = 25
@@ -52,14 +53,10 @@ class FindAndDefeatZerglings(MapScript):
             point = CENTRE + radius * np.array([np.cos(angle), np.sin(angle)])
             if np.min(np.hypot(*(np.array(points) - point).T)) >= SPACING:
                 points.append(point)
-        x0, y0, x1, y1 = OUTER_REGION
-        while len(points) < ZERGLINGS:
-            point = np.array([rng.uniform(x0, x1), rng.uniform(y0, y1)])
-            if np.hypot(*(point - CENTRE)) < INNER_HOLE:
-                continue
-            if np.min(np.hypot(*(np.array(points) - point).T)) >= SPACING:
-                points.append(point)
-        return np.array(points)
+        outer = self.spaced_points(
+            rng, OUTER_REGION, ZERGLINGS - len(points), spacing=SPACING, placed=points,
+            keep=lambda candidates: np.hypot(*(candidates - CENTRE).T) >= INNER_HOLE)
+        return np.concatenate([points, outer])
 
     def tick(self, game, running):
         world = game.world
@@ -68,14 +65,10 @@ class FindAndDefeatZerglings(MapScript):
         cleared = running & (self.count(game, 2) == 0) & (self.count(game, 1, MARINE) > 0)
         for e in np.flatnonzero(cleared):
             marines = world.pos[e, world.alive[e] & (world.unit_type[e] == MARINE)]
-            points = []
-            while len(points) < ZERGLINGS:
-                point = self.uniform_points(game.rngs[e], self.playable, 1)[0]
-                if np.min(np.hypot(*(marines - point).T)) < RESPAWN_DISTANCE:
-                    continue
-                if not points or np.min(np.hypot(*(np.array(points) - point).T)) >= SPACING:
-                    points.append(point)
-            world.spawn(np.full(ZERGLINGS, e), ZERGLING, 2, np.array(points))
+            points = self.spaced_points(
+                game.rngs[e], self.playable, ZERGLINGS, spacing=SPACING,
+                keep=lambda candidates: far_from(candidates, marines, RESPAWN_DISTANCE))
+            world.spawn(np.full(ZERGLINGS, e), ZERGLING, 2, points)
 
     def ended(self, game):
         return self.count(game, 1, MARINE) == 0

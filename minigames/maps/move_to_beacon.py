@@ -19,7 +19,7 @@ BEACON_SPAWN = (23.5, 21.5, 42.5, 34.5)
 BEACON_SPAWN_HOLE = ((33.0, 28.0), 4.0)
 BEACON_MIN_DISTANCE = 5.0
 BEACON_RADIUS = 1.25
-MARINE = units.Terran.Marine
+MARINE = int(units.Terran.Marine)  # an int: numpy compares it faster than an IntEnum
 
 
 class MoveToBeacon(MapScript):

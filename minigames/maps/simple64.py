@@ -21,8 +21,8 @@ from minigames.maps import simple64_terrain as terrain
 from minigames.maps.base import MapScript
 from minigames.units import TABLE
 
-COMMAND_CENTER = units.Terran.CommandCenter
-SCV = units.Terran.SCV
+COMMAND_CENTER = int(units.Terran.CommandCenter)  # ints: numpy compares them faster than IntEnums
+SCV = int(units.Terran.SCV)
 START_WORKERS = 12
 START_MINERALS = 50
 _FIELD_TYPES = {"MineralField": units.Neutral.MineralField,

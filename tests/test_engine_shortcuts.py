@@ -1,0 +1,112 @@
+"""The engine's shortcuts for speed give what the plain computation gives.
+
+Each test checks one shortcut against a direct computation written here: incremental vision
+against vision redrawn from scratch, the unit under a clicked pixel against the drawn footprints,
+spaced random points drawn in blocks against drawing them one by one, and the store of distance
+fields at any size.
+"""
+import numpy as np
+from pysc2.lib import actions, units
+
+import minigames
+from minigames import geometry, pathing, vision
+from minigames.maps.base import MapScript, far_from
+from tests.engine_helpers import empty_game, make_game
+
+NEVER = 10 ** 9  # an end loop no test reaches
+
+
+def random_actions(env, seed):
+    """Endless (function ids, values) of random available functions with random arguments for
+    every game of a BatchEnv (as bench.env_throughput draws them)."""
+    rng = np.random.default_rng(seed)
+    while True:
+        function_ids = (rng.random((env.num_envs, len(actions.FUNCTIONS)))
+                        * env.core.available()).argmax(axis=1)
+        indices = np.stack([rng.integers(0, max(s, 1), env.num_envs) for s in env.arg_sizes], -1)
+        yield function_ids, env.index_to_values(indices)
+
+
+def test_incremental_vision_equals_vision_redrawn_from_scratch():
+    # A game given a saved state redraws every disc after turning all visible cells to seen;
+    # the played game redraws only what changed. After every game loop both grids must agree.
+    env = minigames.BatchEnv(map_name="FindAndDefeatZerglings", num_envs=4, seed=0)
+    played, restored = env.core, make_game("FindAndDefeatZerglings", n=4)
+    steps = random_actions(env, seed=0)
+    for _ in range(30):
+        played.apply(*next(steps))
+        for _ in range(8):
+            restored.set_state(played.get_state())
+            played.advance(1, np.full(4, NEVER))
+            restored.advance(1, np.full(4, NEVER))
+            np.testing.assert_array_equal(played.vision.grid, restored.vision.grid)
+    grid = played.vision.grid
+    assert (grid == vision.SEEN).any() and (grid == vision.VISIBLE).any()
+
+
+def test_unit_at_a_pixel_is_the_top_unit_of_the_drawn_footprints():
+    game = empty_game("DefeatZerglingsAndBanelings", n=3, screen=64)
+    rng = np.random.default_rng(3)
+    for e in range(3):  # marines and zerglings heaped around the camera's centre
+        game.world.spawn(np.full(12, e), [units.Terran.Marine] * 6 + [units.Zerg.Zergling] * 6,
+                         [1] * 6 + [2] * 6, game.world.camera[e, 0] + rng.uniform(-1, 1, (12, 2)))
+    observer, world, view = game.observers[0], game.world, game.screen
+    rows = np.arange(3)
+    visible, key = observer.visible_units(rows), observer.draw_priority(rows)
+    expected = np.full((3, view.height, view.width), -1)
+    best = np.full((3, view.height, view.width), -1)
+    covering = np.zeros((3, view.height, view.width), np.int64)
+    for e in rows:  # the footprints as drawn, the unit of highest priority on top
+        slots = np.flatnonzero(visible[e])
+        offset = view.camera_offset(world.camera[e, 0])
+        unit, row, col = geometry.footprints(view.to_pixels(world.pos[e, slots], offset),
+                                             view.radius_pixels(world.radius[e, slots]),
+                                             view.width, view.height)
+        for u, r, c in zip(unit, row, col):
+            covering[e, r, c] += 1
+            if key[e, slots[u]] > best[e, r, c]:
+                best[e, r, c], expected[e, r, c] = key[e, slots[u]], slots[u]
+    for y in range(view.height):
+        for x in range(view.width):
+            pixels = np.tile([x, y], (3, 1))
+            np.testing.assert_array_equal(observer.unit_at(rows, pixels), expected[:, y, x])
+    assert (covering >= 2).sum() > 20  # units overlap: which one is on top matters
+
+
+def one_by_one(rng, rect, count, others, min_distance, spacing):
+    """The plain loop `MapScript.spaced_points` must match: draw (x, y), keep it when it is far
+    enough from `others` and from the points kept before it."""
+    kept = []
+    x0, y0, x1, y1 = rect
+    while len(kept) < count:
+        point = np.array([rng.uniform(x0, x1), rng.uniform(y0, y1)])
+        if len(others) and np.min(np.hypot(*(others - point).T)) < min_distance:
+            continue
+        if not kept or np.min(np.hypot(*(np.array(kept) - point).T)) >= spacing:
+            kept.append(point)
+    return np.array(kept)
+
+
+def test_spaced_points_drawn_in_blocks_match_drawing_one_by_one():
+    rect = (10.0, 12.0, 54.0, 44.0)
+    for seed in range(40):
+        others = np.random.default_rng(100 + seed).uniform(10, 50, size=(seed % 4, 2))
+        plain, blocked = np.random.default_rng(seed), np.random.default_rng(seed)
+        expected = one_by_one(plain, rect, 25, others, 9.0, 5.0)
+        points = MapScript.spaced_points(blocked, rect, 25, spacing=5.0,
+                                         keep=lambda c: far_from(c, others, 9.0))
+        np.testing.assert_array_equal(points, expected)
+        assert blocked.random() == plain.random()  # the generator is left where the loop left it
+
+
+def test_waypoints_do_not_depend_on_the_size_of_the_field_store(monkeypatch):
+    terrain = np.ones((20, 30), bool)
+    terrain[5:15, 10] = False  # a wall to walk around
+    rng = np.random.default_rng(0)
+    start = rng.uniform([1, 1], [9, 19], size=(40, 2))
+    goal = rng.uniform([11, 1], [29, 19], size=(40, 2))
+    expected = pathing.Pathing(terrain).waypoints(start, goal)
+    monkeypatch.setattr(pathing, "MAX_FIELDS", 3)  # fewer fields than goals: read in chunks
+    small = pathing.Pathing(terrain)
+    np.testing.assert_array_equal(small.waypoints(start, goal), expected)
+    assert len(small._fields) == 3
