@@ -7,7 +7,8 @@ Plays one game of seed `--seed` against the built-in AI with the marine rush
 `--model_name` says otherwise; its most likely actions with `--greedy`), on the embedded engine's
 pysc2 `SC2Env`, and prints one JSON line: each player's first `--count` actions whose function is
 a Build_* or Train_* one (with the game loop it was issued at, and whether the game accepted it),
-and each game's outcome.
+every attack order (its game loop and the army count then), how each game ended (its outcome,
+last game loop, army, minerals and supply).
 """
 import json
 
@@ -37,6 +38,7 @@ flags.mark_flag_as_required("model_path")
 FLAGS = flags.FLAGS
 
 BUILD_OR_TRAIN = {f.id for f in actions.FUNCTIONS if f.name.startswith(("Build_", "Train_"))}
+ATTACK = {f.id for f in actions.FUNCTIONS if f.name.startswith("Attack_")}
 
 
 def make_env(uses_feature_units):
@@ -46,18 +48,25 @@ def make_env(uses_feature_units):
 
 
 def play(env, choose):
-    """Play one game, `choose(timestep)` -> FunctionCall; returns (build order, outcome)."""
+    """Play one game, `choose(timestep)` -> FunctionCall; returns its summary."""
     timestep = env.reset()[0]
-    order = []
+    order, attacks = [], []
     while not timestep.last():
         call = choose(timestep)
         loop = int(timestep.observation.game_loop[0])
+        army = int(timestep.observation.player.army_count)
         timestep = env.step([call])[0]
         if call.function in BUILD_OR_TRAIN and len(order) < FLAGS.count:
             refused = [int(r) for r in timestep.observation.action_result]
             order.append({"game_loop": loop, "function": actions.FUNCTIONS[call.function].name,
                           "accepted": not refused})
-    return order, int(timestep.reward)
+        if call.function in ATTACK:
+            attacks.append({"game_loop": loop, "army": army})
+    player = timestep.observation.player
+    return {"outcome": int(timestep.reward), "actions": order, "attacks": attacks,
+            "end": {"game_loop": int(timestep.observation.game_loop[0]),
+                    "army": int(player.army_count), "minerals": int(player.minerals),
+                    "supply": [int(player.food_used), int(player.food_cap)]}}
 
 
 def network_player(spec):
@@ -84,13 +93,12 @@ def main(argv):
     env = make_env(uses_feature_units=False)
     rush.setup(env.observation_spec()[0], env.action_spec()[0])
     rush.reset()
-    rush_order, rush_outcome = play(env, rush.step)
+    demonstrator = play(env, rush.step)
     model, choose = network_player(spec)
-    network_order, network_outcome = play(make_env(model.uses_feature_units), choose)
+    imitator = play(make_env(model.uses_feature_units), choose)
     print(json.dumps({"benchmark": "build_order", "seed": FLAGS.seed,
                       "difficulty": FLAGS.difficulty, "model": FLAGS.model_path,
-                      "demonstrator": {"outcome": rush_outcome, "actions": rush_order},
-                      "network": {"outcome": network_outcome, "actions": network_order}}))
+                      "demonstrator": demonstrator, "network": imitator}))
 
 
 if __name__ == "__main__":
