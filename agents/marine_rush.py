@@ -14,20 +14,31 @@ Rules, in order of priority (the economy and the Barracks are `agents.economy.Bu
 2. Supply: a Supply Depot when the supply left is at most SUPPLY_MARGIN (+2 per Barracks).
 3. Two Barracks once a depot stands; their rally point is set on the minimap in front of the base.
 4. Marines from every Barracks (all selected at once, one Train_Marine per step).
-5. Attack in waves: whenever WAVE Marines are out (at most every ATTACK_EVERY steps),
+5. Attack in waves: when the army is at least WAVE Marines and at least REINFORCEMENT of them
+   stand idle on the screen (at the rally point: fresh ones, or the whole first wave),
    `select_army` and `Attack_minimap` at the enemy the minimap shows nearest the enemy's start
    location, or at that location (the own base mirrored through the centre of the map's pathable
-   area, which holds on Simple64's point-symmetric layout). Between waves new Marines gather at
-   the rally point, so they do not walk into the enemy one by one.
+   area, which holds on Simple64's point-symmetric layout). The whole army is sent, so Marines
+   already at the enemy base go on to its next structure.
+
+Every rule reads only what the observation shows (the attack: `player.army_count` and the Marines'
+`order_length` in `feature_units`, which it needs), never a timer of its own, so a network that
+imitates it can tell from its input when to attack. And with probability PAUSE it waits a step
+(a no_op) instead of deciding (drawn from numpy's global generator, which `minigames.play
+--seed` seeds): recorded games then differ in their timing, so an imitator learns to act on what
+it sees rather than on the game loop (DART, Laskey et al. 2017, injects noise into the
+demonstrator for the same reason). The pause never falls between a selection and its command.
 """
 import numpy as np
-from pysc2.lib import actions, features
+from pysc2.lib import actions, features, units
 
 from agents.economy import BuildMarines
 
 F = actions.FUNCTIONS
 SELF = features.PlayerRelative.SELF
 ENEMY = features.PlayerRelative.ENEMY
+FU = features.FeatureUnit
+MARINE = int(units.Terran.Marine)
 
 
 class MarineRush(BuildMarines):
@@ -37,18 +48,23 @@ class MarineRush(BuildMarines):
     MAX_BARRACKS = 2
     BARRACKS_AT = 12
     WAVE = 10           # Marines an attack needs
-    ATTACK_EVERY = 24   # agent steps between two attack orders (the army walks meanwhile)
+    REINFORCEMENT = 3   # idle Marines at the rally point that send the army (again)
+    PAUSE = 0.1         # chance of a no_op instead of a decision
     RALLY_FRACTION = 0.2  # of the way from the own base to the enemy's
 
     def reset(self):
         super().reset()
         self._barracks_rallied = 0  # Barracks that were selected when the rally was set
-        self._last_attack = -self.ATTACK_EVERY
         self._home = None   # minimap pixel of the own base
         self._enemy_start = None
 
     def decide(self):
+        if "feature_units" not in self.obs:
+            raise ValueError("MarineRush needs feature_units (use_feature_units=True in the "
+                             "AgentInterfaceFormat; minigames.play reports them by default).")
         self._locate_bases()
+        if np.random.random() < self.PAUSE:
+            return None
         return super().decide()
 
     def _locate_bases(self):
@@ -75,12 +91,11 @@ class MarineRush(BuildMarines):
         return super().command_barracks(count)
 
     def fight(self):
-        """Send the whole army at the enemy when it is a wave."""
+        """Send the whole army at the enemy when it is a wave and Marines wait at the rally."""
         if self._enemy_start is None or self.player.army_count < self.WAVE:
             return None
-        if self.steps - self._last_attack < self.ATTACK_EVERY:
+        if self._idle_marines_on_screen() < self.REINFORCEMENT:
             return None
-        self._last_attack = self.steps
         target = self._attack_target()
 
         def order():
@@ -89,6 +104,11 @@ class MarineRush(BuildMarines):
             return F.Attack_minimap("now", target)
         self.then(order)
         return F.select_army("select")
+
+    def _idle_marines_on_screen(self):
+        rows = np.asarray(self.obs.feature_units).reshape(-1, len(FU))
+        return int(((rows[:, FU.unit_type] == MARINE) & (rows[:, FU.alliance] == SELF)
+                    & (rows[:, FU.order_length] == 0)).sum())
 
     def _attack_target(self):
         """The enemy the minimap shows nearest the enemy's start location, else that location."""

@@ -90,7 +90,7 @@ def main(argv):
     keras.utils.set_random_seed(FLAGS.seed)
     spec = utils.Spec(FLAGS.size, FLAGS.size)
     rush = MarineRush()
-    env = make_env(uses_feature_units=False)
+    env = make_env(uses_feature_units=True)
     rush.setup(env.observation_spec()[0], env.action_spec()[0])
     rush.reset()
     demonstrator = play(env, rush.step)

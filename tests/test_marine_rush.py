@@ -1,6 +1,9 @@
 """The Simple64 demonstrator plays the two-Barracks marine rush through pysc2's interface and wins."""
 import collections
 
+import numpy as np
+import pytest
+
 from pysc2.env import sc2_env
 from pysc2.lib import actions
 
@@ -13,8 +16,10 @@ F = actions.FUNCTIONS
 def test_the_marine_rush_builds_two_barracks_and_destroys_the_very_easy_ai():
     env = SC2Env(map_name="Simple64", players=pysc2_batch_env.players("Simple64"),
                  agent_interface_format=sc2_env.AgentInterfaceFormat(
-                     feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32)),
+                     feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32),
+                     use_feature_units=True),
                  step_mul=8, random_seed=1)
+    np.random.seed(0)  # its pauses
     agent = MarineRush()
     agent.setup(env.observation_spec()[0], env.action_spec()[0])
     agent.reset()
@@ -29,3 +34,16 @@ def test_the_marine_rush_builds_two_barracks_and_destroys_the_very_easy_ai():
     assert used[F.Build_Barracks_screen.id] >= 2
     assert used[F.Attack_minimap.id] >= 1
     assert used[F.Train_Marine_quick.id] >= 10
+
+
+def test_the_marine_rush_needs_feature_units_and_says_so():
+    env = SC2Env(map_name="Simple64", players=pysc2_batch_env.players("Simple64"),
+                 agent_interface_format=sc2_env.AgentInterfaceFormat(
+                     feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32)),
+                 step_mul=8, random_seed=1)
+    agent = MarineRush()
+    agent.setup(env.observation_spec()[0], env.action_spec()[0])
+    agent.reset()
+    timestep, = env.reset()
+    with pytest.raises(ValueError, match="use_feature_units=True"):
+        agent.step(timestep)
