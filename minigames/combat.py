@@ -29,7 +29,7 @@ Only ground weapons are modelled (none of the engine's maps has air units).
 import numpy as np
 
 from minigames.units import GROUND, TABLE
-from minigames.world import NEUTRAL, Order, at, compact, gather
+from minigames.world import NEUTRAL, Order, at, compact, gather, nonzero
 
 ACQUIRES = np.zeros(8, bool)  # orders under which armed units pick their own targets
 ACQUIRES[[Order.NONE, Order.ATTACK, Order.PATROL, Order.HOLD]] = True
@@ -127,13 +127,13 @@ def _nearest(rows, candidates, score, row_slot, column_slot):
     lowest score [E, R, C] (the first in slot order among equals)."""
     candidates = candidates & rows[:, :, None]
     choice = np.where(candidates, score, np.inf).argmin(axis=2)
-    env, row = np.nonzero(candidates.any(axis=2))
+    env, row = nonzero(candidates.any(axis=2))
     return env, row_slot[env, row], column_slot[env, choice[env, row]]
 
 
 def _follow_attack_orders(world, active, kind):
     """Units with an Attack order on a unit aim at it; the order ends when the target is gone."""
-    env, slot = np.nonzero(active & (kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
+    env, slot = nonzero(active & (kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
     if env.size == 0:
         return
     target = world.order_target[env, slot, 0]
@@ -144,7 +144,7 @@ def _follow_attack_orders(world, active, kind):
 
 
 def _has_target(world):
-    env, slot = np.nonzero(world.target >= 0)
+    env, slot = nonzero(world.target >= 0)
     ok = world.valid(env, world.target[env, slot], world.target_tag[env, slot])
     world.target[env[~ok], slot[~ok]] = -1
     return world.target >= 0
@@ -201,7 +201,7 @@ def _alert(world, sides, active, kind):
 
 
 def _fire(world, active, kind, intents):
-    env, slot = np.nonzero(active & (world.target >= 0))
+    env, slot = nonzero(active & (world.target >= 0))
     if env.size == 0:
         return
     unit_type = world.unit_type[env, slot]
@@ -258,13 +258,13 @@ def _resolve_deaths(world):
             break
         exploded |= boom
         _explode(world, boom)
-    env, slot = np.nonzero(mortal & (world.health <= 0))
+    env, slot = nonzero(mortal & (world.health <= 0))
     world.kill(env, slot)
 
 
 def _explode(world, exploders):
     """Splash damage of each exploding unit on the enemy ground units around it (to their edge)."""
-    env, slot = np.nonzero(exploders)
+    env, slot = nonzero(exploders)
     # [X, U]: every slot of each exploder's game.
     target = (world.alive & (world.owner != NEUTRAL) & ~TABLE.is_flying[world.unit_type])[env]
     delta = world.pos[env, slot][:, None, :] - world.pos[env]
@@ -272,7 +272,7 @@ def _explode(world, exploders):
     radius = TABLE.explosion_radius[world.unit_type[env, slot]]
     hit = (target & (distance <= radius[:, None])
            & (world.owner[env] != world.owner[env, slot][:, None]))
-    k, victims = np.nonzero(hit)
+    k, victims = nonzero(hit)
     damage = EXPLOSION_DAMAGE[_INDEX[world.unit_type[env[k], slot[k]]],
                               _INDEX[world.unit_type[env[k], victims]]]
     np.add.at(world.health, (env[k], victims), -damage)

@@ -51,7 +51,7 @@ from pysc2.lib import features
 from s2clientprotocol import error_pb2
 
 from minigames.units import TABLE
-from minigames.world import Order, Phase, compact, gather as gather_rows
+from minigames.world import Order, Phase, compact, gather as gather_rows, nonzero
 
 MINERALS_PER_TRIP = 5
 GAS_PER_TRIP = 4
@@ -135,7 +135,7 @@ def tick(game, running, intents, kind):
     world = game.world
     harvesting = ((kind == Order.GATHER) | (kind == Order.RETURN)) & running[:, None]
     income = np.zeros((world.num_envs, 2, 2))  # [env, player, minerals/vespene] of this loop
-    env, slot = np.nonzero(harvesting)
+    env, slot = nonzero(harvesting)
     if env.size:
         _cycle(game, env, slot, kind[env, slot], intents, income)
     rate = world.score_cumulative[:, :, SC.collection_rate_minerals:SC.collection_rate_vespene + 1]

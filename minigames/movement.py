@@ -31,7 +31,7 @@ through other units (as mining workers do in the real game). Units never leave t
 import numpy as np
 
 from minigames.units import TABLE
-from minigames.world import NEUTRAL, Order, at, compact
+from minigames.world import NEUTRAL, Order, at, compact, nonzero
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -80,7 +80,7 @@ def tick(game, running, intents):
     by_order &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
     moving = (active & intents.wants_move & ~intents.stand) | by_order
 
-    env, slot = np.nonzero(moving)
+    env, slot = nonzero(moving)
     start = at(world.pos, env, slot)
     goal = np.where(by_order[env, slot, None], world.order_point[env, slot, 0],
                     intents.destination[env, slot])
@@ -157,7 +157,7 @@ def _separate(game, intents, kind):
         return
     # Each awake unit (a row) against the solid units of its own game ([R, S]); pushes are added
     # pair by pair in the order (game, awake unit's slot, other unit's slot).
-    env, a = np.nonzero(rows)
+    env, a = nonzero(rows)
     # Units by flat index env * U + slot, into world.pos (x at 2 * index) and world.radius.
     units = world.max_units
     mine = env * units + a
@@ -168,7 +168,7 @@ def _separate(game, intents, kind):
     d2 = dx * dx
     d2 += dy * dy
     reach = radius[mine][:, None] + radius[others]
-    k, j = np.nonzero((d2 < reach * reach) & s_ok[env] & (others != mine[:, None]))
+    k, j = nonzero((d2 < reach * reach) & s_ok[env] & (others != mine[:, None]))
     if k.size == 0:
         return
     env, a, b = env[k], a[k], others[k, j] % units
@@ -216,7 +216,7 @@ def _keep_on_ground(game, moved, before):
     it keeps the part of the move along x, or else along y, that stays on pathable ground, or
     stays where it was."""
     world = game.world
-    env, slot = np.nonzero(moved)
+    env, slot = nonzero(moved)
     off = ~game.pathing.walkable(world.pos[env, slot])
     if not off.any():
         return

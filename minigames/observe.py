@@ -38,7 +38,7 @@ from pysc2.lib import actions, features
 
 from minigames import batch_format, geometry, production
 from minigames.units import GROUND, TABLE
-from minigames.world import NEUTRAL, Order, compact, gather
+from minigames.world import NEUTRAL, Order, compact, gather, nonzero
 
 SCREEN = features.SCREEN_FEATURES
 MINIMAP = features.MINIMAP_FEATURES
@@ -112,7 +112,7 @@ class Observer:
     def _screen_footprints(self, rows):
         world = self.game.world
         view = self.game.screen
-        r, slot = np.nonzero(self.visible_units(rows))
+        r, slot = nonzero(self.visible_units(rows))
         env = rows[r]
         offset = view.camera_offset(world.camera[env, self.player - 1])
         centre = view.to_pixels(world.pos[env, slot], offset)
@@ -167,7 +167,7 @@ class Observer:
     def _minimap_footprints(self):
         world = self.game.world
         view = self.game.minimap
-        env, slot = np.nonzero(self.visible_units())
+        env, slot = nonzero(self.visible_units())
         centre = view.to_pixels(world.pos[env, slot])
         unit, row, col = geometry.footprints(centre, view.radius_pixels(world.radius[env, slot]),
                                              view.width, view.height)
@@ -411,7 +411,7 @@ class Observer:
         limit = table.shape[1]
         table[:, :count.max(initial=0)] = 0
         rank = np.cumsum(on_screen, axis=1) - 1
-        env, slot = np.nonzero(on_screen & (rank < limit))
+        env, slot = nonzero(on_screen & (rank < limit))
         rows = table[env, rank[env, slot]]
         unit_type = world.unit_type[env, slot]
         owner = world.owner[env, slot]
@@ -475,7 +475,7 @@ def harvesters(world):
     if not (refinery.any() or halls.any()):
         return assigned, ideal
     gathering = world.alive & (world.current_order() == Order.GATHER)
-    env, slot = np.nonzero(gathering)
+    env, slot = nonzero(gathering)
     on = np.zeros(world.alive.shape)
     np.add.at(on, (env, world.order_target[env, slot, 0]), 1.0)
     assigned[refinery] = on[refinery]
@@ -487,7 +487,7 @@ def harvesters(world):
         delta = gather(world.pos, h_slot)[:, :, None, :] - gather(world.pos, f_slot)[:, None]
         near = (np.hypot(delta[..., 0], delta[..., 1]) <= NEAR_TOWN_HALL) & (
             h_ok[:, :, None] & f_ok[:, None, :])
-        e, k = np.nonzero(h_ok)
+        e, k = nonzero(h_ok)
         assigned[e, h_slot[e, k]] = (near * gather(on, f_slot)[:, None, :]).sum(axis=2)[e, k]
         ideal[e, h_slot[e, k]] = near.sum(axis=2)[e, k] * HARVESTERS_PER_FIELD
     return assigned, ideal

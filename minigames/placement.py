@@ -29,6 +29,7 @@ from s2clientprotocol import error_pb2
 
 from minigames import movement
 from minigames.units import TABLE
+from minigames.world import nonzero
 
 RESOURCE_GAP = 3  # cells between a town hall and a resource
 OK = 0
@@ -106,7 +107,7 @@ class Ground:
         self.pathable[rows] = self.base_pathable
         self.buildable[rows] = self.base_buildable
         self.near_resources[rows] = False
-        r, slot = np.nonzero(world.alive[rows] & HAS_FOOTPRINT[world.unit_type[rows]])
+        r, slot = nonzero(world.alive[rows] & HAS_FOOTPRINT[world.unit_type[rows]])
         env = rows[r]
         unit_type = world.unit_type[env, slot]
         for covered, margin, grids in ((np.ones(len(env), bool), 0,

@@ -300,12 +300,18 @@ class World:
             getattr(self, name)[...] = value
 
 
+def nonzero(mask):
+    """np.nonzero of a 2-D mask: (rows, columns) of its True entries in row-major order, through
+    the flat indices (twice as fast as np.nonzero's two index arrays on the engine's masks)."""
+    return np.divmod(mask.ravel().nonzero()[0], mask.shape[1])
+
+
 def compact(mask):
     """Gather the True slots of each row to the front: (slots [E, K], valid [E, K]) with K the
     largest count of any row (slots of invalid entries are 0)."""
     count = mask.sum(axis=1)
     k = int(count.max(initial=0))
-    env, slot = np.nonzero(mask)
+    env, slot = nonzero(mask)
     rank = np.arange(env.size) - (np.cumsum(count) - count)[env]  # index within the row
     slots = np.zeros((mask.shape[0], k), np.int64)
     slots[env, rank] = slot
