@@ -35,7 +35,12 @@ ACQUIRES = np.zeros(8, bool)  # orders under which armed units pick their own ta
 ACQUIRES[[Order.NONE, Order.ATTACK, Order.PATROL, Order.HOLD]] = True
 UNARMED_PENALTY = 1e6  # added to the distance of unarmed enemies when choosing a target
 ARMED = (TABLE.weapon_damage[:, GROUND] > 0) | (TABLE.explosion_damage > 0)
+FIGHTER = ARMED & ~TABLE.is_worker  # armed units that pick targets of their own
 MORTAL = TABLE.max_health > 0  # beacons, shards and resources cannot be killed
+EXPLODES = TABLE.explosion_damage > 0
+GROUND_RANGE = TABLE.weapon_range[:, GROUND]
+HOLD_REACH = np.maximum(GROUND_RANGE, TABLE.explosion_trigger)  # how far a holding unit looks
+FIRE_REACH = np.where(EXPLODES, TABLE.explosion_trigger, GROUND_RANGE)  # explodes or fires
 # ATTRIBUTE_BITS[type, a]: 1.0 where units of the type have attribute a (units.ATTRIBUTES order).
 ATTRIBUTE_BITS = ((TABLE.attributes[:, None] >> np.arange(TABLE.weapon_bonus.shape[2])) & 1
                   ).astype(np.float64)
@@ -107,7 +112,7 @@ class Sides:
     valid [E, K]) in slot order."""
 
     def __init__(self, world):
-        fighters = world.alive & ~TABLE.is_flying[world.unit_type]
+        fighters = world.alive & ~world.per_type(TABLE.is_flying)
         one, two = (fighters & (world.owner == player) for player in (1, 2))
         both = (one.any(axis=1) & two.any(axis=1))[:, None]
         self.masks = (one & both, two & both)
@@ -150,20 +155,13 @@ def _has_target(world):
     return world.target >= 0
 
 
-def _armed(unit_type):
-    return ARMED[unit_type]
-
-
 def _acquire(world, sides, active, kind):
     """Seeking units take the nearest enemy they can reach (armed enemies first)."""
-    unit_type = world.unit_type
-    seeking = (active & (world.target < 0) & _armed(unit_type) & ACQUIRES[kind]
-               & ~TABLE.is_worker[unit_type])
+    seeking = (active & (world.target < 0) & world.per_type(FIGHTER) & ACQUIRES[kind])
     # An Attack order on a unit already has its target; only attack-moves acquire.
     seeking &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
-    reach = np.where(kind == Order.HOLD, np.maximum(TABLE.weapon_range[unit_type, GROUND],
-                                                    TABLE.explosion_trigger[unit_type]),
-                     TABLE.sight[unit_type])
+    reach = np.where(kind == Order.HOLD, world.per_type(HOLD_REACH), world.per_type(TABLE.sight))
+    armed = world.per_type(ARMED)
     for (r_slot, r_ok), (e_slot, e_ok) in (sides.gathered, sides.gathered[::-1]):
         rows = gather(seeking, r_slot) & r_ok
         if not rows.any():
@@ -171,7 +169,7 @@ def _acquire(world, sides, active, kind):
         d2 = _squared_distances(world, r_slot, e_slot)
         limit = (gather(reach, r_slot)[:, :, None] + gather(world.radius, r_slot)[:, :, None]
                  + gather(world.radius, e_slot)[:, None, :])
-        penalty = np.where(_armed(gather(unit_type, e_slot)), 0.0, UNARMED_PENALTY)[:, None, :]
+        penalty = np.where(gather(armed, e_slot), 0.0, UNARMED_PENALTY)[:, None, :]
         env, slot, target = _nearest(rows, e_ok[:, None, :] & (d2 <= limit * limit),
                                      d2 + penalty, r_slot, e_slot)
         world.target[env, slot] = target
@@ -182,10 +180,8 @@ def _alert(world, sides, active, kind):
     """Idle armed units without a target join the fight of an ally near them: each takes the
     target of the nearest ally within ALERT_RADIUS (centre to centre) that has one (a reading of
     the game's unpublished "call for help": a pack attacked or attacking fights as a pack)."""
-    unit_type = world.unit_type
     has_target = world.target >= 0
-    idle = (active & ~has_target & (kind == Order.NONE) & _armed(unit_type)
-            & ~TABLE.is_worker[unit_type])
+    idle = active & ~has_target & (kind == Order.NONE) & world.per_type(FIGHTER)
     for mask, (r_slot, r_ok) in zip(sides.masks, sides.gathered):
         rows = gather(idle, r_slot) & r_ok
         if not rows.any():
@@ -209,10 +205,8 @@ def _fire(world, active, kind, intents):
     delta = at(world.pos, env, target) - at(world.pos, env, slot)
     edge = (np.hypot(delta[:, 0], delta[:, 1]) - world.radius[env, slot]
             - world.radius[env, target])  # edge to edge
-    exploder = TABLE.explosion_damage[unit_type] > 0
-    reach = np.where(exploder, TABLE.explosion_trigger[unit_type],
-                     TABLE.weapon_range[unit_type, GROUND])
-    in_range = edge <= reach
+    exploder = EXPLODES[unit_type]
+    in_range = edge <= FIRE_REACH[unit_type]
     world.facing[env[in_range], slot[in_range]] = (
         np.arctan2(delta[in_range, 1], delta[in_range, 0]) % (2 * np.pi))
     intents.stand[env[in_range], slot[in_range]] = True
@@ -240,20 +234,20 @@ def _retaliate(world, env, victim, attacker):
     busy = world.alive[env, victim] & (world.order_count[env, victim] > 0)
     idle = ~(busy & (world.order_kind[env, victim, 0] != Order.NONE))  # as world.current_order
     idle &= world.target[env, victim] < 0
-    idle &= _armed(world.unit_type[env, victim]) & ~TABLE.is_worker[world.unit_type[env, victim]]
+    idle &= FIGHTER[world.unit_type[env, victim]]
     world.target[env[idle], victim[idle]] = attacker[idle]
     world.target_tag[env[idle], victim[idle]] = world.tag[env[idle], attacker[idle]]
 
 
 def _resolve_deaths(world):
     """Kill units at 0 hit points; exploders that die explode, which may kill more units."""
-    mortal = world.alive & MORTAL[world.unit_type]
+    mortal = world.alive & world.per_type(MORTAL)
     if not (mortal & (world.health <= 0)).any():
         return
     exploded = np.zeros_like(world.alive)
     while True:
         dying = mortal & (world.health <= 0)
-        boom = dying & (TABLE.explosion_damage[world.unit_type] > 0) & ~exploded
+        boom = dying & world.per_type(EXPLODES) & ~exploded
         if not boom.any():
             break
         exploded |= boom
@@ -266,7 +260,7 @@ def _explode(world, exploders):
     """Splash damage of each exploding unit on the enemy ground units around it (to their edge)."""
     env, slot = nonzero(exploders)
     # [X, U]: every slot of each exploder's game.
-    target = (world.alive & (world.owner != NEUTRAL) & ~TABLE.is_flying[world.unit_type])[env]
+    target = (world.alive & (world.owner != NEUTRAL) & ~world.per_type(TABLE.is_flying))[env]
     delta = world.pos[env, slot][:, None, :] - world.pos[env]
     distance = np.hypot(delta[..., 0], delta[..., 1]) - world.radius[env]
     radius = TABLE.explosion_radius[world.unit_type[env, slot]]

@@ -49,6 +49,7 @@ COLLIDES[[317, 1680]] = False
 # Units that take part in separation (when not passing through) and units it never moves.
 SOLID = ~TABLE.is_flying & COLLIDES
 NEVER_PUSHED = TABLE.is_structure | (TABLE.speed == 0)
+MOBILE = TABLE.speed > 0
 # Orders that move a unit to their point when no system says otherwise.
 MOVES_TO_POINT = np.zeros(8, bool)
 MOVES_TO_POINT[[Order.MOVE, Order.ATTACK, Order.PATROL]] = True
@@ -73,7 +74,7 @@ class Intents:
 def tick(game, running, intents):
     world = game.world
     before = world.pos.copy()
-    active = world.alive & running[:, None] & (world.stats("speed") > 0)
+    active = world.alive & running[:, None] & world.per_type(MOBILE)
     kind = world.current_order()
     by_order = active & ~intents.wants_move & ~intents.stand & MOVES_TO_POINT[kind]
     # An Attack order on a unit moves only by chasing (combat's intents), never to its point.
@@ -146,9 +147,8 @@ def _separate(game, intents, kind):
     were just spawned: `world.awake`) are checked against the others, so a still crowd costs
     nothing; a still unit that an awake one runs into is pushed too, and wakes up."""
     world = game.world
-    unit_type = world.unit_type
-    solid = world.alive & SOLID[unit_type] & ~intents.passes_through
-    fixed = NEVER_PUSHED[unit_type] | (world.owner == NEUTRAL) | (kind == Order.HOLD)
+    solid = world.alive & world.per_type(SOLID) & ~intents.passes_through
+    fixed = world.per_type(NEVER_PUSHED) | (world.owner == NEUTRAL) | (kind == Order.HOLD)
     rows = solid & ~fixed & world.awake
     if not rows.any():
         return

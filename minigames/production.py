@@ -433,7 +433,7 @@ def tick(game, running, intents, kind):
     """One game loop of training and construction (`kind`: [E, U] current order kinds); on maps
     without workers or structures only the deaths are counted."""
     _losses(game)
-    if not (game.world.alive & TAKES_PART[game.world.unit_type]).any():
+    if not (game.world.alive & game.world.per_type(TAKES_PART)).any():
         return
     _train(game, running)
     _construct(game, running, intents, kind)

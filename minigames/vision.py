@@ -87,7 +87,7 @@ class Vision:
         env_player = np.arange(world.num_envs)[:, None] * 2 + world.owner.astype(np.int64) - 1
         centre = np.where(seeing, ((env_player * padded_height + row + self._margin) * padded_width
                                    + col + self._margin), -1)
-        sight = TABLE.sight[world.unit_type]
+        sight = world.per_type(TABLE.sight)
         changed = (centre != self._centre) | (seeing & (sight != self._sight))
         redraw = np.flatnonzero(changed.any(axis=1))
         if redraw.size == 0:

@@ -136,6 +136,10 @@ class World:
         # Per environment.
         self.game_loop = np.zeros(e, np.int64)
         self.score = np.zeros(e, np.int64)  # the map's curriculum score of player 1
+        # per_type's cache: id(table) -> (table, types_version, table[unit_type]). Types change
+        # only when units are spawned or a state restored, and both count types_version up.
+        self._per_type = {}
+        self._types_version = 0
 
     # ------------------------------------------------------------------------------- units
     def spawn(self, env, unit_type, owner, pos):
@@ -163,6 +167,7 @@ class World:
         slot = free_first[env, rank]
         self.alive[env, slot] = True
         self.unit_type[env, slot] = unit_type
+        self._types_version += 1
         self.owner[env, slot] = owner
         self.tag[env, slot] = self.next_tag[env] + rank
         np.add.at(self.next_tag, env, 1)
@@ -228,8 +233,21 @@ class World:
         return (slot >= 0) & self.alive[env, safe] & (self.tag[env, safe] == tag)
 
     def stats(self, field):
-        """[E, U] per-slot view of a unit-table field, e.g. stats("speed")."""
-        return getattr(TABLE, field)[self.unit_type]
+        """[E, U] per-slot view of a unit-table field, e.g. stats("speed") (read-only)."""
+        return self.per_type(getattr(TABLE, field))
+
+    def per_type(self, table):
+        """table[unit_type]: [E, U] values of a per-type table for every slot (dead ones too).
+
+        The systems look the same tables up every game loop, and types change rarely, so the
+        result is kept until a unit is spawned or a state restored. It is read-only; `table` must
+        be a lasting array (a module constant or a TABLE field), not a temporary one."""
+        cached = self._per_type.get(id(table))
+        if cached is None or cached[0] is not table or cached[1] != self._types_version:
+            values = table[self.unit_type]
+            values.setflags(write=False)
+            cached = self._per_type[id(table)] = (table, self._types_version, values)
+        return cached[2]
 
     # ------------------------------------------------------------------------------ orders
     def give_orders(self, env, slot, kind, point, target=None, target_tag=None, build_type=None,
@@ -298,6 +316,7 @@ class World:
     def set_state(self, state):
         for name, value in state.items():
             getattr(self, name)[...] = value
+        self._types_version += 1
 
 
 def nonzero(mask):
