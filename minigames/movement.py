@@ -158,21 +158,27 @@ def _separate(game, intents, kind):
     # Each awake unit (a row) against the solid units of its own game ([R, S]); pushes are added
     # pair by pair in the order (game, awake unit's slot, other unit's slot).
     env, a = nonzero(rows)
-    # Units by flat index env * U + slot, into world.pos (x at 2 * index) and world.radius.
+    # Units by flat index env * U + slot into x, y and radius; the padding of s_slot points at
+    # one more unit after the last, FAR away and of radius 0, which overlaps nothing.
     units = world.max_units
+    padding = world.num_envs * units
     mine = env * units + a
-    others = (s_slot + np.arange(world.num_envs)[:, None] * units)[env]  # [R, S]
-    pos, radius = world.pos.reshape(-1), world.radius.reshape(-1)
-    dx = pos[2 * mine][:, None] - pos[2 * others]
-    dy = pos[2 * mine + 1][:, None] - pos[2 * others + 1]
+    others = np.where(s_ok, s_slot + np.arange(world.num_envs)[:, None] * units, padding)[env]
+    x, y = (np.append(world.pos[..., axis], FAR) for axis in (0, 1))
+    radius = np.append(world.radius, 0.0)
+    dx = x[mine][:, None] - x[others]  # [R, S]
+    dy = y[mine][:, None] - y[others]
     d2 = dx * dx
     d2 += dy * dy
     reach = radius[mine][:, None] + radius[others]
-    k, j = nonzero((d2 < reach * reach) & s_ok[env] & (others != mine[:, None]))
+    pair = np.flatnonzero(d2 < reach * reach)  # flat indices into the [R, S] arrays
+    k, b = pair // others.shape[1], others.ravel()[pair]
+    not_itself = b != mine[k]
+    pair, k, b = pair[not_itself], k[not_itself], b[not_itself]
     if k.size == 0:
         return
-    env, a, b = env[k], a[k], others[k, j] % units
-    reach, d2, dx, dy = reach[k, j], d2[k, j], dx[k, j], dy[k, j]
+    env, a, b = env[k], a[k], b % units
+    reach, d2, dx, dy = (values.ravel()[pair] for values in (reach, d2, dx, dy))
     distance = np.sqrt(d2)
     overlap = reach - distance
     safe = np.maximum(distance, 1e-9)
