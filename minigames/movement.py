@@ -214,10 +214,11 @@ def _keep_inside(game, mobile):
     """Units `mobile` [E, U] are moved back into the playable area (as `clamp_to_playable`)."""
     world = game.world
     x0, y0, x1, y1 = game.map.playable
-    radius = world.radius[..., None]
-    inside = np.minimum(np.maximum(world.pos, np.array([x0, y0]) + radius),
-                        np.array([x1, y1]) - radius)
-    np.copyto(world.pos, inside, where=mobile[..., None])
+    radius = world.radius
+    for axis, low, high in ((0, x0, x1), (1, y0, y1)):
+        coordinate = world.pos[..., axis]
+        np.copyto(coordinate, np.minimum(np.maximum(coordinate, low + radius), high - radius),
+                  where=mobile)
 
 
 def _keep_on_ground(game, moved, before):
