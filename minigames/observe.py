@@ -114,10 +114,11 @@ class Observer:
         view = self.game.screen
         r, slot = nonzero(self.visible_units(rows))
         env = rows[r]
-        offset = view.camera_offset(world.camera[env, self.player - 1])
-        centre = view.to_pixels(world.pos[env, slot], offset)
-        unit, row, col = geometry.footprints(centre, view.radius_pixels(world.radius[env, slot]),
-                                             view.width, view.height)
+        visible = env * world.max_units + slot  # flat index (faster gathers than by (env, slot))
+        offset = view.camera_offset(np.take(world.camera[:, self.player - 1], env, axis=0))
+        centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0), offset)
+        unit, row, col = geometry.footprints(
+            centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
         return r[unit], slot[unit], row, col
 
     def _top_units(self, r, slot, flat, size, rows):
@@ -167,11 +168,11 @@ class Observer:
     def _minimap_footprints(self):
         world = self.game.world
         view = self.game.minimap
-        env, slot = nonzero(self.visible_units())
-        centre = view.to_pixels(world.pos[env, slot])
-        unit, row, col = geometry.footprints(centre, view.radius_pixels(world.radius[env, slot]),
-                                             view.width, view.height)
-        return env[unit], slot[unit], row, col
+        visible = np.flatnonzero(self.visible_units())  # flat index env * U + slot
+        centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0))
+        unit, row, col = geometry.footprints(
+            centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
+        return (*np.divmod(visible[unit], world.max_units), row, col)
 
     def _draw_units(self, layers, previous, env, slot, row, col, view, names, unit_layers,
                     draw_unit_type):
@@ -190,36 +191,36 @@ class Observer:
         flat = (env * view.height + row) * view.width + col
         best = self._top_units(env, slot, flat, size, np.arange(n))
         pixel = np.flatnonzero(best >= 0)
-        s = best[pixel] % world.max_units
         e = pixel // plane
+        u = e * world.max_units + best[pixel] % world.max_units  # the top unit (flat index)
         drawn = pixel + e * (layers.shape[1] - 1) * plane  # the pixel in layer 0 of its env
 
         def put(layer, values):
             cells[drawn + layer.index * plane] = values
 
-        unit_type = world.unit_type[e, s]
-        owner = world.owner[e, s]
+        unit_type = world.unit_type.ravel()[u]
+        owner = world.owner.ravel()[u]
         p = self.player
         put(names.player_id, np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner))
         put(names.player_relative, relative(owner, p))
-        put(names.selected, world.selected[e, p - 1, s])
+        put(names.selected, world.selected[:, p - 1].ravel()[u])
         if draw_unit_type:
             put(names.unit_type, unit_type)
         if names is SCREEN:
-            health, max_health = world.health[e, s], TABLE.max_health[unit_type]
+            health, max_health = world.health.ravel()[u], TABLE.max_health[unit_type]
             put(SCREEN.unit_hit_points, np.ceil(health))
             put(SCREEN.unit_hit_points_ratio, _ratio(health, max_health))
-            energy, max_energy = world.energy[e, s], TABLE.max_energy[unit_type]
+            energy, max_energy = world.energy.ravel()[u], TABLE.max_energy[unit_type]
             put(SCREEN.unit_energy, energy)
             put(SCREEN.unit_energy_ratio, _ratio(energy, max_energy))
-            shields, max_shields = world.shields[e, s], TABLE.max_shield[unit_type]
+            shields, max_shields = world.shields.ravel()[u], TABLE.max_shield[unit_type]
             put(SCREEN.unit_shields, shields)
             put(SCREEN.unit_shields_ratio, _ratio(shields, max_shields))
             density = np.bincount(flat, minlength=size)[pixel]
             put(SCREEN.unit_density, density)
             put(SCREEN.unit_density_aa, np.minimum(16 * density, 255))
-            put(SCREEN.active, world.order_count[e, s] > 0)
-            progress = world.build_progress[e, s]
+            put(SCREEN.active, world.order_count.ravel()[u] > 0)
+            progress = world.build_progress.ravel()[u]
             put(SCREEN.build_progress, np.where(progress < 1.0, progress * 255, 0))
         return drawn
 
@@ -411,56 +412,66 @@ class Observer:
         limit = table.shape[1]
         table[:, :count.max(initial=0)] = 0
         rank = np.cumsum(on_screen, axis=1) - 1
-        env, slot = nonzero(on_screen & (rank < limit))
-        rows = table[env, rank[env, slot]]
-        unit_type = world.unit_type[env, slot]
-        owner = world.owner[env, slot]
-        health, shields, energy = world.health[env, slot], world.shields[env, slot], \
-            world.energy[env, slot]
+        # Units by flat index env * U + slot, rows of the table by flat index env * limit + rank
+        # (gathers by one index array are several times faster than by two).
+        unit = np.flatnonzero(on_screen & (rank < limit))
+        env = unit // world.max_units
+        row_index = env * limit + rank.ravel()[unit]
+        rows = np.zeros((unit.size, table.shape[2]), table.dtype)  # the rows were cleared above
+
+        def of(array):  # [E, U] -> [K] values of the units
+            return array.ravel()[unit]
+
+        def queues(array):  # [E, U, Q] -> [K, Q] queues of the units
+            return np.take(array.reshape(len(array) * world.max_units, -1), unit, axis=0)
+
+        unit_type, owner = of(world.unit_type), of(world.owner)
+        health, shields, energy = of(world.health), of(world.shields), of(world.energy)
         rows[:, FU.unit_type] = unit_type
         rows[:, FU.alliance] = relative(owner, p)
         rows[:, FU.health] = np.ceil(health)
         rows[:, FU.shield] = shields
         rows[:, FU.energy] = energy
-        rows[:, FU.build_progress] = world.build_progress[env, slot] * 100
+        rows[:, FU.build_progress] = of(world.build_progress) * 100
         rows[:, FU.health_ratio] = _ratio(health, TABLE.max_health[unit_type])
         rows[:, FU.shield_ratio] = _ratio(shields, TABLE.max_shield[unit_type])
         rows[:, FU.energy_ratio] = _ratio(energy, TABLE.max_energy[unit_type])
         rows[:, FU.display_type] = 1  # visible
         rows[:, FU.owner] = np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)
-        rows[:, FU.x] = np.floor(pixel[env, slot, 0])
-        rows[:, FU.y] = np.floor(pixel[env, slot, 1])
-        rows[:, FU.facing] = world.facing[env, slot]
-        rows[:, FU.radius] = view.radius_pixels(world.radius[env, slot])
+        unit_pixel = np.take(pixel.reshape(-1, 2), unit, axis=0)
+        rows[:, FU.x] = np.floor(unit_pixel[:, 0])
+        rows[:, FU.y] = np.floor(unit_pixel[:, 1])
+        rows[:, FU.facing] = of(world.facing)
+        rows[:, FU.radius] = view.radius_pixels(of(world.radius))
         rows[:, FU.cloak] = 3  # not cloaked
-        rows[:, FU.is_selected] = world.selected[env, p - 1, slot]
+        rows[:, FU.is_selected] = of(world.selected[:, p - 1])
         rows[:, FU.is_powered] = 1
-        rows[:, FU.mineral_contents] = world.minerals_left[env, slot]
-        rows[:, FU.vespene_contents] = world.vespene_left[env, slot]
+        rows[:, FU.mineral_contents] = of(world.minerals_left)
+        rows[:, FU.vespene_contents] = of(world.vespene_left)
         rows[:, FU.weapon_cooldown] = np.where(
-            TABLE.weapon_damage[unit_type, GROUND] > 0, world.cooldown[env, slot], 0)
+            TABLE.weapon_damage[unit_type, GROUND] > 0, of(world.cooldown), 0)
         # Orders: a unit's order queue, or a structure's training queue.
-        queue = world.queue_count[env, slot]
-        orders = np.where(queue > 0, queue, world.order_count[env, slot])
+        queue = of(world.queue_count)
+        orders = np.where(queue > 0, queue, of(world.order_count))
         rows[:, FU.order_length] = orders
+        order_kind, build_type = queues(world.order_kind), queues(world.order_build_type)
+        queue_type = queues(world.queue_type)
         for column, k in ((FU.order_id_0, 0), (FU.order_id_1, 1), (FU.order_id_2, 2),
                           (FU.order_id_3, 3)):
-            kind = world.order_kind[env, slot, k]
-            order = np.where(kind == Order.BUILD,
-                             MAKE_RAW_FUNCTION[world.order_build_type[env, slot, k]],
+            kind = order_kind[:, k]
+            order = np.where(kind == Order.BUILD, MAKE_RAW_FUNCTION[build_type[:, k]],
                              _ORDER_RAW_FUNCTION[kind])
             rows[:, column] = np.where(orders > k, np.where(
-                queue > 0, MAKE_RAW_FUNCTION[world.queue_type[env, slot, min(k, 4)]], order), 0)
+                queue > 0, MAKE_RAW_FUNCTION[queue_type[:, min(k, 4)]], order), 0)
         rows[:, FU.order_progress_0] = np.where(
-            queue > 0, np.floor(100 * world.queue_loops[env, slot]
-                                / np.maximum(TABLE.build_loops[world.queue_type[env, slot, 0]],
-                                             1)), 0)
+            queue > 0, np.floor(100 * of(world.queue_loops)
+                                / np.maximum(TABLE.build_loops[queue_type[:, 0]], 1)), 0)
         rows[:, FU.active] = orders > 0
         assigned, ideal = harvesters(world)
-        rows[:, FU.assigned_harvesters] = assigned[env, slot]
-        rows[:, FU.ideal_harvesters] = ideal[env, slot]
+        rows[:, FU.assigned_harvesters] = of(assigned)
+        rows[:, FU.ideal_harvesters] = of(ideal)
         rows[:, FU.is_on_screen] = 1
-        table[env, rank[env, slot]] = rows
+        table.reshape(-1, table.shape[2])[row_index] = rows
         count[:] = np.minimum(on_screen.sum(axis=1), limit)
 
 
