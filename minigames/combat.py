@@ -29,7 +29,7 @@ Only ground weapons are modelled (none of the engine's maps has air units).
 import numpy as np
 
 from minigames.units import GROUND, TABLE
-from minigames.world import NEUTRAL, Order, compact, gather, nonzero
+from minigames.world import NEUTRAL, Order, any_true, compact, gather, nonzero
 
 ACQUIRES = np.zeros(8, bool)  # orders under which armed units pick their own targets
 ACQUIRES[[Order.NONE, Order.ATTACK, Order.PATROL, Order.HOLD]] = True
@@ -97,7 +97,7 @@ def tick(game, running, intents):
     _follow_attack_orders(world, active, kind)
     _has_target(world)
     scanning = active & (world.game_loop % SCAN_EVERY == 0)[:, None]
-    if scanning.any():
+    if any_true(scanning):
         sides = Sides(world)
         _acquire(world, sides, scanning, kind)
         _alert(world, sides, scanning, kind)
@@ -167,7 +167,7 @@ def _acquire(world, sides, active, kind):
     armed = world.per_type(ARMED)
     for (r_slot, r_ok), (e_slot, e_ok) in (sides.gathered, sides.gathered[::-1]):
         rows = gather(seeking, r_slot) & r_ok
-        if not rows.any():
+        if not any_true(rows):
             continue
         d2 = _squared_distances(world, r_slot, e_slot)
         limit = (gather(reach, r_slot)[:, :, None] + gather(world.radius, r_slot)[:, :, None]
@@ -187,7 +187,7 @@ def _alert(world, sides, active, kind):
     idle = active & ~has_target & (kind == Order.NONE) & world.per_type(FIGHTER)
     for mask, (r_slot, r_ok) in zip(sides.masks, sides.gathered):
         rows = gather(idle, r_slot) & r_ok
-        if not rows.any():
+        if not any_true(rows):
             continue
         f_slot, f_ok = compact(mask & has_target)  # the side's units that are fighting
         if f_slot.shape[1] == 0:
@@ -234,7 +234,7 @@ def _fire(world, active, kind, intents):
     _retaliate(world, victim, shooter)
 
     explode = in_range & exploder
-    if explode.any():
+    if any_true(explode):
         world.health.ravel()[unit[explode]] = 0.0  # it dies, and explodes as it dies
 
 
@@ -253,13 +253,13 @@ def _retaliate(world, victim, attacker):
 def _resolve_deaths(world):
     """Kill units at 0 hit points; exploders that die explode, which may kill more units."""
     mortal = world.alive & world.per_type(MORTAL)
-    if not (mortal & (world.health <= 0)).any():
+    if not any_true(mortal & (world.health <= 0)):
         return
     exploded = np.zeros_like(world.alive)
     while True:
         dying = mortal & (world.health <= 0)
         boom = dying & world.per_type(EXPLODES) & ~exploded
-        if not boom.any():
+        if not any_true(boom):
             break
         exploded |= boom
         _explode(world, boom)

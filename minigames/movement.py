@@ -31,7 +31,7 @@ through other units (as mining workers do in the real game). Units never leave t
 import numpy as np
 
 from minigames.units import TABLE
-from minigames.world import NEUTRAL, Order, compact, nonzero
+from minigames.world import NEUTRAL, Order, any_true, compact, nonzero
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -95,12 +95,12 @@ def tick(game, running, intents):
     unit_type = world.unit_type.ravel()[unit]
     accelerates = ACCELERATES[unit_type]
     velocity = world.velocity.ravel()
-    if accelerates.any():  # workers brake for their goal, not for a waypoint on the way
+    if any_true(accelerates):  # workers brake for their goal, not for a waypoint on the way
         to_goal = distance if game.pathing is None else np.hypot(*(goal - start).T)
         speed = step_length(unit_type, velocity[unit], to_goal)
     else:
         speed = TABLE.speed[unit_type]
-    if accelerates.any() or velocity.any():  # only accelerating units keep a velocity
+    if any_true(accelerates) or any_true(velocity):  # only accelerating units keep a velocity
         velocity[:] = 0.0
         velocity[unit[accelerates]] = speed[accelerates]
     reach = distance <= speed
@@ -155,7 +155,7 @@ def _separate(game, intents, kind):
     solid = world.alive & world.per_type(SOLID) & ~intents.passes_through
     fixed = world.per_type(NEVER_PUSHED) | (world.owner == NEUTRAL) | (kind == Order.HOLD)
     rows = solid & ~fixed & world.awake
-    if not rows.any():
+    if not any_true(rows):
         return
     s_slot, s_ok = compact(solid)
     if s_slot.shape[1] < 2:
@@ -189,7 +189,7 @@ def _separate(game, intents, kind):
     safe = np.maximum(distance, 1e-9)
     along_x, along_y = dx / safe, dy / safe  # the way the row's unit is pushed
     same_spot = distance <= 1e-9
-    if same_spot.any():  # units on one spot part in a direction fixed by their slots
+    if any_true(same_spot):  # units on one spot part in a direction fixed by their slots
         angle = (a - b) * _GOLDEN_ANGLE  # (flat indices of one game differ as their slots)
         along_x = np.where(same_spot, np.cos(angle), along_x)
         along_y = np.where(same_spot, np.sin(angle), along_y)
@@ -228,7 +228,7 @@ def _keep_on_ground(game, moved, before):
     world = game.world
     env, slot = nonzero(moved)
     off = ~game.pathing.walkable(world.pos[env, slot])
-    if not off.any():
+    if not any_true(off):
         return
     env, slot = env[off], slot[off]
     start, end = before[env, slot], world.pos[env, slot]

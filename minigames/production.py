@@ -49,7 +49,7 @@ from s2clientprotocol import error_pb2
 
 from minigames import economy, placement
 from minigames.units import TABLE
-from minigames.world import QUEUE_SIZE, Order, Phase, Rally, nonzero
+from minigames.world import QUEUE_SIZE, Order, Phase, Rally, any_true, nonzero
 
 F = actions.FUNCTIONS
 SC = features.ScoreCumulative
@@ -433,7 +433,7 @@ def tick(game, running, intents, kind):
     """One game loop of training and construction (`kind`: [E, U] current order kinds); on maps
     without workers or structures only the deaths are counted."""
     _losses(game)
-    if not (game.world.alive & game.world.per_type(TAKES_PART)).any():
+    if not any_true(game.world.alive & game.world.per_type(TAKES_PART)):
         return
     _train(game, running)
     _construct(game, running, intents, kind)
@@ -444,7 +444,7 @@ def _losses(game):
     """Structures and resources that died free their ground; queues of dead structures give
     their supply back; each side scores the value of the enemies that died."""
     world = game.world
-    if not world.died.any():
+    if not any_true(world.died):
         return
     env, slot = nonzero(world.died)
     dead_type = world.died_type[env, slot]
