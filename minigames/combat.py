@@ -103,7 +103,7 @@ def tick(game, running, intents):
         _alert(world, sides, scanning, kind)
     _fire(world, active, kind, intents)
     _resolve_deaths(world)
-    world.cooldown[...] = np.where(active, np.maximum(world.cooldown - 1.0, -2.0), world.cooldown)
+    np.copyto(world.cooldown, np.maximum(world.cooldown - 1.0, -2.0), where=active)
 
 
 class Sides:
@@ -165,11 +165,16 @@ def _acquire(world, sides, active, kind):
     seeking &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
     reach = np.where(kind == Order.HOLD, world.per_type(HOLD_REACH), world.per_type(TABLE.sight))
     armed = world.per_type(ARMED)
-    for (r_slot, r_ok), (e_slot, e_ok) in (sides.gathered, sides.gathered[::-1]):
+    one, two = sides.gathered
+    one_to_two = None  # squared distances [E, side one, side two], computed once for both sides
+    for (r_slot, r_ok), (e_slot, e_ok), transpose in ((one, two, False), (two, one, True)):
         rows = gather(seeking, r_slot) & r_ok
         if not any_true(rows):
             continue
-        d2 = _squared_distances(world, r_slot, e_slot)
+        if one_to_two is None:
+            one_to_two = _squared_distances(world, one[0], two[0])
+        # (a - b)^2 == (b - a)^2 exactly in floating point: the transpose is side two's.
+        d2 = one_to_two.transpose(0, 2, 1) if transpose else one_to_two
         limit = (gather(reach, r_slot)[:, :, None] + gather(world.radius, r_slot)[:, :, None]
                  + gather(world.radius, e_slot)[:, None, :])
         penalty = np.where(gather(armed, e_slot), 0.0, UNARMED_PENALTY)[:, None, :]

@@ -139,11 +139,14 @@ def step_length(unit_type, velocity, distance):
 
 def _arrive(world, env, slot):
     """Units that reached their order's point: patrols turn back, other orders end."""
+    if env.size == 0:
+        return
     patrol = world.order_kind[env, slot, 0] == Order.PATROL
-    p_env, p_slot = env[patrol], slot[patrol]
-    turn = world.order_point[p_env, p_slot, 0].copy()
-    world.order_point[p_env, p_slot, 0] = world.order_origin[p_env, p_slot, 0]
-    world.order_origin[p_env, p_slot, 0] = turn
+    if any_true(patrol):
+        p_env, p_slot = env[patrol], slot[patrol]
+        turn = world.order_point[p_env, p_slot, 0].copy()
+        world.order_point[p_env, p_slot, 0] = world.order_origin[p_env, p_slot, 0]
+        world.order_origin[p_env, p_slot, 0] = turn
     world.finish_order(env[~patrol], slot[~patrol])
 
 
