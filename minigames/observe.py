@@ -302,15 +302,17 @@ class Observer:
         game = self.game
         cell_row, cell_col, inside = (c[rows] for c in cells)
         if ground:
+            # Gathers by flat index (one index array instead of two or three: faster).
+            height, width = game.vision.shape
+            cell = cell_row * width + cell_col
             layers[rows, names.height_map.index] = np.where(
-                inside, game.height_grid[cell_row, cell_col], 0)
-            env = rows[:, None, None]
+                inside, game.height_grid.ravel()[cell], 0)
+            env_cell = rows[:, None, None] * (height * width) + cell
             for layer, grid in ((names.pathable, game.ground.pathable),
                                 (names.buildable, game.ground.buildable)):
-                layers[rows, layer.index] = np.where(inside, grid[env, cell_row, cell_col], 0)
+                layers[rows, layer.index] = np.where(inside, grid.ravel()[env_cell], 0)
         else:
-            visibility = game.vision.grid[rows[:, None, None], self.player - 1, cell_row,
-                                          cell_col]
+            visibility = game.vision.at_cells(rows, self.player, cell_row, cell_col)
             layers[rows, names.visibility_map.index] = np.where(inside, visibility, 0)
 
     # ----------------------------------------------------------------------- vectors

@@ -70,6 +70,15 @@ class Vision:
         self._restored = True
         self.version += 1
 
+    def at_cells(self, rows, player, row, col):
+        """grid[rows, player - 1] at cells (row, col) [R, ...] of environments `rows` [R]
+        (gathered from the padded grids by one flat index: faster than by four index arrays)."""
+        _, players, padded_height, padded_width = self._padded.shape
+        corner = ((rows * players + player - 1) * padded_height + self._margin) * padded_width \
+            + self._margin  # the flat index of cell (0, 0) of each environment's grid
+        corner = corner.reshape((-1,) + (1,) * (row.ndim - 1))
+        return self._padded.ravel()[corner + row * padded_width + col]
+
     def cell_of(self, pos):
         """[..., 2] world positions -> ([...] row, [...] col) of their cells."""
         return geometry.cell_of(pos, *self.shape)
