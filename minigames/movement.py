@@ -31,7 +31,7 @@ through other units (as mining workers do in the real game). Units never leave t
 import numpy as np
 
 from minigames.units import TABLE
-from minigames.world import NEUTRAL, Order, any_true, compact, nonzero
+from minigames.world import NEUTRAL, Order, any_true, nonzero
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -160,18 +160,20 @@ def _separate(game, intents, kind):
     rows = solid & ~fixed & world.awake
     if not any_true(rows):
         return
-    s_slot, s_ok = compact(solid)
-    if s_slot.shape[1] < 2:
-        return
     # Each awake unit (a row) against the solid units of its own game ([R, S]); pushes are added
     # pair by pair in the order (game, awake unit's slot, other unit's slot).
-    # Units by flat index env * U + slot into x, y and radius; the padding of s_slot points at
-    # one more unit after the last, FAR away and of radius 0, which overlaps nothing.
+    # Units by flat index env * U + slot into x, y and radius. The solid units of each game are
+    # sorted to the front of its row; the rest point at one more unit after the last, FAR away
+    # and of radius 0, which overlaps nothing.
     units = world.max_units
     padding = world.num_envs * units
+    solid_units = np.where(solid, np.arange(padding).reshape(solid.shape), padding)
+    solid_units.sort(axis=1)
+    solid_units = solid_units[:, :int(solid.sum(axis=1).max())]
+    if solid_units.shape[1] < 2:
+        return
     mine = np.flatnonzero(rows)
-    others = np.where(s_ok, s_slot + np.arange(world.num_envs)[:, None] * units,
-                      padding)[mine // units]
+    others = solid_units[mine // units]
     x, y = (np.append(world.pos[..., axis], FAR) for axis in (0, 1))
     radius = np.append(world.radius, 0.0)
     dx = x[mine][:, None] - x[others]  # [R, S]

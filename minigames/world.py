@@ -334,13 +334,13 @@ def nonzero(mask):
 def compact(mask):
     """Gather the True slots of each row to the front: (slots [E, K], valid [E, K]) with K the
     largest count of any row (slots of invalid entries are 0)."""
-    count = mask.sum(axis=1)
-    k = int(count.max(initial=0))
-    env, slot = nonzero(mask)
-    rank = np.arange(env.size) - (np.cumsum(count) - count)[env]  # index within the row
-    slots = np.zeros((mask.shape[0], k), np.int64)
-    slots[env, rank] = slot
-    return slots, np.arange(k) < count[:, None]
+    units = mask.shape[1]
+    k = int(mask.sum(axis=1).max(initial=0))
+    slots = np.where(mask, np.arange(units), units)  # a sort puts the True slots first, in order
+    slots.sort(axis=1)
+    slots = slots[:, :k]
+    valid = slots < units
+    return np.where(valid, slots, 0), valid
 
 
 def gather(array, slots):
