@@ -120,7 +120,7 @@ class Vision:
         drawn = centre >= 0
         centre, sight = centre[drawn], sight[drawn]
         flat = self._padded.reshape(-1)
-        for radius in np.unique(sight):
+        for radius in set(sight.tolist()):  # (the writes are all alike: any order will do)
             if radius not in self._offsets:
                 self._offsets[radius] = _disc_offsets(radius, self._padded.shape[-1])
             centres = np.unique(centre[sight == radius])  # units sharing a cell see alike
