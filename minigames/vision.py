@@ -132,6 +132,5 @@ class Vision:
         if not self.game.map.fog:
             return world.alive.copy()
         row, col = self.cell_of(world.pos)
-        env = np.arange(self.game.num_envs)[:, None]
-        visible = self.grid[env, player - 1, row, col] == VISIBLE
+        visible = self.at_cells(np.arange(self.game.num_envs), player, row, col) == VISIBLE
         return world.alive & ((world.owner == player) | (world.owner == 0) | visible)
