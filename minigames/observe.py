@@ -519,16 +519,19 @@ def unit_layer_rows(world, mask, player):
     """[E, U, 7] pysc2 UnitLayer rows of the units in `mask`, gathered to the front in slot
     order (the rest zeros)."""
     order = np.argsort(~mask, axis=1, kind="stable")
-    env = np.arange(world.num_envs)[:, None]
     keep = np.take_along_axis(mask, order, axis=1)
-    unit_type = world.unit_type[env, order]
+    unit = (np.arange(world.num_envs)[:, None] * world.max_units + order).ravel()  # flat index
+
+    def of(array):  # [E, U] -> [E, U] values of the units in `order`
+        return array.ravel()[unit].reshape(order.shape)
+
     rows = np.zeros(mask.shape + (len(UL),), np.int32)
-    rows[..., UL.unit_type] = unit_type
-    rows[..., UL.player_relative] = relative(world.owner[env, order], player)
-    rows[..., UL.health] = np.ceil(world.health[env, order])
-    rows[..., UL.shields] = world.shields[env, order]
-    rows[..., UL.energy] = world.energy[env, order]
-    rows[..., UL.build_progress] = np.where(world.build_progress[env, order] < 1.0,
-                                            world.build_progress[env, order] * 100, 0)
+    rows[..., UL.unit_type] = of(world.unit_type)
+    rows[..., UL.player_relative] = relative(of(world.owner), player)
+    rows[..., UL.health] = np.ceil(of(world.health))
+    rows[..., UL.shields] = of(world.shields)
+    rows[..., UL.energy] = of(world.energy)
+    build_progress = of(world.build_progress)
+    rows[..., UL.build_progress] = np.where(build_progress < 1.0, build_progress * 100, 0)
     rows[~keep] = 0
     return rows
