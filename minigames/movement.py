@@ -173,14 +173,17 @@ def _separate(game, intents, kind):
     if solid_units.shape[1] < 2:
         return
     mine = np.flatnonzero(rows)
-    others = solid_units[mine // units]
+    env = mine // units
     x, y = (np.append(world.pos[..., axis], FAR) for axis in (0, 1))
     radius = np.append(world.radius, 0.0)
-    dx = x[mine][:, None] - x[others]  # [R, S]
-    dy = y[mine][:, None] - y[others]
+    # [R, S]: each row's game's solid units (whole rows taken from [E, S] arrays: faster than
+    # gathering R * S elements).
+    others = solid_units.take(env, axis=0)
+    dx = x[mine][:, None] - x[solid_units].take(env, axis=0)
+    dy = y[mine][:, None] - y[solid_units].take(env, axis=0)
     d2 = dx * dx
     d2 += dy * dy
-    reach = radius[mine][:, None] + radius[others]
+    reach = radius[mine][:, None] + radius[solid_units].take(env, axis=0)
     pair = np.flatnonzero(d2 < reach * reach)  # flat indices into the [R, S] arrays
     k, b = pair // others.shape[1], others.ravel()[pair]
     not_itself = b != mine[k]
