@@ -107,7 +107,10 @@ class Ground:
         self.pathable[rows] = self.base_pathable
         self.buildable[rows] = self.base_buildable
         self.near_resources[rows] = False
+        self.version[rows] += 1
         r, slot = nonzero(world.alive[rows] & HAS_FOOTPRINT[world.unit_type[rows]])
+        if r.size == 0:  # no structures or resources: the base grids are the grids
+            return
         env = rows[r]
         unit_type = world.unit_type[env, slot]
         for covered, margin, grids in ((np.ones(len(env), bool), 0,
@@ -122,7 +125,6 @@ class Ground:
                 grid[e, row, col] = False
             if margin:
                 self.near_resources[e, row, col] = True
-        self.version[rows] += 1
 
     def placement_error(self, env, unit_type, centre):
         """[K] ActionResult code (OK = 0) of placing structures of `unit_type` at `centre` (already
