@@ -108,20 +108,19 @@ def tick(game, running, intents):
 
 class Sides:
     """The units that can fight (living, on the ground) of each side, player 1 and player 2, in
-    the games where both sides have some: masks [E, U] and, gathered per game, (slots [E, K],
-    valid [E, K]) in slot order."""
+    the games where both sides have some, gathered per game in slot order: (slots [E, K],
+    valid [E, K]) and their positions [E, K, 2]."""
 
     def __init__(self, world):
         fighters = world.alive & ~world.per_type(TABLE.is_flying)
         one, two = (fighters & (world.owner == player) for player in (1, 2))
         both = (one.any(axis=1) & two.any(axis=1))[:, None]
-        self.masks = (one & both, two & both)
-        self.gathered = tuple(compact(mask) for mask in self.masks)
+        self.gathered = (compact(one & both), compact(two & both))
+        self.positions = tuple(gather(world.pos, slot) for slot, _ in self.gathered)
 
 
-def _squared_distances(world, row_slot, column_slot):
-    """[E, R, C] squared distances between the units of two per-game slot lists."""
-    row, column = gather(world.pos, row_slot), gather(world.pos, column_slot)
+def _squared_distances(row, column):
+    """[E, R, C] squared distances between per-game positions row [E, R, 2], column [E, C, 2]."""
     dx = row[:, :, None, 0] - column[:, None, :, 0]
     dy = row[:, :, None, 1] - column[:, None, :, 1]
     return dx * dx + dy * dy
@@ -172,7 +171,7 @@ def _acquire(world, sides, active, kind):
         if not any_true(rows):
             continue
         if one_to_two is None:
-            one_to_two = _squared_distances(world, one[0], two[0])
+            one_to_two = _squared_distances(*sides.positions)
         # (a - b)^2 == (b - a)^2 exactly in floating point: the transpose is side two's.
         d2 = one_to_two.transpose(0, 2, 1) if transpose else one_to_two
         limit = (gather(reach, r_slot)[:, :, None] + gather(world.radius, r_slot)[:, :, None]
@@ -190,16 +189,17 @@ def _alert(world, sides, active, kind):
     the game's unpublished "call for help": a pack attacked or attacking fights as a pack)."""
     has_target = world.target >= 0
     idle = active & ~has_target & (kind == Order.NONE) & world.per_type(FIGHTER)
-    for mask, (r_slot, r_ok) in zip(sides.masks, sides.gathered):
+    for (r_slot, r_ok), position in zip(sides.gathered, sides.positions):
         rows = gather(idle, r_slot) & r_ok
         if not any_true(rows):
             continue
-        f_slot, f_ok = compact(mask & has_target)  # the side's units that are fighting
-        if f_slot.shape[1] == 0:
+        fighting = gather(has_target, r_slot) & r_ok  # the side's units that are fighting
+        if not any_true(fighting):
             continue
-        d2 = _squared_distances(world, r_slot, f_slot)
-        env, slot, helper = _nearest(rows, f_ok[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
-                                     r_slot, f_slot)
+        # Rows and columns are the side's units (the rows idle, the candidates fighting).
+        d2 = _squared_distances(position, position)
+        env, slot, helper = _nearest(rows, fighting[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
+                                     r_slot, r_slot)
         world.target[env, slot] = world.target[env, helper]
         world.target_tag[env, slot] = world.target_tag[env, helper]
 
