@@ -109,17 +109,17 @@ class Observer:
                                   np.where(TABLE.is_flying[unit_type], 3, 2)))
         return level * world.max_units + np.arange(world.max_units)
 
-    def _screen_footprints(self, rows):
+    def _screen_footprints(self, visible):
+        """(env, slot, row, col) of the screen pixels covered by the units `visible` [E, U]."""
         world = self.game.world
         view = self.game.screen
-        r, slot = nonzero(self.visible_units(rows))
-        env = rows[r]
-        visible = env * world.max_units + slot  # flat index (faster gathers than by (env, slot))
+        visible = np.flatnonzero(visible)  # flat index (faster gathers than by (env, slot))
+        env, slot = np.divmod(visible, world.max_units)
         offset = view.camera_offset(np.take(world.camera[:, self.player - 1], env, axis=0))
         centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0), offset)
         unit, row, col = geometry.footprints(
             centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
-        return r[unit], slot[unit], row, col
+        return env[unit], slot[unit], row, col
 
     def _top_units(self, r, slot, flat, size, rows):
         """[size] key of the top unit at each flat pixel index (-1 where none)."""
@@ -151,24 +151,25 @@ class Observer:
                                                   view.minimap_size, view.use_feature_units)
         batch = self.batch
         game.update_vision()
+        visible = self.visible_units()
         self._draw_static_screen(batch["feature_screen"])
         self._screen_drawn = self._draw_units(
-            batch["feature_screen"], self._screen_drawn, *self._screen_footprints(
-                np.arange(game.num_envs)), game.screen, SCREEN, _SCREEN_UNIT_LAYERS, True)
+            batch["feature_screen"], self._screen_drawn, *self._screen_footprints(visible),
+            game.screen, SCREEN, _SCREEN_UNIT_LAYERS, True)
         self._draw_static_minimap(batch["feature_minimap"])
         self._minimap_drawn = self._draw_units(
-            batch["feature_minimap"], self._minimap_drawn, *self._minimap_footprints(),
+            batch["feature_minimap"], self._minimap_drawn, *self._minimap_footprints(visible),
             game.minimap, MINIMAP, _MINIMAP_UNIT_LAYERS, view.allow_cheating_layers)
         self._vectors(batch)
         self._selection(batch)
         if view.use_feature_units:
-            self._feature_units(batch)
+            self._feature_units(batch, visible)
         return batch
 
-    def _minimap_footprints(self):
+    def _minimap_footprints(self, visible):
         world = self.game.world
         view = self.game.minimap
-        visible = np.flatnonzero(self.visible_units())  # flat index env * U + slot
+        visible = np.flatnonzero(visible)  # flat index env * U + slot
         centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0))
         unit, row, col = geometry.footprints(
             centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
@@ -232,7 +233,7 @@ class Observer:
         if self._screen_cells is None:
             self._screen_cells = tuple(np.zeros((game.num_envs, game.screen.height,
                                                  game.screen.width), dtype)
-                                       for dtype in (np.int64, np.int64, bool))
+                                       for dtype in (np.int64, bool, np.int64))
             moved = np.ones(game.num_envs, bool)
         else:
             moved = np.any(camera != self._static_camera, axis=1)
@@ -288,11 +289,14 @@ class Observer:
             self._minimap_camera = camera.copy()
 
     def _cells_of(self, centres):
-        """World points [..., 2] -> (row, col, inside) of the map cells under them."""
-        height, width = self.game.vision.shape
+        """World points [..., 2] -> the map cells under them: (flat index row * width + col
+        into a map grid, inside the map, `Vision.cell_index` into a padded vision grid)."""
+        vision = self.game.vision
+        height, width = vision.shape
         inside = ((centres[..., 0] >= 0) & (centres[..., 0] < width)
                   & (centres[..., 1] >= 0) & (centres[..., 1] < height))
-        return (*self.game.vision.cell_of(centres), inside)
+        row, col = vision.cell_of(centres)
+        return row * width + col, inside, vision.cell_index(row, col)
 
     def _sample(self, layers, rows, cells, names, ground):
         """Write the ground layers (height, pathable, buildable), or the visibility layer, of
@@ -300,19 +304,20 @@ class Observer:
         if rows.size == 0:
             return
         game = self.game
-        cell_row, cell_col, inside = (c[rows] for c in cells)
+        cell, inside, vision_cell = cells
+        inside = inside[rows]
+        # Gathers by flat index (one index array instead of two to four: faster).
         if ground:
-            # Gathers by flat index (one index array instead of two or three: faster).
-            height, width = game.vision.shape
-            cell = cell_row * width + cell_col
+            cell = cell[rows]
             layers[rows, names.height_map.index] = np.where(
                 inside, game.height_grid.ravel()[cell], 0)
+            height, width = game.vision.shape
             env_cell = rows[:, None, None] * (height * width) + cell
             for layer, grid in ((names.pathable, game.ground.pathable),
                                 (names.buildable, game.ground.buildable)):
                 layers[rows, layer.index] = np.where(inside, grid.ravel()[env_cell], 0)
         else:
-            visibility = game.vision.at_cells(rows, self.player, cell_row, cell_col)
+            visibility = game.vision.at_cells(rows, self.player, vision_cell[rows])
             layers[rows, names.visibility_map.index] = np.where(inside, visibility, 0)
 
     # ----------------------------------------------------------------------- vectors
@@ -402,13 +407,13 @@ class Observer:
         batch["build_queue_count"][:] = count
         batch["production_queue_count"][:] = count
 
-    def _feature_units(self, batch):
+    def _feature_units(self, batch, visible):
         game, world = self.game, self.game.world
         view = game.screen
         p = self.player
         offset = view.camera_offset(world.camera[:, p - 1])
         pixel = view.to_pixels(world.pos, offset[:, None, :])
-        on_screen = (self.visible_units() & (pixel[..., 0] >= 0) & (pixel[..., 0] < view.width)
+        on_screen = (visible & (pixel[..., 0] >= 0) & (pixel[..., 0] < view.width)
                      & (pixel[..., 1] >= 0) & (pixel[..., 1] < view.height))
         table, count = batch["feature_units"], batch["feature_units_count"]
         limit = table.shape[1]

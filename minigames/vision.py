@@ -70,14 +70,19 @@ class Vision:
         self._restored = True
         self.version += 1
 
-    def at_cells(self, rows, player, row, col):
-        """grid[rows, player - 1] at cells (row, col) [R, ...] of environments `rows` [R]
-        (gathered from the padded grids by one flat index: faster than by four index arrays)."""
+    def cell_index(self, row, col):
+        """Cells (row, col) of the map -> their flat indices within one padded grid (for
+        `at_cells`)."""
+        return (row + self._margin) * self._padded.shape[-1] + col + self._margin
+
+    def at_cells(self, rows, player, cell_index):
+        """grid[rows, player - 1] at cells given by `cell_index` [R, ...] of environments `rows`
+        [R] (gathered from the padded grids by one flat index: faster than by four index arrays).
+        """
         _, players, padded_height, padded_width = self._padded.shape
-        corner = ((rows * players + player - 1) * padded_height + self._margin) * padded_width \
-            + self._margin  # the flat index of cell (0, 0) of each environment's grid
-        corner = corner.reshape((-1,) + (1,) * (row.ndim - 1))
-        return self._padded.ravel()[corner + row * padded_width + col]
+        start = (rows * players + player - 1) * (padded_height * padded_width)
+        start = start.reshape((-1,) + (1,) * (cell_index.ndim - 1))
+        return self._padded.ravel()[start + cell_index]
 
     def cell_of(self, pos):
         """[..., 2] world positions -> ([...] row, [...] col) of their cells."""
@@ -132,6 +137,6 @@ class Vision:
         world = self.game.world
         if not self.game.map.fog:
             return world.alive.copy()
-        row, col = self.cell_of(world.pos)
-        visible = self.at_cells(np.arange(self.game.num_envs), player, row, col) == VISIBLE
+        cell = self.cell_index(*self.cell_of(world.pos))
+        visible = self.at_cells(np.arange(self.game.num_envs), player, cell) == VISIBLE
         return world.alive & ((world.owner == player) | (world.owner == 0) | visible)
