@@ -122,7 +122,8 @@ def tick(game, running, intents):
     remaining = np.hypot(after[:, 0], after[:, 1])
     progress = np.hypot(*(start - goal).T) - remaining
     blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
-    arrived = by_order.ravel()[unit] & ((reach & (heading == goal).all(axis=1)) | blocked)
+    at_goal = reach if game.pathing is None else reach & (heading == goal).all(axis=1)
+    arrived = by_order.ravel()[unit] & (at_goal | blocked)
     _arrive(world, *np.divmod(unit[arrived], world.max_units))
 
 
