@@ -29,7 +29,7 @@ Only ground weapons are modelled (none of the engine's maps has air units).
 import numpy as np
 
 from minigames.units import GROUND, TABLE
-from minigames.world import NEUTRAL, Order, any_true, compact, gather, nonzero
+from minigames.world import NEUTRAL, Order, any_true, compact, nonzero
 
 ACQUIRES = np.zeros(8, bool)  # orders under which armed units pick their own targets
 ACQUIRES[[Order.NONE, Order.ATTACK, Order.PATROL, Order.HOLD]] = True
@@ -106,17 +106,29 @@ def tick(game, running, intents):
     np.copyto(world.cooldown, np.maximum(world.cooldown - 1.0, -2.0), where=active)
 
 
+class Side:
+    """The units that can fight of one side, gathered per game in slot order: slot [E, K],
+    valid [E, K], flat index env * U + slot [E, K] and position [E, K, 2]."""
+
+    def __init__(self, world, mask):
+        self.slot, self.valid = compact(mask)
+        self.flat = self.slot + np.arange(world.num_envs)[:, None] * world.max_units
+        self.position = np.take(world.pos.reshape(-1, 2), self.flat, axis=0)
+
+    def of(self, array):
+        """array [E, U] (contiguous) at the side's units: [E, K]."""
+        return array.ravel()[self.flat]
+
+
 class Sides:
     """The units that can fight (living, on the ground) of each side, player 1 and player 2, in
-    the games where both sides have some, gathered per game in slot order: (slots [E, K],
-    valid [E, K]) and their positions [E, K, 2]."""
+    the games where both sides have some (`Side`)."""
 
     def __init__(self, world):
         fighters = world.alive & ~world.per_type(TABLE.is_flying)
         one, two = (fighters & (world.owner == player) for player in (1, 2))
         both = (one.any(axis=1) & two.any(axis=1))[:, None]
-        self.gathered = (compact(one & both), compact(two & both))
-        self.positions = tuple(gather(world.pos, slot) for slot, _ in self.gathered)
+        self.one, self.two = Side(world, one & both), Side(world, two & both)
 
 
 def _squared_distances(row, column):
@@ -164,21 +176,20 @@ def _acquire(world, sides, active, kind):
     seeking &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
     reach = np.where(kind == Order.HOLD, world.per_type(HOLD_REACH), world.per_type(TABLE.sight))
     armed = world.per_type(ARMED)
-    one, two = sides.gathered
     one_to_two = None  # squared distances [E, side one, side two], computed once for both sides
-    for (r_slot, r_ok), (e_slot, e_ok), transpose in ((one, two, False), (two, one, True)):
-        rows = gather(seeking, r_slot) & r_ok
+    for mine, theirs, transpose in ((sides.one, sides.two, False), (sides.two, sides.one, True)):
+        rows = mine.of(seeking) & mine.valid
         if not any_true(rows):
             continue
         if one_to_two is None:
-            one_to_two = _squared_distances(*sides.positions)
+            one_to_two = _squared_distances(sides.one.position, sides.two.position)
         # (a - b)^2 == (b - a)^2 exactly in floating point: the transpose is side two's.
         d2 = one_to_two.transpose(0, 2, 1) if transpose else one_to_two
-        limit = (gather(reach, r_slot)[:, :, None] + gather(world.radius, r_slot)[:, :, None]
-                 + gather(world.radius, e_slot)[:, None, :])
-        penalty = np.where(gather(armed, e_slot), 0.0, UNARMED_PENALTY)[:, None, :]
-        env, slot, target = _nearest(rows, e_ok[:, None, :] & (d2 <= limit * limit),
-                                     d2 + penalty, r_slot, e_slot)
+        limit = ((mine.of(reach) + mine.of(world.radius))[:, :, None]
+                 + theirs.of(world.radius)[:, None, :])
+        penalty = np.where(theirs.of(armed), 0.0, UNARMED_PENALTY)[:, None, :]
+        env, slot, target = _nearest(rows, theirs.valid[:, None, :] & (d2 <= limit * limit),
+                                     d2 + penalty, mine.slot, theirs.slot)
         world.target[env, slot] = target
         world.target_tag[env, slot] = world.tag[env, target]
 
@@ -189,17 +200,17 @@ def _alert(world, sides, active, kind):
     the game's unpublished "call for help": a pack attacked or attacking fights as a pack)."""
     has_target = world.target >= 0
     idle = active & ~has_target & (kind == Order.NONE) & world.per_type(FIGHTER)
-    for (r_slot, r_ok), position in zip(sides.gathered, sides.positions):
-        rows = gather(idle, r_slot) & r_ok
+    for side in (sides.one, sides.two):
+        rows = side.of(idle) & side.valid
         if not any_true(rows):
             continue
-        fighting = gather(has_target, r_slot) & r_ok  # the side's units that are fighting
+        fighting = side.of(has_target) & side.valid  # the side's units that are fighting
         if not any_true(fighting):
             continue
         # Rows and columns are the side's units (the rows idle, the candidates fighting).
-        d2 = _squared_distances(position, position)
+        d2 = _squared_distances(side.position, side.position)
         env, slot, helper = _nearest(rows, fighting[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
-                                     r_slot, r_slot)
+                                     side.slot, side.slot)
         world.target[env, slot] = world.target[env, helper]
         world.target_tag[env, slot] = world.target_tag[env, helper]
 
