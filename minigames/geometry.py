@@ -125,9 +125,12 @@ def footprints(centre, radius, width, height):
 def hits_footprint(centre, radius, pixel):
     """[...] bool: does integer pixel (x, y) belong to the disc's footprint (see `footprints`)?"""
     pixel = np.floor(pixel)
-    d = pixel + 0.5 - centre
-    return ((np.sum(d * d, axis=-1) <= radius * radius)
-            | np.all(pixel == np.floor(centre), axis=-1))
+    # x and y apart: numpy reduces over a last axis of 2 slowly
+    dx = pixel[..., 0] + 0.5 - centre[..., 0]
+    dy = pixel[..., 1] + 0.5 - centre[..., 1]
+    return ((dx * dx + dy * dy <= radius * radius)
+            | ((pixel[..., 0] == np.floor(centre[..., 0]))
+               & (pixel[..., 1] == np.floor(centre[..., 1]))))
 
 
 def disc_meets_box(centre, radius, corner_a, corner_b):
