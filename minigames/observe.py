@@ -52,6 +52,9 @@ _SCREEN_UNIT_LAYERS = np.array([getattr(SCREEN, name).index for name in (
 _MINIMAP_UNIT_LAYERS = np.array([getattr(MINIMAP, name).index for name in (
     "player_id", "player_relative", "selected", "unit_type")])
 NEUTRAL_PLAYER_ID = 16
+# Drawn on top of each other, per type: structures (1), ground units (2), air units (3); neutral
+# units (0) lie below everything.
+DRAW_LEVEL = np.where(TABLE.is_structure, 1, np.where(TABLE.is_flying, 3, 2))
 # PlayerRelative values as ints (numpy handles them faster than IntEnums).
 _SELF, _NEUTRAL, _ENEMY = (int(features.PlayerRelative.SELF), int(features.PlayerRelative.NEUTRAL),
                            int(features.PlayerRelative.ENEMY))
@@ -103,10 +106,7 @@ class Observer:
         """[R, U] key: the unit with the larger key is drawn on top (and clicked)."""
         world = self.game.world
         rows = np.arange(world.num_envs) if rows is None else rows
-        unit_type = world.unit_type[rows]
-        level = np.where(world.owner[rows] == NEUTRAL, 0,
-                         np.where(TABLE.is_structure[unit_type], 1,
-                                  np.where(TABLE.is_flying[unit_type], 3, 2)))
+        level = np.where(world.owner[rows] == NEUTRAL, 0, world.per_type(DRAW_LEVEL)[rows])
         return level * world.max_units + np.arange(world.max_units)
 
     def _screen_footprints(self, visible):
