@@ -57,6 +57,9 @@ class Vision:
         self._sight = np.zeros((n, game.world.max_units))
         self._restored = False
         self.version = np.zeros(n, np.int64)  # [E] counts the changes of each game's grids
+        # What depends on the slots' owners only, kept while they stay the same: the owners, which
+        # slots an agent player owns, and the flat index of cell (0, 0) of each slot's grid.
+        self._owner = self._agents = self._corner = None
 
     def reset(self, rows):
         self.grid[rows] = HIDDEN if self.game.map.fog else self._revealed
@@ -96,11 +99,15 @@ class Vision:
         world = self.game.world
         players = self.game.map.players
         _, _, padded_height, padded_width = self._padded.shape
-        seeing = world.alive & (world.owner > 0) & (world.owner <= players)
+        if self._owner is None or not np.array_equal(self._owner, world.owner):
+            self._owner = world.owner.copy()
+            self._agents = (world.owner > 0) & (world.owner <= players)
+            env_player = np.arange(world.num_envs)[:, None] * 2 + world.owner.astype(np.int64) - 1
+            self._corner = (env_player * padded_height + self._margin) * padded_width \
+                + self._margin
+        seeing = world.alive & self._agents
         row, col = self.cell_of(world.pos)
-        env_player = np.arange(world.num_envs)[:, None] * 2 + world.owner.astype(np.int64) - 1
-        centre = np.where(seeing, ((env_player * padded_height + row + self._margin) * padded_width
-                                   + col + self._margin), -1)
+        centre = np.where(seeing, self._corner + row * padded_width + col, -1)
         sight = world.per_type(TABLE.sight)
         changed = (centre != self._centre) | (seeing & (sight != self._sight))
         redraw = np.flatnonzero(changed.any(axis=1))
