@@ -204,13 +204,15 @@ def _alert(world, sides, active, kind):
         rows = side.of(idle) & side.valid
         if not any_true(rows):
             continue
-        fighting = side.of(has_target) & side.valid  # the side's units that are fighting
-        if not any_true(fighting):
+        # The side's units that are fighting, gathered per game (k: their place in the side's
+        # arrays, in slot order).
+        k, f_ok = compact(side.of(has_target) & side.valid)
+        if k.shape[1] == 0:
             continue
-        # Rows and columns are the side's units (the rows idle, the candidates fighting).
-        d2 = _squared_distances(side.position, side.position)
-        env, slot, helper = _nearest(rows, fighting[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
-                                     side.slot, side.slot)
+        f_flat = np.take_along_axis(side.flat, k, axis=1)
+        d2 = _squared_distances(side.position, np.take(world.pos.reshape(-1, 2), f_flat, axis=0))
+        env, slot, helper = _nearest(rows, f_ok[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
+                                     side.slot, f_flat % world.max_units)
         world.target[env, slot] = world.target[env, helper]
         world.target_tag[env, slot] = world.target_tag[env, helper]
 
