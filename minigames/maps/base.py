@@ -94,9 +94,6 @@ class MapScript:
             allowed = np.ones(len(block), bool) if keep is None else keep(block)
             if spacing is not None:
                 allowed &= far_from(block, np.reshape(list(placed) + kept, (-1, 2)), spacing)
-                # apart[:, j]: far_from(block, block[j]) for every candidate j, at once
-                apart = np.hypot(block[:, None, 0] - block[None, :, 0],
-                                 block[:, None, 1] - block[None, :, 1]) >= spacing
             used = 0
             while len(kept) < count:
                 free = np.flatnonzero(allowed[used:])
@@ -106,7 +103,7 @@ class MapScript:
                 used += int(free[0])
                 kept.append(block[used])
                 if spacing is not None:
-                    allowed &= apart[:, used]
+                    allowed &= far_from(block, block[used][None], spacing)
                 used += 1
             rng.bit_generator.state = state
             rng.bit_generator.advance(2 * used)  # one 64-bit draw per coordinate
