@@ -33,7 +33,7 @@ from pysc2.lib import units
 
 from minigames import economy, placement, production
 from minigames.units import TABLE
-from minigames.world import Order
+from minigames.world import Order, nonzero
 
 # Unit types as ints (numpy compares them faster than IntEnums).
 SCV, MARINE = int(units.Terran.SCV), int(units.Terran.Marine)
@@ -117,7 +117,7 @@ class TerranBot:
     def _gather(self, game, rows, hall):
         world = game.world
         idle = game.interface.idle_workers(self.player)[rows]
-        r, worker = np.nonzero(idle)
+        r, worker = nonzero(idle)
         if r.size == 0:
             return
         env = rows[r]
@@ -187,7 +187,7 @@ class TerranBot:
         rows = rows[army[rows] < self.settings.marines]
         ready = (self._own(world, BARRACKS) & (world.build_progress >= 1.0)
                  & (world.queue_count == 0))[rows]
-        r, barracks = np.nonzero(ready)
+        r, barracks = nonzero(ready)
         env = rows[r]
         if env.size == 0:
             return

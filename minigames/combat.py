@@ -29,13 +29,18 @@ Only ground weapons are modelled (none of the engine's maps has air units).
 import numpy as np
 
 from minigames.units import GROUND, TABLE
-from minigames.world import NEUTRAL, Order, at, compact, gather
+from minigames.world import NEUTRAL, Order, any_true, compact, nonzero
 
 ACQUIRES = np.zeros(8, bool)  # orders under which armed units pick their own targets
 ACQUIRES[[Order.NONE, Order.ATTACK, Order.PATROL, Order.HOLD]] = True
 UNARMED_PENALTY = 1e6  # added to the distance of unarmed enemies when choosing a target
 ARMED = (TABLE.weapon_damage[:, GROUND] > 0) | (TABLE.explosion_damage > 0)
+FIGHTER = ARMED & ~TABLE.is_worker  # armed units that pick targets of their own
 MORTAL = TABLE.max_health > 0  # beacons, shards and resources cannot be killed
+EXPLODES = TABLE.explosion_damage > 0
+GROUND_RANGE = TABLE.weapon_range[:, GROUND]
+HOLD_REACH = np.maximum(GROUND_RANGE, TABLE.explosion_trigger)  # how far a holding unit looks
+FIRE_REACH = np.where(EXPLODES, TABLE.explosion_trigger, GROUND_RANGE)  # explodes or fires
 # ATTRIBUTE_BITS[type, a]: 1.0 where units of the type have attribute a (units.ATTRIBUTES order).
 ATTRIBUTE_BITS = ((TABLE.attributes[:, None] >> np.arange(TABLE.weapon_bonus.shape[2])) & 1
                   ).astype(np.float64)
@@ -92,31 +97,42 @@ def tick(game, running, intents):
     _follow_attack_orders(world, active, kind)
     _has_target(world)
     scanning = active & (world.game_loop % SCAN_EVERY == 0)[:, None]
-    if scanning.any():
+    if any_true(scanning):
         sides = Sides(world)
         _acquire(world, sides, scanning, kind)
         _alert(world, sides, scanning, kind)
     _fire(world, active, kind, intents)
     _resolve_deaths(world)
-    world.cooldown[...] = np.where(active, np.maximum(world.cooldown - 1.0, -2.0), world.cooldown)
+    np.copyto(world.cooldown, np.maximum(world.cooldown - 1.0, -2.0), where=active)
+
+
+class Side:
+    """The units that can fight of one side, gathered per game in slot order: slot [E, K],
+    valid [E, K], flat index env * U + slot [E, K] and position [E, K, 2]."""
+
+    def __init__(self, world, mask):
+        self.slot, self.valid = compact(mask)
+        self.flat = self.slot + np.arange(world.num_envs)[:, None] * world.max_units
+        self.position = np.take(world.pos.reshape(-1, 2), self.flat, axis=0)
+
+    def of(self, array):
+        """array [E, U] (contiguous) at the side's units: [E, K]."""
+        return array.ravel()[self.flat]
 
 
 class Sides:
     """The units that can fight (living, on the ground) of each side, player 1 and player 2, in
-    the games where both sides have some: masks [E, U] and, gathered per game, (slots [E, K],
-    valid [E, K]) in slot order."""
+    the games where both sides have some (`Side`)."""
 
     def __init__(self, world):
-        fighters = world.alive & ~TABLE.is_flying[world.unit_type]
+        fighters = world.alive & ~world.per_type(TABLE.is_flying)
         one, two = (fighters & (world.owner == player) for player in (1, 2))
         both = (one.any(axis=1) & two.any(axis=1))[:, None]
-        self.masks = (one & both, two & both)
-        self.gathered = tuple(compact(mask) for mask in self.masks)
+        self.one, self.two = Side(world, one & both), Side(world, two & both)
 
 
-def _squared_distances(world, row_slot, column_slot):
-    """[E, R, C] squared distances between the units of two per-game slot lists."""
-    row, column = gather(world.pos, row_slot), gather(world.pos, column_slot)
+def _squared_distances(row, column):
+    """[E, R, C] squared distances between per-game positions row [E, R, 2], column [E, C, 2]."""
     dx = row[:, :, None, 0] - column[:, None, :, 0]
     dy = row[:, :, None, 1] - column[:, None, :, 1]
     return dx * dx + dy * dy
@@ -127,13 +143,13 @@ def _nearest(rows, candidates, score, row_slot, column_slot):
     lowest score [E, R, C] (the first in slot order among equals)."""
     candidates = candidates & rows[:, :, None]
     choice = np.where(candidates, score, np.inf).argmin(axis=2)
-    env, row = np.nonzero(candidates.any(axis=2))
+    env, row = nonzero(candidates.any(axis=2))
     return env, row_slot[env, row], column_slot[env, choice[env, row]]
 
 
 def _follow_attack_orders(world, active, kind):
     """Units with an Attack order on a unit aim at it; the order ends when the target is gone."""
-    env, slot = np.nonzero(active & (kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
+    env, slot = nonzero(active & (kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
     if env.size == 0:
         return
     target = world.order_target[env, slot, 0]
@@ -144,36 +160,36 @@ def _follow_attack_orders(world, active, kind):
 
 
 def _has_target(world):
-    env, slot = np.nonzero(world.target >= 0)
-    ok = world.valid(env, world.target[env, slot], world.target_tag[env, slot])
-    world.target[env[~ok], slot[~ok]] = -1
-    return world.target >= 0
-
-
-def _armed(unit_type):
-    return ARMED[unit_type]
+    """Targets that are gone (dead, or their slot reused) are dropped."""
+    aiming = np.flatnonzero(world.target >= 0)  # flat indices env * U + slot
+    target = world.target.ravel()[aiming]
+    target_unit = aiming - aiming % world.max_units + target  # the target's flat index
+    ok = world.alive.ravel()[target_unit] & (world.tag.ravel()[target_unit]
+                                             == world.target_tag.ravel()[aiming])
+    world.target.ravel()[aiming[~ok]] = -1
 
 
 def _acquire(world, sides, active, kind):
     """Seeking units take the nearest enemy they can reach (armed enemies first)."""
-    unit_type = world.unit_type
-    seeking = (active & (world.target < 0) & _armed(unit_type) & ACQUIRES[kind]
-               & ~TABLE.is_worker[unit_type])
+    seeking = (active & (world.target < 0) & world.per_type(FIGHTER) & ACQUIRES[kind])
     # An Attack order on a unit already has its target; only attack-moves acquire.
     seeking &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
-    reach = np.where(kind == Order.HOLD, np.maximum(TABLE.weapon_range[unit_type, GROUND],
-                                                    TABLE.explosion_trigger[unit_type]),
-                     TABLE.sight[unit_type])
-    for (r_slot, r_ok), (e_slot, e_ok) in (sides.gathered, sides.gathered[::-1]):
-        rows = gather(seeking, r_slot) & r_ok
-        if not rows.any():
+    reach = np.where(kind == Order.HOLD, world.per_type(HOLD_REACH), world.per_type(TABLE.sight))
+    armed = world.per_type(ARMED)
+    one_to_two = None  # squared distances [E, side one, side two], computed once for both sides
+    for mine, theirs, transpose in ((sides.one, sides.two, False), (sides.two, sides.one, True)):
+        rows = mine.of(seeking) & mine.valid
+        if not any_true(rows):
             continue
-        d2 = _squared_distances(world, r_slot, e_slot)
-        limit = (gather(reach, r_slot)[:, :, None] + gather(world.radius, r_slot)[:, :, None]
-                 + gather(world.radius, e_slot)[:, None, :])
-        penalty = np.where(_armed(gather(unit_type, e_slot)), 0.0, UNARMED_PENALTY)[:, None, :]
-        env, slot, target = _nearest(rows, e_ok[:, None, :] & (d2 <= limit * limit),
-                                     d2 + penalty, r_slot, e_slot)
+        if one_to_two is None:
+            one_to_two = _squared_distances(sides.one.position, sides.two.position)
+        # (a - b)^2 == (b - a)^2 exactly in floating point: the transpose is side two's.
+        d2 = one_to_two.transpose(0, 2, 1) if transpose else one_to_two
+        limit = ((mine.of(reach) + mine.of(world.radius))[:, :, None]
+                 + theirs.of(world.radius)[:, None, :])
+        penalty = np.where(theirs.of(armed), 0.0, UNARMED_PENALTY)[:, None, :]
+        env, slot, target = _nearest(rows, theirs.valid[:, None, :] & (d2 <= limit * limit),
+                                     d2 + penalty, mine.slot, theirs.slot)
         world.target[env, slot] = target
         world.target_tag[env, slot] = world.tag[env, target]
 
@@ -182,97 +198,104 @@ def _alert(world, sides, active, kind):
     """Idle armed units without a target join the fight of an ally near them: each takes the
     target of the nearest ally within ALERT_RADIUS (centre to centre) that has one (a reading of
     the game's unpublished "call for help": a pack attacked or attacking fights as a pack)."""
-    unit_type = world.unit_type
     has_target = world.target >= 0
-    idle = (active & ~has_target & (kind == Order.NONE) & _armed(unit_type)
-            & ~TABLE.is_worker[unit_type])
-    for mask, (r_slot, r_ok) in zip(sides.masks, sides.gathered):
-        rows = gather(idle, r_slot) & r_ok
-        if not rows.any():
+    idle = active & ~has_target & (kind == Order.NONE) & world.per_type(FIGHTER)
+    for side in (sides.one, sides.two):
+        rows = side.of(idle) & side.valid
+        if not any_true(rows):
             continue
-        f_slot, f_ok = compact(mask & has_target)  # the side's units that are fighting
-        if f_slot.shape[1] == 0:
+        # The side's units that are fighting, gathered per game (k: their place in the side's
+        # arrays, in slot order).
+        k, f_ok = compact(side.of(has_target) & side.valid)
+        if k.shape[1] == 0:
             continue
-        d2 = _squared_distances(world, r_slot, f_slot)
+        f_flat = np.take_along_axis(side.flat, k, axis=1)
+        d2 = _squared_distances(side.position, np.take(world.pos.reshape(-1, 2), f_flat, axis=0))
         env, slot, helper = _nearest(rows, f_ok[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
-                                     r_slot, f_slot)
+                                     side.slot, f_flat % world.max_units)
         world.target[env, slot] = world.target[env, helper]
         world.target_tag[env, slot] = world.target_tag[env, helper]
 
 
 def _fire(world, active, kind, intents):
-    env, slot = np.nonzero(active & (world.target >= 0))
-    if env.size == 0:
+    # Units and their targets by flat index env * U + slot (one index array per gather, which
+    # numpy does several times faster than gathers by (env, slot)).
+    unit = np.flatnonzero(active & (world.target >= 0))
+    if unit.size == 0:
         return
-    unit_type = world.unit_type[env, slot]
-    target = world.target[env, slot]
-    delta = at(world.pos, env, target) - at(world.pos, env, slot)
-    edge = (np.hypot(delta[:, 0], delta[:, 1]) - world.radius[env, slot]
-            - world.radius[env, target])  # edge to edge
-    exploder = TABLE.explosion_damage[unit_type] > 0
-    reach = np.where(exploder, TABLE.explosion_trigger[unit_type],
-                     TABLE.weapon_range[unit_type, GROUND])
-    in_range = edge <= reach
-    world.facing[env[in_range], slot[in_range]] = (
+    units = world.max_units
+    env = unit // units
+    target = unit - unit % units + world.target.ravel()[unit]
+    unit_type = world.unit_type.ravel()[unit]
+    pos, radius = world.pos.reshape(-1, 2), world.radius.ravel()
+    target_pos = np.take(pos, target, axis=0)
+    delta = target_pos - np.take(pos, unit, axis=0)
+    edge = np.hypot(delta[:, 0], delta[:, 1]) - radius[unit] - radius[target]  # edge to edge
+    exploder = EXPLODES[unit_type]
+    in_range = edge <= FIRE_REACH[unit_type]
+    world.facing.ravel()[unit[in_range]] = (
         np.arctan2(delta[in_range, 1], delta[in_range, 0]) % (2 * np.pi))
-    intents.stand[env[in_range], slot[in_range]] = True
-    chase = ~in_range & (kind[env, slot] != Order.HOLD)
-    intents.move(env[chase], slot[chase], at(world.pos, env[chase], target[chase]))
+    intents.stand.ravel()[unit[in_range]] = True
+    chase = ~in_range & (kind.ravel()[unit] != Order.HOLD)
+    intents.move(env[chase], unit[chase] % units, target_pos[chase])
 
-    shoot = in_range & ~exploder & (world.cooldown[env, slot] <= 0.0)
-    s_env, s_slot, s_target = env[shoot], slot[shoot], target[shoot]
+    cooldown = world.cooldown.ravel()
+    shoot = in_range & ~exploder & (cooldown[unit] <= 0.0)
+    shooter, victim = unit[shoot], target[shoot]
     # A weapon that fires as soon as it is ready keeps the fraction of a loop it was ready
     # early (-1 < cooldown <= 0); one that waited starts its cooldown afresh.
-    left = world.cooldown[s_env, s_slot]
-    world.cooldown[s_env, s_slot] = (TABLE.weapon_cooldown[unit_type[shoot], GROUND]
-                                     + np.where(left > -1.0, left, 0.0))
-    damage = DAMAGE[_INDEX[unit_type[shoot]], _INDEX[world.unit_type[s_env, s_target]]]
-    np.add.at(world.health, (s_env, s_target), -damage)
-    _retaliate(world, s_env, s_target, s_slot)
+    left = cooldown[shooter]
+    cooldown[shooter] = (TABLE.weapon_cooldown[unit_type[shoot], GROUND]
+                         + np.where(left > -1.0, left, 0.0))
+    damage = DAMAGE[_INDEX[unit_type[shoot]], _INDEX[world.unit_type.ravel()[victim]]]
+    np.add.at(world.health.ravel(), victim, -damage)
+    _retaliate(world, victim, shooter)
 
     explode = in_range & exploder
-    if explode.any():
-        world.health[env[explode], slot[explode]] = 0.0  # it dies, and explodes as it dies
+    if any_true(explode):
+        world.health.ravel()[unit[explode]] = 0.0  # it dies, and explodes as it dies
 
 
-def _retaliate(world, env, victim, attacker):
-    """Idle victims without a target aim at (one of) their attackers."""
-    busy = world.alive[env, victim] & (world.order_count[env, victim] > 0)
-    idle = ~(busy & (world.order_kind[env, victim, 0] != Order.NONE))  # as world.current_order
-    idle &= world.target[env, victim] < 0
-    idle &= _armed(world.unit_type[env, victim]) & ~TABLE.is_worker[world.unit_type[env, victim]]
-    world.target[env[idle], victim[idle]] = attacker[idle]
-    world.target_tag[env[idle], victim[idle]] = world.tag[env[idle], attacker[idle]]
+def _retaliate(world, victim, attacker):
+    """Idle victims without a target aim at (one of) their attackers (flat indices)."""
+    order_kind = world.order_kind.reshape(-1, world.order_kind.shape[2])[:, 0]
+    busy = world.alive.ravel()[victim] & (world.order_count.ravel()[victim] > 0)
+    idle = ~(busy & (order_kind[victim] != Order.NONE))  # as world.current_order
+    idle &= world.target.ravel()[victim] < 0
+    idle &= FIGHTER[world.unit_type.ravel()[victim]]
+    victim, attacker = victim[idle], attacker[idle]
+    world.target.ravel()[victim] = attacker % world.max_units
+    world.target_tag.ravel()[victim] = world.tag.ravel()[attacker]
 
 
 def _resolve_deaths(world):
     """Kill units at 0 hit points; exploders that die explode, which may kill more units."""
-    mortal = world.alive & MORTAL[world.unit_type]
-    if not (mortal & (world.health <= 0)).any():
+    mortal = world.alive & world.per_type(MORTAL)
+    if not any_true(mortal & (world.health <= 0)):
         return
     exploded = np.zeros_like(world.alive)
     while True:
         dying = mortal & (world.health <= 0)
-        boom = dying & (TABLE.explosion_damage[world.unit_type] > 0) & ~exploded
-        if not boom.any():
+        boom = dying & world.per_type(EXPLODES) & ~exploded
+        if not any_true(boom):
             break
         exploded |= boom
         _explode(world, boom)
-    env, slot = np.nonzero(mortal & (world.health <= 0))
+    env, slot = nonzero(mortal & (world.health <= 0))
     world.kill(env, slot)
 
 
 def _explode(world, exploders):
     """Splash damage of each exploding unit on the enemy ground units around it (to their edge)."""
-    env, slot = np.nonzero(exploders)
+    env, slot = nonzero(exploders)
     # [X, U]: every slot of each exploder's game.
-    target = (world.alive & (world.owner != NEUTRAL) & ~TABLE.is_flying[world.unit_type])[env]
+    target = (world.alive & (world.owner != NEUTRAL) & ~world.per_type(TABLE.is_flying))[env]
     delta = world.pos[env, slot][:, None, :] - world.pos[env]
     distance = np.hypot(delta[..., 0], delta[..., 1]) - world.radius[env]
     radius = TABLE.explosion_radius[world.unit_type[env, slot]]
     hit = (target & (distance <= radius[:, None])
            & (world.owner[env] != world.owner[env, slot][:, None]))
-    k, victims = np.nonzero(hit)
+    k, victims = nonzero(hit)
     damage = EXPLOSION_DAMAGE[_INDEX[world.unit_type[env[k], slot[k]]],
                               _INDEX[world.unit_type[env[k], victims]]]
     np.add.at(world.health, (env[k], victims), -damage)

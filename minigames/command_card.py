@@ -24,7 +24,7 @@ from pysc2.lib import actions
 
 from minigames import economy, production
 from minigames.units import TABLE
-from minigames.world import Order
+from minigames.world import Order, nonzero
 
 F = actions.FUNCTIONS
 GATHER, RETURN = F.Harvest_Gather_screen.id, F.Harvest_Return_quick.id
@@ -141,13 +141,13 @@ def _one_per_row(takers, key):
 
 
 def _gather(game, rows, takers, point, under, queued, function_id):
-    r, slot = np.nonzero(takers)
+    r, slot = nonzero(takers)
     errors = economy.gather(game, rows[r], slot, under[r], queued[r])
     return _outcome(r, errors, len(rows))
 
 
 def _return(game, rows, takers, point, under, queued, function_id):
-    r, slot = np.nonzero(takers & economy.carries(game.world)[rows])
+    r, slot = nonzero(takers & economy.carries(game.world)[rows])
     errors = economy.return_cargo(game, rows[r], slot, queued[r])
     return _outcome(r, errors, len(rows))
 
@@ -172,7 +172,7 @@ def _train(game, rows, takers, point, under, queued, function_id):
 
 
 def _rally(game, rows, takers, point, under, queued, function_id):
-    r, slot = np.nonzero(takers)
+    r, slot = nonzero(takers)
     on_screen = actions.FUNCTIONS[function_id].function_type is actions.cmd_screen
     target = under[r] if on_screen else np.full(len(r), -1)
     errors = production.set_rally(game, rows[r], slot, point[r], np.where(target == slot, -1,
@@ -181,7 +181,7 @@ def _rally(game, rows, takers, point, under, queued, function_id):
 
 
 def _cancel(game, rows, takers, point, under, queued, function_id):
-    r, slot = np.nonzero(takers)
+    r, slot = nonzero(takers)
     errors = production.cancel_construction(game, rows[r], slot)
     return _outcome(r, errors, len(rows))
 

@@ -51,7 +51,7 @@ from pysc2.lib import features
 from s2clientprotocol import error_pb2
 
 from minigames.units import TABLE
-from minigames.world import Order, Phase, compact, gather as gather_rows
+from minigames.world import Order, Phase, any_true, compact, gather as gather_rows, nonzero
 
 MINERALS_PER_TRIP = 5
 GAS_PER_TRIP = 4
@@ -135,11 +135,11 @@ def tick(game, running, intents, kind):
     world = game.world
     harvesting = ((kind == Order.GATHER) | (kind == Order.RETURN)) & running[:, None]
     income = np.zeros((world.num_envs, 2, 2))  # [env, player, minerals/vespene] of this loop
-    env, slot = np.nonzero(harvesting)
+    env, slot = nonzero(harvesting)
     if env.size:
         _cycle(game, env, slot, kind[env, slot], intents, income)
     rate = world.score_cumulative[:, :, SC.collection_rate_minerals:SC.collection_rate_vespene + 1]
-    if env.size or rate.any():
+    if env.size or any_true(rate):
         rate += (income * LOOPS_PER_MINUTE - rate) * (running[:, None, None] / RATE_WINDOW)
 
 
@@ -187,7 +187,7 @@ def _replace_lost_resources(game, env, slot, kind, phase, target):
     lost = (kind == Order.GATHER) & ~(
         world.valid(env, target, world.order_target_tag[env, slot, 0])
         & ((world.minerals_left[env, safe] > 0) | (world.vespene_left[env, safe] > 0)))
-    if not lost.any():
+    if not any_true(lost):
         return
     lost = np.flatnonzero(lost)
     e, s = env[lost], slot[lost]
@@ -249,7 +249,7 @@ def _take_cargo(game, env, slot, resource):
     world.vespene_left[g_env[linked], geyser[linked]] = world.vespene_left[g_env[linked],
                                                                            g_res[linked]]
     empty = world.minerals_left[m_env, m_res] <= 0
-    if empty.any():  # a mined-out field disappears
+    if any_true(empty):  # a mined-out field disappears
         world.remove(m_env[empty], m_res[empty])
         game.ground.dirty[m_env[empty]] = True
     return gas

@@ -25,7 +25,7 @@ import numpy as np
 from minigames import bots as bots_lib
 from minigames import (combat, economy, geometry, interface, maps, movement, observe, pathing,
                        placement, production, vision)
-from minigames.world import World
+from minigames.world import World, any_true
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +128,7 @@ class Game:
         self.interface.publish_actions()
         for _ in range(loops):
             running = (world.game_loop < end_loop) & ~self.over()
-            if not running.any():
+            if not any_true(running):
                 break
             world.died[:] = False
             world.trained[:] = False

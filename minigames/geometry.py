@@ -109,8 +109,13 @@ def footprints(centre, radius, width, height):
         inside = (dx * dx + dy * dy <= rr * rr) | (
             (offsets[None, :, None] == 0) & (offsets[None, None, :] == 0))
         inside &= (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
-        k, row_i, col_i = np.nonzero(inside)
-        parts.append((units[k], rows[k, row_i, 0], cols[k, 0, col_i]))
+        # (k, row_i, col_i) of the covered pixels from flat indices (faster than np.nonzero's
+        # three index arrays and gathers by them)
+        side = 2 * r + 1
+        k, pixel = np.divmod(inside.ravel().nonzero()[0], side * side)
+        row_i, col_i = np.divmod(pixel, side)
+        parts.append((units[k], base[units[k], 1] + offsets[row_i],
+                      base[units[k], 0] + offsets[col_i]))
     if not parts:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
@@ -120,9 +125,12 @@ def footprints(centre, radius, width, height):
 def hits_footprint(centre, radius, pixel):
     """[...] bool: does integer pixel (x, y) belong to the disc's footprint (see `footprints`)?"""
     pixel = np.floor(pixel)
-    d = pixel + 0.5 - centre
-    return ((np.sum(d * d, axis=-1) <= radius * radius)
-            | np.all(pixel == np.floor(centre), axis=-1))
+    # x and y apart: numpy reduces over a last axis of 2 slowly
+    dx = pixel[..., 0] + 0.5 - centre[..., 0]
+    dy = pixel[..., 1] + 0.5 - centre[..., 1]
+    return ((dx * dx + dy * dy <= radius * radius)
+            | ((pixel[..., 0] == np.floor(centre[..., 0]))
+               & (pixel[..., 1] == np.floor(centre[..., 1]))))
 
 
 def disc_meets_box(centre, radius, corner_a, corner_b):

@@ -44,7 +44,7 @@ from pysc2.lib import actions
 from minigames import command_card, economy, movement
 from minigames.geometry import disc_meets_box
 from minigames.units import GROUND, TABLE
-from minigames.world import Order
+from minigames.world import Order, nonzero
 
 F = actions.FUNCTIONS
 T = actions.TYPES
@@ -401,7 +401,7 @@ class Interface:
         takers = (world.selected[rows, player - 1] & self._own(player, rows)
                   & (world.build_progress[rows] >= 1.0)
                   & self.functions[world.unit_type[rows], function_ids[:, None]])
-        r, slot = np.nonzero(takers)
+        r, slot = nonzero(takers)
         env = rows[r]
         function = function_ids[r]
         layer = COMMAND_LAYER[function_ids]

@@ -31,7 +31,7 @@ through other units (as mining workers do in the real game). Units never leave t
 import numpy as np
 
 from minigames.units import TABLE
-from minigames.world import NEUTRAL, Order, at, compact
+from minigames.world import NEUTRAL, Order, any_true, nonzero
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -49,6 +49,7 @@ COLLIDES[[317, 1680]] = False
 # Units that take part in separation (when not passing through) and units it never moves.
 SOLID = ~TABLE.is_flying & COLLIDES
 NEVER_PUSHED = TABLE.is_structure | (TABLE.speed == 0)
+MOBILE = TABLE.speed > 0
 # Orders that move a unit to their point when no system says otherwise.
 MOVES_TO_POINT = np.zeros(8, bool)
 MOVES_TO_POINT[[Order.MOVE, Order.ATTACK, Order.PATROL]] = True
@@ -73,35 +74,40 @@ class Intents:
 def tick(game, running, intents):
     world = game.world
     before = world.pos.copy()
-    active = world.alive & running[:, None] & (world.stats("speed") > 0)
+    active = world.alive & running[:, None] & world.per_type(MOBILE)
     kind = world.current_order()
     by_order = active & ~intents.wants_move & ~intents.stand & MOVES_TO_POINT[kind]
     # An Attack order on a unit moves only by chasing (combat's intents), never to its point.
     by_order &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
     moving = (active & intents.wants_move & ~intents.stand) | by_order
 
-    env, slot = np.nonzero(moving)
-    start = at(world.pos, env, slot)
-    goal = np.where(by_order[env, slot, None], world.order_point[env, slot, 0],
-                    intents.destination[env, slot])
+    # Moving units by flat index env * U + slot (gathers by one index array are several times
+    # faster than by (env, slot)); rows of positions are gathered with np.take.
+    unit = np.flatnonzero(moving)
+    pos = world.pos.reshape(-1, 2)
+    start = np.take(pos, unit, axis=0)
+    order_point = np.take(world.order_point.reshape(len(pos), -1), unit, axis=0)[:, :2]
+    goal = np.where(by_order.ravel()[unit, None], order_point,
+                    np.take(intents.destination.reshape(-1, 2), unit, axis=0))
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
     delta = heading - start
     distance = np.hypot(delta[:, 0], delta[:, 1])
-    unit_type = world.unit_type[env, slot]
+    unit_type = world.unit_type.ravel()[unit]
     accelerates = ACCELERATES[unit_type]
-    if accelerates.any():  # workers brake for their goal, not for a waypoint on the way
+    velocity = world.velocity.ravel()
+    if any_true(accelerates):  # workers brake for their goal, not for a waypoint on the way
         to_goal = distance if game.pathing is None else np.hypot(*(goal - start).T)
-        speed = step_length(unit_type, world.velocity[env, slot], to_goal)
+        speed = step_length(unit_type, velocity[unit], to_goal)
     else:
         speed = TABLE.speed[unit_type]
-    if accelerates.any() or world.velocity.any():  # only accelerating units keep a velocity
-        world.velocity[:] = 0.0
-        world.velocity[env[accelerates], slot[accelerates]] = speed[accelerates]
+    if any_true(accelerates) or any_true(velocity):  # only accelerating units keep a velocity
+        velocity[:] = 0.0
+        velocity[unit[accelerates]] = speed[accelerates]
     reach = distance <= speed
     step = np.where(reach, 1.0, speed / np.maximum(distance, 1e-9))[:, None]
-    world.pos[env, slot] = start + delta * step
+    pos[unit] = start + delta * step
     turning = distance > 1e-9
-    world.facing[env[turning], slot[turning]] = (
+    world.facing.ravel()[unit[turning]] = (
         np.arctan2(delta[turning, 1], delta[turning, 0]) % (2 * np.pi))
 
     _separate(game, intents, kind)
@@ -112,12 +118,13 @@ def tick(game, running, intents):
         _keep_on_ground(game, moved, before)
     world.awake = moved
 
-    after = at(world.pos, env, slot) - goal
+    after = np.take(pos, unit, axis=0) - goal
     remaining = np.hypot(after[:, 0], after[:, 1])
     progress = np.hypot(*(start - goal).T) - remaining
     blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
-    arrived = by_order[env, slot] & ((reach & (heading == goal).all(axis=1)) | blocked)
-    _arrive(world, env[arrived], slot[arrived])
+    at_goal = reach if game.pathing is None else reach & (heading == goal).all(axis=1)
+    arrived = by_order.ravel()[unit] & (at_goal | blocked)
+    _arrive(world, *np.divmod(unit[arrived], world.max_units))
 
 
 def step_length(unit_type, velocity, distance):
@@ -133,11 +140,14 @@ def step_length(unit_type, velocity, distance):
 
 def _arrive(world, env, slot):
     """Units that reached their order's point: patrols turn back, other orders end."""
+    if env.size == 0:
+        return
     patrol = world.order_kind[env, slot, 0] == Order.PATROL
-    p_env, p_slot = env[patrol], slot[patrol]
-    turn = world.order_point[p_env, p_slot, 0].copy()
-    world.order_point[p_env, p_slot, 0] = world.order_origin[p_env, p_slot, 0]
-    world.order_origin[p_env, p_slot, 0] = turn
+    if any_true(patrol):
+        p_env, p_slot = env[patrol], slot[patrol]
+        turn = world.order_point[p_env, p_slot, 0].copy()
+        world.order_point[p_env, p_slot, 0] = world.order_origin[p_env, p_slot, 0]
+        world.order_origin[p_env, p_slot, 0] = turn
     world.finish_order(env[~patrol], slot[~patrol])
 
 
@@ -146,56 +156,65 @@ def _separate(game, intents, kind):
     were just spawned: `world.awake`) are checked against the others, so a still crowd costs
     nothing; a still unit that an awake one runs into is pushed too, and wakes up."""
     world = game.world
-    unit_type = world.unit_type
-    solid = world.alive & SOLID[unit_type] & ~intents.passes_through
-    fixed = NEVER_PUSHED[unit_type] | (world.owner == NEUTRAL) | (kind == Order.HOLD)
+    solid = world.alive & world.per_type(SOLID) & ~intents.passes_through
+    fixed = world.per_type(NEVER_PUSHED) | (world.owner == NEUTRAL) | (kind == Order.HOLD)
     rows = solid & ~fixed & world.awake
-    if not rows.any():
-        return
-    s_slot, s_ok = compact(solid)
-    if s_slot.shape[1] < 2:
+    if not any_true(rows):
         return
     # Each awake unit (a row) against the solid units of its own game ([R, S]); pushes are added
     # pair by pair in the order (game, awake unit's slot, other unit's slot).
-    env, a = np.nonzero(rows)
-    # Units by flat index env * U + slot, into world.pos (x at 2 * index) and world.radius.
+    # Units by flat index env * U + slot into x, y and radius. The solid units of each game are
+    # sorted to the front of its row; the rest point at one more unit after the last, FAR away
+    # and of radius 0, which overlaps nothing.
     units = world.max_units
-    mine = env * units + a
-    others = (s_slot + np.arange(world.num_envs)[:, None] * units)[env]  # [R, S]
-    pos, radius = world.pos.reshape(-1), world.radius.reshape(-1)
-    dx = pos[2 * mine][:, None] - pos[2 * others]
-    dy = pos[2 * mine + 1][:, None] - pos[2 * others + 1]
+    padding = world.num_envs * units
+    solid_units = np.where(solid, np.arange(padding).reshape(solid.shape), padding)
+    solid_units.sort(axis=1)
+    solid_units = solid_units[:, :int(solid.sum(axis=1).max())]
+    if solid_units.shape[1] < 2:
+        return
+    mine = np.flatnonzero(rows)
+    env = mine // units
+    x, y = (np.append(world.pos[..., axis], FAR) for axis in (0, 1))
+    radius = np.append(world.radius, 0.0)
+    # [R, S]: each row's game's solid units (whole rows taken from [E, S] arrays: faster than
+    # gathering R * S elements).
+    others = solid_units.take(env, axis=0)
+    dx = x[mine][:, None] - x[solid_units].take(env, axis=0)
+    dy = y[mine][:, None] - y[solid_units].take(env, axis=0)
     d2 = dx * dx
     d2 += dy * dy
-    reach = radius[mine][:, None] + radius[others]
-    k, j = np.nonzero((d2 < reach * reach) & s_ok[env] & (others != mine[:, None]))
+    reach = radius[mine][:, None] + radius[solid_units].take(env, axis=0)
+    pair = np.flatnonzero(d2 < reach * reach)  # flat indices into the [R, S] arrays
+    k, b = pair // others.shape[1], others.ravel()[pair]
+    not_itself = b != mine[k]
+    pair, k, b = pair[not_itself], k[not_itself], b[not_itself]
     if k.size == 0:
         return
-    env, a, b = env[k], a[k], others[k, j] % units
-    reach, d2, dx, dy = reach[k, j], d2[k, j], dx[k, j], dy[k, j]
+    a = mine[k]  # the pair's units, a pushed by b (flat indices)
+    reach, d2, dx, dy = (values.ravel()[pair] for values in (reach, d2, dx, dy))
     distance = np.sqrt(d2)
     overlap = reach - distance
     safe = np.maximum(distance, 1e-9)
     along_x, along_y = dx / safe, dy / safe  # the way the row's unit is pushed
     same_spot = distance <= 1e-9
-    if same_spot.any():  # units on one spot part in a direction fixed by their slots
-        angle = (a - b) * _GOLDEN_ANGLE
+    if any_true(same_spot):  # units on one spot part in a direction fixed by their slots
+        angle = (a - b) * _GOLDEN_ANGLE  # (flat indices of one game differ as their slots)
         along_x = np.where(same_spot, np.cos(angle), along_x)
         along_y = np.where(same_spot, np.sin(angle), along_y)
-    b_fixed = fixed[env, b]
+    b_fixed = fixed.ravel()[b]
     share = np.where(b_fixed, 1.0, 0.5)
-    _push(world, env, a, along_x * overlap * share, along_y * overlap * share)
-    still = ~b_fixed & ~rows[env, b]  # a still unit that was run into takes its half
+    _push(world, a, along_x * overlap * share, along_y * overlap * share)
+    still = ~b_fixed & ~rows.ravel()[b]  # a still unit that was run into takes its half
     overlap = overlap[still]
-    _push(world, env[still], b[still], -along_x[still] * overlap * 0.5,
-          -along_y[still] * overlap * 0.5)
+    _push(world, b[still], -along_x[still] * overlap * 0.5, -along_y[still] * overlap * 0.5)
 
 
-def _push(world, env, slot, shift_x, shift_y):
-    """world.pos[env, slot] += (shift_x, shift_y) [K], one pair after another (as np.add.at,
-    through flat indices, which numpy adds faster; world.pos is contiguous, so its flat view
-    writes through)."""
-    flat = (env * world.max_units + slot) * 2
+def _push(world, unit, shift_x, shift_y):
+    """world.pos at flat indices `unit` (env * U + slot) += (shift_x, shift_y) [K], one pair
+    after another (as np.add.at, through flat indices, which numpy adds faster; world.pos is
+    contiguous, so its flat view writes through)."""
+    flat = unit * 2
     np.add.at(world.pos.reshape(-1), np.concatenate([flat, flat + 1]),
               np.concatenate([shift_x, shift_y]))
 
@@ -207,8 +226,8 @@ def _keep_inside(game, mobile):
     radius = world.radius
     for axis, low, high in ((0, x0, x1), (1, y0, y1)):
         coordinate = world.pos[..., axis]
-        coordinate[...] = np.where(
-            mobile, np.minimum(np.maximum(coordinate, low + radius), high - radius), coordinate)
+        np.copyto(coordinate, np.minimum(np.maximum(coordinate, low + radius), high - radius),
+                  where=mobile)
 
 
 def _keep_on_ground(game, moved, before):
@@ -216,9 +235,9 @@ def _keep_on_ground(game, moved, before):
     it keeps the part of the move along x, or else along y, that stays on pathable ground, or
     stays where it was."""
     world = game.world
-    env, slot = np.nonzero(moved)
+    env, slot = nonzero(moved)
     off = ~game.pathing.walkable(world.pos[env, slot])
-    if not off.any():
+    if not any_true(off):
         return
     env, slot = env[off], slot[off]
     start, end = before[env, slot], world.pos[env, slot]

@@ -29,6 +29,7 @@ from s2clientprotocol import error_pb2
 
 from minigames import movement
 from minigames.units import TABLE
+from minigames.world import nonzero
 
 RESOURCE_GAP = 3  # cells between a town hall and a resource
 OK = 0
@@ -106,7 +107,10 @@ class Ground:
         self.pathable[rows] = self.base_pathable
         self.buildable[rows] = self.base_buildable
         self.near_resources[rows] = False
-        r, slot = np.nonzero(world.alive[rows] & HAS_FOOTPRINT[world.unit_type[rows]])
+        self.version[rows] += 1
+        r, slot = nonzero(world.alive[rows] & HAS_FOOTPRINT[world.unit_type[rows]])
+        if r.size == 0:  # no structures or resources: the base grids are the grids
+            return
         env = rows[r]
         unit_type = world.unit_type[env, slot]
         for covered, margin, grids in ((np.ones(len(env), bool), 0,
@@ -121,7 +125,6 @@ class Ground:
                 grid[e, row, col] = False
             if margin:
                 self.near_resources[e, row, col] = True
-        self.version[rows] += 1
 
     def placement_error(self, env, unit_type, centre):
         """[K] ActionResult code (OK = 0) of placing structures of `unit_type` at `centre` (already

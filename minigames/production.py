@@ -49,7 +49,7 @@ from s2clientprotocol import error_pb2
 
 from minigames import economy, placement
 from minigames.units import TABLE
-from minigames.world import QUEUE_SIZE, Order, Phase, Rally
+from minigames.world import QUEUE_SIZE, Order, Phase, Rally, any_true, nonzero
 
 F = actions.FUNCTIONS
 SC = features.ScoreCumulative
@@ -245,7 +245,7 @@ def _train(game, running):
     world = game.world
     producing = (world.alive & (world.queue_count > 0) & (world.build_progress >= 1.0)
                  & running[:, None])
-    env, slot = np.nonzero(producing)
+    env, slot = nonzero(producing)
     if env.size == 0:
         return
     world.queue_loops[env, slot] += 1.0
@@ -326,7 +326,7 @@ def cancel_construction(game, env, structure):
 
 def _construct(game, running, intents, kind):
     world = game.world
-    env, slot = np.nonzero((kind == Order.BUILD) & running[:, None])
+    env, slot = nonzero((kind == Order.BUILD) & running[:, None])
     if env.size == 0:
         return
     phase = world.phase[env, slot]
@@ -433,7 +433,7 @@ def tick(game, running, intents, kind):
     """One game loop of training and construction (`kind`: [E, U] current order kinds); on maps
     without workers or structures only the deaths are counted."""
     _losses(game)
-    if not (game.world.alive & TAKES_PART[game.world.unit_type]).any():
+    if not any_true(game.world.alive & game.world.per_type(TAKES_PART)):
         return
     _train(game, running)
     _construct(game, running, intents, kind)
@@ -444,9 +444,9 @@ def _losses(game):
     """Structures and resources that died free their ground; queues of dead structures give
     their supply back; each side scores the value of the enemies that died."""
     world = game.world
-    if not world.died.any():
+    if not any_true(world.died):
         return
-    env, slot = np.nonzero(world.died)
+    env, slot = nonzero(world.died)
     dead_type = world.died_type[env, slot]
     game.ground.dirty[env[placement.HAS_FOOTPRINT[dead_type]]] = True
     owner = world.died_owner[env, slot].astype(np.int64)

@@ -2,14 +2,16 @@
 
 Each test checks one shortcut against a direct computation written here: incremental vision
 against vision redrawn from scratch, the unit under a clicked pixel against the drawn footprints,
-spaced random points drawn in blocks against drawing them one by one, and the store of distance
-fields at any size.
+spaced random points drawn in blocks against drawing them one by one, the store of distance
+fields at any size, and per-type lookups kept between game loops against looking them up afresh.
 """
 import numpy as np
+import pytest
 from pysc2.lib import actions, units
 
 import minigames
-from minigames import geometry, pathing, vision
+from minigames import combat, geometry, movement, pathing, vision
+from minigames.units import TABLE
 from minigames.maps.base import MapScript, far_from
 from tests.engine_helpers import empty_game, make_game
 
@@ -110,3 +112,29 @@ def test_waypoints_do_not_depend_on_the_size_of_the_field_store(monkeypatch):
     small = pathing.Pathing(terrain)
     np.testing.assert_array_equal(small.waypoints(start, goal), expected)
     assert len(small._fields) == 3
+
+
+def test_per_type_lookups_follow_spawns_and_restored_states():
+    # Waves of DefeatZerglingsAndBanelings re-create marines and spawn zerglings and banelings in
+    # freed slots, and a restored state brings back the types of its time: after every game loop
+    # the kept lookups must equal the tables looked up afresh.
+    env = minigames.BatchEnv(map_name="DefeatZerglingsAndBanelings", num_envs=4, seed=0)
+    game, world = env.core, env.core.world
+    tables = (combat.FIGHTER, combat.MORTAL, movement.SOLID, TABLE.sight)
+
+    def check():
+        for table in tables:
+            np.testing.assert_array_equal(world.per_type(table), table[world.unit_type])
+
+    saved, first_types = game.get_state(), world.unit_type.copy()
+    steps = random_actions(env, seed=1)
+    for _ in range(60):
+        game.apply(*next(steps))
+        for _ in range(8):
+            game.advance(1, np.full(4, NEVER))
+            check()
+    assert (world.unit_type != first_types).any()  # slots changed type: the check had work
+    game.set_state(saved)
+    check()
+    with pytest.raises(ValueError):  # kept lookups are shared: nobody may write into them
+        world.per_type(combat.MORTAL)[0, 0] = False

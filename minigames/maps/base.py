@@ -8,6 +8,7 @@ the core's and is the same on every map.
 import numpy as np
 
 from minigames.units import TABLE
+from minigames.world import any_true
 
 
 class MapScript:
@@ -120,13 +121,14 @@ class MapScript:
     def deaths(game, owner, unit_types=None):
         """[E] units of `owner` (of `unit_types`) that died in this game loop."""
         world = game.world
-        if not world.died.any():
+        if not any_true(world.died):
             return np.zeros(game.num_envs, np.int64)
         mask = world.died & (world.died_owner == owner)
-        if unit_types is not None:
-            wanted = np.zeros(TABLE.size, bool)
-            wanted[unit_types] = True
-            mask &= wanted[world.died_type]
+        if unit_types is not None:  # a comparison per type is cheaper than a table lookup
+            of_types = world.died_type == unit_types[0]
+            for unit_type in unit_types[1:]:
+                of_types |= world.died_type == unit_type
+            mask &= of_types
         return mask.sum(axis=1)
 
 

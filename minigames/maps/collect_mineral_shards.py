@@ -16,7 +16,7 @@ from pysc2.lib import units
 
 from minigames.maps.base import MapScript
 from minigames.units import TABLE
-from minigames.world import compact, gather
+from minigames.world import compact, gather, nonzero
 
 MARINE = int(units.Terran.Marine)  # ints: numpy compares them faster than IntEnums
 SHARD = 1680  # NaturalMinerals; not in pysc2.lib.units
@@ -54,7 +54,7 @@ class CollectMineralShards(MapScript):
         reach = TABLE.radius[MARINE] + TABLE.radius[SHARD]
         touching = ((delta[..., 0] ** 2 + delta[..., 1] ** 2 <= reach * reach)
                     & marine_ok[:, :, None]).any(axis=1) & shard  # [E, U]
-        env, slot = np.nonzero(touching)
+        env, slot = nonzero(touching)
         if env.size:
             world.remove(env, slot)
             gained = np.bincount(env, minlength=game.num_envs)

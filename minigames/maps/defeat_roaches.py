@@ -80,8 +80,10 @@ class WaveMap(MapScript):
         killed = self.deaths(game, 2)
         lost = self.deaths(game, 1, [MARINE])
         world.score += np.where(running, self.kill_reward * killed - lost, 0)
-        cleared = running & (self.count(game, 2) == 0) & (self.count(game, 1, MARINE) > 0)
-        rows = np.flatnonzero(cleared)
+        cleared = running & (self.count(game, 2) == 0)
+        if not cleared.any():  # (most loops: then the marines need no counting)
+            return
+        rows = np.flatnonzero(cleared & (self.count(game, 1, MARINE) > 0))
         if rows.size == 0:
             return
         survivors = []

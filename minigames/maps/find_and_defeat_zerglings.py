@@ -62,8 +62,10 @@ class FindAndDefeatZerglings(MapScript):
         world = game.world
         world.score += np.where(running, self.deaths(game, 2, [ZERGLING])
                                 - self.deaths(game, 1, [MARINE]), 0)
-        cleared = running & (self.count(game, 2) == 0) & (self.count(game, 1, MARINE) > 0)
-        for e in np.flatnonzero(cleared):
+        cleared = running & (self.count(game, 2) == 0)
+        if not cleared.any():  # (most loops: then the marines need no counting)
+            return
+        for e in np.flatnonzero(cleared & (self.count(game, 1, MARINE) > 0)):
             marines = world.pos[e, world.alive[e] & (world.unit_type[e] == MARINE)]
             points = self.spaced_points(
                 game.rngs[e], self.playable, ZERGLINGS, spacing=SPACING,
