@@ -224,11 +224,12 @@ def _keep_inside(game, mobile):
     """Units `mobile` [E, U] are moved back into the playable area (as `clamp_to_playable`)."""
     world = game.world
     x0, y0, x1, y1 = game.map.playable
-    radius = world.radius
+    unit = mobile.ravel().nonzero()[0]  # flat indices env * U + slot: only these are read
+    radius = world.radius.ravel()[unit]
+    pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1
     for axis, low, high in ((0, x0, x1), (1, y0, y1)):
-        coordinate = world.pos[..., axis]
-        np.copyto(coordinate, np.minimum(np.maximum(coordinate, low + radius), high - radius),
-                  where=mobile)
+        coordinate = unit * 2 + axis
+        pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)
 
 
 def _keep_on_ground(game, moved, before):
