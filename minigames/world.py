@@ -280,15 +280,18 @@ class World:
         """The current order of each (env, slot) is done: the next queued one starts."""
         if len(env) == 0:
             return
+        unit = np.asarray(env, np.int64) * self.max_units + slot  # flat index (as in spawn)
         for field in (self.order_kind, self.order_point, self.order_origin, self.order_target,
                       self.order_target_tag, self.order_build_type):
-            field[env, slot, :-1] = field[env, slot, 1:]
-        self.order_kind[env, slot, -1] = 0
-        self.order_count[env, slot] = np.maximum(self.order_count[env, slot] - 1, 0)
+            queues = field.reshape((self.alive.size,) + field.shape[2:])
+            queues[unit, :-1] = queues[unit, 1:]
+        self.order_kind.reshape(self.alive.size, -1)[unit, -1] = 0
+        count = self.order_count.ravel()
+        count[unit] = np.maximum(count[unit] - 1, 0)
         # The next order starts from where the unit is now (a queued patrol's origin was set
         # when it was queued, which is where the unit now stands).
-        self.target[env, slot] = -1
-        self.phase[env, slot] = Phase.NONE
+        self.target.ravel()[unit] = -1
+        self.phase.ravel()[unit] = Phase.NONE
 
     def clear_orders(self, env, slot):
         self.order_count[env, slot] = 0
