@@ -206,17 +206,22 @@ def _alert(world, sides, active, kind):
     idle = active & ~has_target & (kind == Order.NONE) & world.per_type(FIGHTER)
     for side in (sides.one, sides.two):
         rows = side.of(idle) & side.valid
-        if not any_true(rows):
+        fighting = side.of(has_target) & side.valid
+        # Only the games with both idle and fighting units of the side (index `games`): a game
+        # without one or the other has nobody to alert, and fewer games mean smaller arrays.
+        games = (rows.any(axis=1) & fighting.any(axis=1)).nonzero()[0]
+        if games.size == 0:
             continue
+        rows = rows[games]
         # The side's units that are fighting, gathered per game (k: their place in the side's
         # arrays, in slot order).
-        k, f_ok = compact(side.of(has_target) & side.valid)
-        if k.shape[1] == 0:
-            continue
-        f_flat = np.take_along_axis(side.flat, k, axis=1)
-        d2 = _squared_distances(side.position, world.pos.reshape(-1, 2).take(f_flat, axis=0))
-        env, slot, helper = _nearest(rows, f_ok[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
-                                     side.slot, f_flat % world.max_units)
+        k, f_ok = compact(fighting[games])
+        f_flat = np.take_along_axis(side.flat[games], k, axis=1)
+        d2 = _squared_distances(side.position[games],
+                                world.pos.reshape(-1, 2).take(f_flat, axis=0))
+        game, slot, helper = _nearest(rows, f_ok[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
+                                      side.slot[games], f_flat % world.max_units)
+        env = games[game]
         world.target[env, slot] = world.target[env, helper]
         world.target_tag[env, slot] = world.target_tag[env, helper]
 
