@@ -290,7 +290,7 @@ def _resolve_deaths(world):
             break
         exploded |= boom
         _explode(world, boom)
-    env, slot = nonzero(mortal & (world.health <= 0))
+    env, slot = nonzero(dying)  # (no explosion since `dying` was taken)
     world.kill(env, slot)
 
 
