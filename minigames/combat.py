@@ -113,7 +113,7 @@ class Side:
     def __init__(self, world, mask):
         self.slot, self.valid = compact(mask)
         self.flat = self.slot + np.arange(world.num_envs)[:, None] * world.max_units
-        self.position = np.take(world.pos.reshape(-1, 2), self.flat, axis=0)
+        self.position = world.pos.reshape(-1, 2).take(self.flat, axis=0)
 
     def of(self, array):
         """array [E, U] (contiguous) at the side's units: [E, K]."""
@@ -143,7 +143,11 @@ def _nearest(rows, candidates, score, row_slot, column_slot):
     lowest score [E, R, C] (the first in slot order among equals)."""
     candidates = candidates & rows[:, :, None]
     choice = np.where(candidates, score, np.inf).argmin(axis=2)
-    env, row = nonzero(candidates.any(axis=2))
+    # The rows with a candidate, from the flat indices of the candidates (cheaper than
+    # candidates.any(axis=2)).
+    has_candidate = np.zeros(rows.size, bool)
+    has_candidate[candidates.ravel().nonzero()[0] // candidates.shape[2]] = True
+    env, row = nonzero(has_candidate.reshape(rows.shape))
     return env, row_slot[env, row], column_slot[env, choice[env, row]]
 
 
@@ -161,7 +165,7 @@ def _follow_attack_orders(world, active, kind):
 
 def _has_target(world):
     """Targets that are gone (dead, or their slot reused) are dropped."""
-    aiming = np.flatnonzero(world.target >= 0)  # flat indices env * U + slot
+    aiming = (world.target >= 0).ravel().nonzero()[0]  # flat indices env * U + slot
     target = world.target.ravel()[aiming]
     target_unit = aiming - aiming % world.max_units + target  # the target's flat index
     ok = world.alive.ravel()[target_unit] & (world.tag.ravel()[target_unit]
@@ -202,17 +206,22 @@ def _alert(world, sides, active, kind):
     idle = active & ~has_target & (kind == Order.NONE) & world.per_type(FIGHTER)
     for side in (sides.one, sides.two):
         rows = side.of(idle) & side.valid
-        if not any_true(rows):
+        fighting = side.of(has_target) & side.valid
+        # Only the games with both idle and fighting units of the side (index `games`): a game
+        # without one or the other has nobody to alert, and fewer games mean smaller arrays.
+        games = (rows.any(axis=1) & fighting.any(axis=1)).nonzero()[0]
+        if games.size == 0:
             continue
+        rows = rows[games]
         # The side's units that are fighting, gathered per game (k: their place in the side's
         # arrays, in slot order).
-        k, f_ok = compact(side.of(has_target) & side.valid)
-        if k.shape[1] == 0:
-            continue
-        f_flat = np.take_along_axis(side.flat, k, axis=1)
-        d2 = _squared_distances(side.position, np.take(world.pos.reshape(-1, 2), f_flat, axis=0))
-        env, slot, helper = _nearest(rows, f_ok[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
-                                     side.slot, f_flat % world.max_units)
+        k, f_ok = compact(fighting[games])
+        f_flat = np.take_along_axis(side.flat[games], k, axis=1)
+        d2 = _squared_distances(side.position[games],
+                                world.pos.reshape(-1, 2).take(f_flat, axis=0))
+        game, slot, helper = _nearest(rows, f_ok[:, None, :] & (d2 <= ALERT_RADIUS ** 2), d2,
+                                      side.slot[games], f_flat % world.max_units)
+        env = games[game]
         world.target[env, slot] = world.target[env, helper]
         world.target_tag[env, slot] = world.target_tag[env, helper]
 
@@ -220,7 +229,7 @@ def _alert(world, sides, active, kind):
 def _fire(world, active, kind, intents):
     # Units and their targets by flat index env * U + slot (one index array per gather, which
     # numpy does several times faster than gathers by (env, slot)).
-    unit = np.flatnonzero(active & (world.target >= 0))
+    unit = (active & (world.target >= 0)).ravel().nonzero()[0]
     if unit.size == 0:
         return
     units = world.max_units
@@ -228,8 +237,8 @@ def _fire(world, active, kind, intents):
     target = unit - unit % units + world.target.ravel()[unit]
     unit_type = world.unit_type.ravel()[unit]
     pos, radius = world.pos.reshape(-1, 2), world.radius.ravel()
-    target_pos = np.take(pos, target, axis=0)
-    delta = target_pos - np.take(pos, unit, axis=0)
+    target_pos = pos.take(target, axis=0)
+    delta = target_pos - pos.take(unit, axis=0)
     edge = np.hypot(delta[:, 0], delta[:, 1]) - radius[unit] - radius[target]  # edge to edge
     exploder = EXPLODES[unit_type]
     in_range = edge <= FIRE_REACH[unit_type]
@@ -273,7 +282,7 @@ def _resolve_deaths(world):
     mortal = world.alive & world.per_type(MORTAL)
     if not any_true(mortal & (world.health <= 0)):
         return
-    exploded = np.zeros_like(world.alive)
+    exploded = np.zeros(world.alive.shape, bool)
     while True:
         dying = mortal & (world.health <= 0)
         boom = dying & world.per_type(EXPLODES) & ~exploded
@@ -281,7 +290,7 @@ def _resolve_deaths(world):
             break
         exploded |= boom
         _explode(world, boom)
-    env, slot = nonzero(mortal & (world.health <= 0))
+    env, slot = nonzero(dying)  # (no explosion since `dying` was taken)
     world.kill(env, slot)
 
 

@@ -276,7 +276,8 @@ class Interface:
         same_type = self._on_screen(player, rows) & own & (
             world.unit_type[rows] == world.unit_type[rows, np.maximum(unit, 0)][:, None])
         all_type = np.where(hit_own[:, None], same_type, hit)
-        new = np.select([act[:, None] == 0, act[:, None] == 1], [hit, toggled], all_type)
+        column = act[:, None]
+        new = np.where(column == 0, hit, np.where(column == 1, toggled, all_type))
         self._set_selection(player, rows, new, (act == 3) & hit_own)
 
     def _on_screen(self, player, rows):
@@ -341,8 +342,9 @@ class Interface:
         has = chosen.any(axis=1)
         slot = chosen.argmax(axis=1)
         same_type = current & (world.unit_type[rows] == world.unit_type[rows, slot][:, None])
-        new = np.select([act[:, None] == 0, act[:, None] == 1, act[:, None] == 2],
-                        [chosen, current & ~chosen, same_type], current & ~same_type)
+        column = act[:, None]
+        new = np.where(column == 0, chosen, np.where(column == 1, current & ~chosen, np.where(
+            column == 2, same_type, current & ~same_type)))
         world.selected[rows[has], p] = new[has]
 
     def _control_group(self, player, rows, values):

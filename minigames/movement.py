@@ -67,8 +67,9 @@ class Intents:
         self.passes_through = np.zeros(world.alive.shape, bool)  # ignores other units
 
     def move(self, env, slot, point):
-        self.wants_move[env, slot] = True
-        self.destination[env, slot] = point
+        unit = env * self.wants_move.shape[1] + slot  # flat index: faster writes than (env, slot)
+        self.wants_move.ravel()[unit] = True
+        self.destination.reshape(-1, 2)[unit] = point
 
 
 def tick(game, running, intents):
@@ -82,13 +83,14 @@ def tick(game, running, intents):
     moving = (active & intents.wants_move & ~intents.stand) | by_order
 
     # Moving units by flat index env * U + slot (gathers by one index array are several times
-    # faster than by (env, slot)); rows of positions are gathered with np.take.
-    unit = np.flatnonzero(moving)
+    # faster than by (env, slot)); rows of positions are gathered with ndarray.take. (The
+    # ndarray methods, not np.take and np.flatnonzero, which add a Python call each.)
+    unit = moving.ravel().nonzero()[0]
     pos = world.pos.reshape(-1, 2)
-    start = np.take(pos, unit, axis=0)
-    order_point = np.take(world.order_point.reshape(len(pos), -1), unit, axis=0)[:, :2]
+    start = pos.take(unit, axis=0)
+    order_point = world.order_point.reshape(len(pos), -1).take(unit, axis=0)[:, :2]
     goal = np.where(by_order.ravel()[unit, None], order_point,
-                    np.take(intents.destination.reshape(-1, 2), unit, axis=0))
+                    intents.destination.reshape(-1, 2).take(unit, axis=0))
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
     delta = heading - start
     distance = np.hypot(delta[:, 0], delta[:, 1])
@@ -118,7 +120,7 @@ def tick(game, running, intents):
         _keep_on_ground(game, moved, before)
     world.awake = moved
 
-    after = np.take(pos, unit, axis=0) - goal
+    after = pos.take(unit, axis=0) - goal
     remaining = np.hypot(after[:, 0], after[:, 1])
     progress = np.hypot(*(start - goal).T) - remaining
     blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
@@ -173,10 +175,10 @@ def _separate(game, intents, kind):
     solid_units = solid_units[:, :int(solid.sum(axis=1).max())]
     if solid_units.shape[1] < 2:
         return
-    mine = np.flatnonzero(rows)
+    mine = rows.ravel().nonzero()[0]
     env = mine // units
-    x, y = (np.append(world.pos[..., axis], FAR) for axis in (0, 1))
-    radius = np.append(world.radius, 0.0)
+    x, y = (np.concatenate((world.pos[..., axis].ravel(), [FAR])) for axis in (0, 1))
+    radius = np.concatenate((world.radius.ravel(), [0.0]))
     # [R, S]: each row's game's solid units (whole rows taken from [E, S] arrays: faster than
     # gathering R * S elements).
     others = solid_units.take(env, axis=0)
@@ -185,7 +187,7 @@ def _separate(game, intents, kind):
     d2 = dx * dx
     d2 += dy * dy
     reach = radius[mine][:, None] + radius[solid_units].take(env, axis=0)
-    pair = np.flatnonzero(d2 < reach * reach)  # flat indices into the [R, S] arrays
+    pair = (d2 < reach * reach).ravel().nonzero()[0]  # flat indices into the [R, S] arrays
     k, b = pair // others.shape[1], others.ravel()[pair]
     not_itself = b != mine[k]
     pair, k, b = pair[not_itself], k[not_itself], b[not_itself]
@@ -223,11 +225,12 @@ def _keep_inside(game, mobile):
     """Units `mobile` [E, U] are moved back into the playable area (as `clamp_to_playable`)."""
     world = game.world
     x0, y0, x1, y1 = game.map.playable
-    radius = world.radius
+    unit = mobile.ravel().nonzero()[0]  # flat indices env * U + slot: only these are read
+    radius = world.radius.ravel()[unit]
+    pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1
     for axis, low, high in ((0, x0, x1), (1, y0, y1)):
-        coordinate = world.pos[..., axis]
-        np.copyto(coordinate, np.minimum(np.maximum(coordinate, low + radius), high - radius),
-                  where=mobile)
+        coordinate = unit * 2 + axis
+        pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)
 
 
 def _keep_on_ground(game, moved, before):

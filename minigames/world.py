@@ -165,53 +165,46 @@ class World:
         if np.any(rank >= free_count[env]):
             raise RuntimeError(f"The map needs more than its {self.max_units} unit slots.")
         slot = free_first[env, rank]
-        self.alive[env, slot] = True
-        self.unit_type[env, slot] = unit_type
         self._types_version += 1
-        self.owner[env, slot] = owner
-        self.tag[env, slot] = self.next_tag[env] + rank
+        tag = self.next_tag[env] + rank
         np.add.at(self.next_tag, env, 1)
-        self.pos[env, slot] = pos
-        self.awake[env, slot] = True
-        self.facing[env, slot] = 0.0
-        self.velocity[env, slot] = 0.0
-        self.radius[env, slot] = TABLE.radius[unit_type]
-        self.health[env, slot] = TABLE.max_health[unit_type]
-        self.shields[env, slot] = TABLE.max_shield[unit_type]
-        self.energy[env, slot] = TABLE.start_energy[unit_type]
-        self.build_progress[env, slot] = 1.0
-        self.minerals_left[env, slot] = TABLE.minerals_contained[unit_type]
-        self.vespene_left[env, slot] = TABLE.vespene_contained[unit_type]
-        self.geyser[env, slot] = -1
-        self.carry_minerals[env, slot] = 0.0
-        self.carry_vespene[env, slot] = 0.0
-        self.phase[env, slot] = Phase.NONE
-        self.harvest_target[env, slot] = -1
-        self.queue_count[env, slot] = 0
-        self.queue_loops[env, slot] = 0.0
-        self.rally_kind[env, slot] = Rally.NONE
-        self.trained[env, slot] = False
-        self.order_kind[env, slot] = 0
-        self.order_count[env, slot] = 0
-        self.cooldown[env, slot] = 0.0
-        self.target[env, slot] = -1
+        # Fields written by flat index env * U + slot (one index array: several times faster
+        # than (env, slot) for numpy; the arrays are contiguous, so ravel() writes through).
+        flat = env * self.max_units + slot
+        for field, value in (
+                (self.alive, True), (self.unit_type, unit_type), (self.owner, owner),
+                (self.tag, tag), (self.awake, True), (self.facing, 0.0), (self.velocity, 0.0),
+                (self.radius, TABLE.radius[unit_type]), (self.health, TABLE.max_health[unit_type]),
+                (self.shields, TABLE.max_shield[unit_type]),
+                (self.energy, TABLE.start_energy[unit_type]), (self.build_progress, 1.0),
+                (self.minerals_left, TABLE.minerals_contained[unit_type]),
+                (self.vespene_left, TABLE.vespene_contained[unit_type]), (self.geyser, -1),
+                (self.carry_minerals, 0.0), (self.carry_vespene, 0.0), (self.phase, Phase.NONE),
+                (self.harvest_target, -1), (self.queue_count, 0), (self.queue_loops, 0.0),
+                (self.rally_kind, Rally.NONE), (self.trained, False), (self.order_count, 0),
+                (self.cooldown, 0.0), (self.target, -1)):
+            field.ravel()[flat] = value
+        self.pos.reshape(-1, 2)[flat] = pos
+        self.order_kind.reshape(self.alive.size, -1)[flat] = 0
         self.selected[env, :, slot] = False
         self.groups[env, :, :, slot] = False
         return slot
 
     def remove(self, env, slot):
         """Take units off the map without a death (picked-up shards, re-created units)."""
-        self.alive[env, slot] = False
+        flat = np.asarray(env, np.int64) * self.max_units + slot  # (as in spawn)
+        self.alive.ravel()[flat] = False
         self.selected[env, :, slot] = False
         self.groups[env, :, :, slot] = False
-        self.order_count[env, slot] = 0
-        self.order_kind[env, slot] = 0
+        self.order_count.ravel()[flat] = 0
+        self.order_kind.reshape(self.alive.size, -1)[flat] = 0
 
     def kill(self, env, slot):
         """Units die: removed, and recorded in `died` for the map's scoring of this loop."""
-        self.died[env, slot] = True
-        self.died_type[env, slot] = self.unit_type[env, slot]
-        self.died_owner[env, slot] = self.owner[env, slot]
+        flat = np.asarray(env, np.int64) * self.max_units + slot
+        self.died.ravel()[flat] = True
+        self.died_type.ravel()[flat] = self.unit_type.ravel()[flat]
+        self.died_owner.ravel()[flat] = self.owner.ravel()[flat]
         self.remove(env, slot)
 
     def clear(self, rows):
@@ -287,15 +280,18 @@ class World:
         """The current order of each (env, slot) is done: the next queued one starts."""
         if len(env) == 0:
             return
+        unit = np.asarray(env, np.int64) * self.max_units + slot  # flat index (as in spawn)
         for field in (self.order_kind, self.order_point, self.order_origin, self.order_target,
                       self.order_target_tag, self.order_build_type):
-            field[env, slot, :-1] = field[env, slot, 1:]
-        self.order_kind[env, slot, -1] = 0
-        self.order_count[env, slot] = np.maximum(self.order_count[env, slot] - 1, 0)
+            queues = field.reshape((self.alive.size,) + field.shape[2:])
+            queues[unit, :-1] = queues[unit, 1:]
+        self.order_kind.reshape(self.alive.size, -1)[unit, -1] = 0
+        count = self.order_count.ravel()
+        count[unit] = np.maximum(count[unit] - 1, 0)
         # The next order starts from where the unit is now (a queued patrol's origin was set
         # when it was queued, which is where the unit now stands).
-        self.target[env, slot] = -1
-        self.phase[env, slot] = Phase.NONE
+        self.target.ravel()[unit] = -1
+        self.phase.ravel()[unit] = Phase.NONE
 
     def clear_orders(self, env, slot):
         self.order_count[env, slot] = 0

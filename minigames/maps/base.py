@@ -94,17 +94,20 @@ class MapScript:
             allowed = np.ones(len(block), bool) if keep is None else keep(block)
             if spacing is not None:
                 allowed &= far_from(block, np.reshape(list(placed) + kept, (-1, 2)), spacing)
+            x, y = block[:, 0].copy(), block[:, 1].copy()
             used = 0
-            while len(kept) < count:
-                free = np.flatnonzero(allowed[used:])
-                if free.size == 0:
+            while len(kept) < count and used < len(block):
+                # The next allowed candidate from `used` on (argmax: the first True, if any).
+                used += int(allowed[used:].argmax())
+                if not allowed[used]:
                     used = len(block)
                     break
-                used += int(free[0])
                 kept.append(block[used])
-                if spacing is not None:
-                    allowed &= far_from(block, block[used][None], spacing)
                 used += 1
+                if spacing is not None:  # far_from(block, kept point) for the candidates after it
+                    rest = slice(used, None)
+                    allowed[rest] &= np.hypot(x[rest] - x[used - 1], y[rest] - y[used - 1]) \
+                        >= spacing
             rng.bit_generator.state = state
             rng.bit_generator.advance(2 * used)  # one 64-bit draw per coordinate
         return np.array(kept)
