@@ -19,7 +19,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
-# 328 tests; roughly 12 to 20 minutes on 2 CPU cores (216 of them took 8 to 13 on 2 shared cores).
+# About 370 tests; about 8 minutes on 2 quiet CPU cores, 10 when they are shared.
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
