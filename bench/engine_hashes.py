@@ -2,8 +2,8 @@
 
 Each map is played by `--num_envs` environments of `BatchEnv` (screen and minimap 32, feature
 units, seed `--seed`; Simple64 against its built-in bot) for `--steps` agent steps of random
-available functions with random arguments (drawn from a fixed generator, as `bench.env_throughput`
-draws them). Two SHA-256 digests are printed per map:
+available functions with random arguments (`bench.random_policy`, drawn from a fixed generator,
+new draws at every step). Two SHA-256 digests are printed per map:
 
 * `observations`: every array of every step's observation, the rewards and the done flags;
 * `world`: every state array of the world (positions, hit points, orders, cooldowns, ...) after
@@ -19,8 +19,8 @@ import json
 
 import numpy as np
 from absl import app, flags
-from pysc2.lib import actions
 
+from bench.random_policy import RandomPolicy
 import minigames
 from minigames import maps
 
@@ -41,18 +41,14 @@ def update(digest, array):
 def fingerprint(map_name, num_envs, steps, seed):
     env = minigames.BatchEnv(map_name=map_name, num_envs=num_envs, screen_size=32,
                              minimap_size=32, seed=seed, use_feature_units=True)
-    rng = np.random.default_rng(seed)
+    policy = RandomPolicy(env, np.random.default_rng(seed), pool=steps)  # new draws every step
     observations, world = hashlib.sha256(), hashlib.sha256()
     batch = env.reset()
     total_reward, games_ended = 0.0, 0
     for _ in range(steps):
         for name in sorted(batch):
             update(observations, batch[name])
-        priority = rng.random((num_envs, len(actions.FUNCTIONS)))
-        arguments = np.stack([rng.integers(0, max(s, 1), size=num_envs) for s in env.arg_sizes],
-                             -1)
-        batch, reward, done = env.step((priority * batch["available_actions"]).argmax(axis=1),
-                                       arguments)
+        batch, reward, done = env.step(*policy(batch))
         update(observations, reward)
         update(observations, done)
         state = env.core.world.get_state()

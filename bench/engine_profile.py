@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 from absl import app, flags
-from pysc2.lib import actions
 
+from bench.random_policy import RandomPolicy
 import minigames
 from minigames import economy
 
@@ -45,20 +45,11 @@ PARTS = {
 def make_policy(env, scenario):
     """A function batch -> (function ids, argument indices) for the scenario."""
     n = env.num_envs
-    rng = np.random.default_rng(0)
-    arg_pool = np.stack([rng.integers(0, max(s, 1), size=(16, n)) for s in env.arg_sizes], -1)
-    priority_pool = rng.random((16, n, len(actions.FUNCTIONS)))
-    counter = [0]
-
-    def random_policy(batch):
-        k = counter[0] % 16
-        counter[0] += 1
-        return (priority_pool[k] * batch["available_actions"]).argmax(axis=1), arg_pool[k]
 
     def no_op(batch):
         return np.zeros(n, np.int64), np.full((n, len(env.arg_sizes)), -1)
 
-    return random_policy if scenario == "random" else no_op
+    return RandomPolicy(env, np.random.default_rng(0)) if scenario == "random" else no_op
 
 
 def send_workers_to_mine(game):

@@ -18,6 +18,7 @@ import time
 import numpy as np
 from absl import app, flags
 
+from bench.random_policy import RandomPolicy
 import minigames
 from minigames import maps
 from minigames.pysc2_batch_env import players
@@ -52,15 +53,10 @@ def batch_steps_per_second(map_name, num_envs, size, seconds):
     env = minigames.BatchEnv(map_name=map_name, num_envs=num_envs, screen_size=size,
                              minimap_size=size, seed=0, use_feature_units=True)
     batch = env.reset()
-    rng = np.random.default_rng(0)
-    # Random indices for every argument type, and random priorities: each step takes the available
-    # function of highest priority.
-    arg_pool = np.stack([rng.integers(0, max(s, 1), size=(16, num_envs)) for s in env.arg_sizes], -1)
-    priority_pool = rng.random((16, num_envs, len(actions.FUNCTIONS)))
+    policy = RandomPolicy(env, np.random.default_rng(0))
     steps, start, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds:
-        function_ids = (priority_pool[steps % 16] * batch["available_actions"]).argmax(axis=1)
-        batch, _, _ = env.step(function_ids, arg_pool[steps % 16])
+        batch, _, _ = env.step(*policy(batch))
         steps += 1
     return (steps * num_envs / (time.perf_counter() - start),
             steps * num_envs / (time.process_time() - cpu))

@@ -7,8 +7,9 @@ fields at any size, and per-type lookups kept between game loops against looking
 """
 import numpy as np
 import pytest
-from pysc2.lib import actions, units
+from pysc2.lib import units
 
+from bench.random_policy import RandomPolicy
 import minigames
 from minigames import combat, geometry, movement, pathing, vision
 from minigames.units import TABLE
@@ -18,14 +19,12 @@ from tests.engine_helpers import empty_game, make_game
 NEVER = 10 ** 9  # an end loop no test reaches
 
 
-def random_actions(env, seed):
-    """Endless (function ids, values) of random available functions with random arguments for
-    every game of a BatchEnv (as bench.env_throughput draws them)."""
-    rng = np.random.default_rng(seed)
-    while True:
-        function_ids = (rng.random((env.num_envs, len(actions.FUNCTIONS)))
-                        * env.core.available()).argmax(axis=1)
-        indices = np.stack([rng.integers(0, max(s, 1), env.num_envs) for s in env.arg_sizes], -1)
+def random_actions(env, seed, steps):
+    """(function ids, values) of random available functions with random arguments for every game
+    of a BatchEnv, `steps` times (the engine benchmarks' random player)."""
+    policy = RandomPolicy(env, np.random.default_rng(seed), pool=steps)
+    for _ in range(steps):
+        function_ids, indices = policy({"available_actions": env.core.available()})
         yield function_ids, env.index_to_values(indices)
 
 
@@ -34,9 +33,8 @@ def test_incremental_vision_equals_vision_redrawn_from_scratch():
     # the played game redraws only what changed. After every game loop both grids must agree.
     env = minigames.BatchEnv(map_name="FindAndDefeatZerglings", num_envs=4, seed=0)
     played, restored = env.core, make_game("FindAndDefeatZerglings", n=4)
-    steps = random_actions(env, seed=0)
-    for _ in range(30):
-        played.apply(*next(steps))
+    for step in random_actions(env, seed=0, steps=30):
+        played.apply(*step)
         for _ in range(8):
             restored.set_state(played.get_state())
             played.advance(1, np.full(4, NEVER))
@@ -127,9 +125,8 @@ def test_per_type_lookups_follow_spawns_and_restored_states():
             np.testing.assert_array_equal(world.per_type(table), table[world.unit_type])
 
     saved, first_types = game.get_state(), world.unit_type.copy()
-    steps = random_actions(env, seed=1)
-    for _ in range(60):
-        game.apply(*next(steps))
+    for step in random_actions(env, seed=1, steps=60):
+        game.apply(*step)
         for _ in range(8):
             game.advance(1, np.full(4, NEVER))
             check()
