@@ -13,12 +13,16 @@ from minigames import SC2Env, pysc2_batch_env
 F = actions.FUNCTIONS
 
 
+def simple64_against_very_easy(use_feature_units):
+    return SC2Env(map_name="Simple64", players=pysc2_batch_env.players("Simple64"),
+                  agent_interface_format=sc2_env.AgentInterfaceFormat(
+                      feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32),
+                      use_feature_units=use_feature_units),
+                  step_mul=8, random_seed=1)
+
+
 def test_the_marine_rush_builds_two_barracks_and_destroys_the_very_easy_ai():
-    env = SC2Env(map_name="Simple64", players=pysc2_batch_env.players("Simple64"),
-                 agent_interface_format=sc2_env.AgentInterfaceFormat(
-                     feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32),
-                     use_feature_units=True),
-                 step_mul=8, random_seed=1)
+    env = simple64_against_very_easy(use_feature_units=True)
     np.random.seed(0)  # its pauses
     agent = MarineRush()
     agent.setup(env.observation_spec()[0], env.action_spec()[0])
@@ -37,10 +41,7 @@ def test_the_marine_rush_builds_two_barracks_and_destroys_the_very_easy_ai():
 
 
 def test_the_marine_rush_needs_feature_units_and_says_so():
-    env = SC2Env(map_name="Simple64", players=pysc2_batch_env.players("Simple64"),
-                 agent_interface_format=sc2_env.AgentInterfaceFormat(
-                     feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32)),
-                 step_mul=8, random_seed=1)
+    env = simple64_against_very_easy(use_feature_units=False)
     agent = MarineRush()
     agent.setup(env.observation_spec()[0], env.action_spec()[0])
     agent.reset()
