@@ -108,7 +108,8 @@ def newest_model(workspace, environment, model_name, spec, shipped_dir=SHIPPED_W
         logging.info("No saved %s model for %s at %dx%d in %s; using the shipped weights %s",
                      model_name, environment, *wanted, models_dir(workspace), shipped)
         return shipped
-    others = sorted({_resolution(path) for path in saved} - {wanted, None})
+    available = saved + ([shipped] if os.path.isfile(shipped) else [])
+    others = sorted({_resolution(path) for path in available} - {wanted, None})
     elsewhere = (f" (there are models for screen/minimap {', '.join(f'{s}/{m}' for s, m in others)}"
                  ": pass those --screen_size and --minimap_size)" if others else "")
     raise CheckpointError(

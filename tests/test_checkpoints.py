@@ -92,6 +92,15 @@ def test_load_model_true_picks_the_newest_model_of_the_requested_resolution(tmp_
                                       utils.Spec(32, 32), none)
 
 
+def test_load_model_true_names_the_resolution_of_the_shipped_weights(tmp_path, fullyconv):
+    # A 16x16 model laid out as weights/ holds it; the workspace has no model.
+    shipped_dir = os.path.dirname(save(fullyconv, str(tmp_path / "code"), "MoveToBeacon_fullyconv"))
+    workspace = str(tmp_path / "workspace")
+    with pytest.raises(checkpoints.CheckpointError, match="screen/minimap 16/16: pass those"):
+        checkpoints.resolve_load_path("True", workspace, "MoveToBeacon", "fullyconv",
+                                      utils.Spec(32, 32), shipped_dir)
+
+
 def test_non_finite_weights_are_never_saved(tmp_path, fullyconv):
     path = save(fullyconv, str(tmp_path), "MoveToBeacon_fullyconv_good")
     before = open(path, "rb").read()
