@@ -268,8 +268,7 @@ def _fire(world, active, kind, intents):
 def _retaliate(world, victim, attacker):
     """Idle victims without a target aim at (one of) their attackers (flat indices)."""
     order_kind = world.order_kind.reshape(-1, world.order_kind.shape[2])[:, 0]
-    busy = world.alive.ravel()[victim] & (world.order_count.ravel()[victim] > 0)
-    idle = ~(busy & (order_kind[victim] != Order.NONE))  # as world.current_order
+    idle = order_kind[victim] == Order.NONE  # as world.current_order
     idle &= world.target.ravel()[victim] < 0
     idle &= FIGHTER[world.unit_type.ravel()[victim]]
     victim, attacker = victim[idle], attacker[idle]

@@ -89,7 +89,8 @@ class World:
         self.build_progress = np.ones((e, u))  # 1.0: finished
         self.awake = np.zeros((e, u), bool)  # moved or was pushed in the last loop (or is new)
         self.velocity = np.zeros((e, u))  # length of the unit's last step (0 when it stood)
-        # Orders: a queue per unit; index 0 is the current order.
+        # Orders: a queue per unit; index 0 is the current order, entries past order_count are
+        # Order.NONE (see current_order).
         self.order_kind = np.zeros((e, u, q), np.int8)
         self.order_point = np.zeros((e, u, q, 2))
         self.order_origin = np.zeros((e, u, q, 2))  # where a patrol turns back
@@ -300,8 +301,12 @@ class World:
         self.phase[env, slot] = Phase.NONE
 
     def current_order(self):
-        """[E, U] kind of each unit's current order (Order.NONE when idle or dead)."""
-        return np.where(self.alive & (self.order_count > 0), self.order_kind[:, :, 0], 0)
+        """[E, U] kind of each unit's current order (Order.NONE when idle or dead).
+
+        The queue entries past `order_count`, and all of an empty slot's, are Order.NONE (spawn,
+        remove, give_orders, finish_order and clear_orders keep it so), so the current order is
+        the queue's first entry (a copy: the systems change orders after reading it)."""
+        return self.order_kind[:, :, 0].copy()
 
     # ------------------------------------------------------------------------------- state
     def get_state(self):

@@ -4,8 +4,10 @@ import pytest
 from pysc2.env import sc2_env
 from pysc2.lib import actions, features, point, units
 
+import minigames
+from bench.random_policy import RandomPolicy
 from minigames import geometry
-from minigames.world import Order
+from minigames.world import MAX_ORDERS, Order
 from tests.engine_helpers import action, empty_game, make_game, pixel_of, run, select
 
 F = actions.FUNCTIONS
@@ -228,3 +230,36 @@ def test_camera_moves_only_on_maps_that_allow_it():
     game.map.camera_locked = False
     game.apply(*action(F.move_camera.id, minimap=(12, 12)))  # world (25, 39): 2 units per pixel
     assert np.allclose(game.world.camera[0, 0], (25.0, 36.0))  # clamped into the playable area
+
+
+@pytest.mark.parametrize("map_name", ["DefeatZerglingsAndBanelings", "CollectMineralsAndGas"])
+def test_queue_entries_past_the_order_count_are_none(map_name):
+    """world.current_order reads the queue's first entry: every system that changes orders
+    (commands, queued or not, arrivals, harvest cycles, deaths) must leave the entries past
+    order_count, and those of empty slots, at Order.NONE."""
+    env = minigames.BatchEnv(map_name=map_name, num_envs=4, screen_size=32, minimap_size=32,
+                             seed=0)
+    policy = RandomPolicy(env, np.random.default_rng(0), pool=100)
+    batch = env.reset()
+    world = env.core.world
+    orders = set()
+    for _ in range(100):
+        batch, _, _ = env.step(*policy(batch))
+        count = np.where(world.alive, world.order_count, 0)
+        past_count = np.arange(world.order_kind.shape[2]) >= count[:, :, None]
+        assert not world.order_kind[past_count].any()
+        orders.update(np.unique(world.order_kind[:, :, 0]).tolist())
+    assert len(orders) >= 3  # the random actions gave several kinds of orders
+
+
+def test_a_full_queue_drops_extra_orders_and_moves_up():
+    game, slot = marine_game()
+    world = game.world
+    for k in range(MAX_ORDERS + 1):
+        world.give_orders(np.array([0]), np.array([slot]), Order.MOVE,
+                          np.array([[30.0, 20.0 + k]]), queued=True)
+    assert world.order_count[0, slot] == MAX_ORDERS
+    world.finish_order(np.array([0]), np.array([slot]))
+    assert world.order_count[0, slot] == MAX_ORDERS - 1
+    assert world.order_kind[0, slot, -1] == Order.NONE
+    assert world.order_point[0, slot, 0, 1] == 21.0
