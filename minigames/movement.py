@@ -94,15 +94,16 @@ def tick(game, running, intents):
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
     delta = heading - start
     distance = np.hypot(delta[:, 0], delta[:, 1])
+    to_goal = distance if game.pathing is None else np.hypot(*(goal - start).T)
     unit_type = world.unit_type.ravel()[unit]
     accelerates = ACCELERATES[unit_type]
     velocity = world.velocity.ravel()
-    if any_true(accelerates):  # workers brake for their goal, not for a waypoint on the way
-        to_goal = distance if game.pathing is None else np.hypot(*(goal - start).T)
+    workers_move = any_true(accelerates)
+    if workers_move:  # workers brake for their goal, not for a waypoint on the way
         speed = step_length(unit_type, velocity[unit], to_goal)
     else:
         speed = TABLE.speed[unit_type]
-    if any_true(accelerates) or any_true(velocity):  # only accelerating units keep a velocity
+    if workers_move or any_true(velocity):  # only accelerating units keep a velocity
         velocity[:] = 0.0
         velocity[unit[accelerates]] = speed[accelerates]
     reach = distance <= speed
@@ -122,11 +123,11 @@ def tick(game, running, intents):
 
     after = pos.take(unit, axis=0) - goal
     remaining = np.hypot(after[:, 0], after[:, 1])
-    progress = np.hypot(*(start - goal).T) - remaining
+    progress = to_goal - remaining
     blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
     at_goal = reach if game.pathing is None else reach & (heading == goal).all(axis=1)
     arrived = by_order.ravel()[unit] & (at_goal | blocked)
-    _arrive(world, *np.divmod(unit[arrived], world.max_units))
+    _arrive(world, unit[arrived])
 
 
 def step_length(unit_type, velocity, distance):
@@ -140,17 +141,22 @@ def step_length(unit_type, velocity, distance):
     return np.where(accelerates, limited, top)
 
 
-def _arrive(world, env, slot):
-    """Units that reached their order's point: patrols turn back, other orders end."""
-    if env.size == 0:
+def _arrive(world, unit):
+    """Units (flat indices env * U + slot) that reached their order's point: patrols turn back,
+    other orders end."""
+    if unit.size == 0:
         return
-    patrol = world.order_kind[env, slot, 0] == Order.PATROL
+    queues = world.alive.size  # the order arrays as [E * U, MAX_ORDERS, ...]
+    patrol = world.order_kind.reshape(queues, -1)[unit, 0] == Order.PATROL
     if any_true(patrol):
-        p_env, p_slot = env[patrol], slot[patrol]
-        turn = world.order_point[p_env, p_slot, 0].copy()
-        world.order_point[p_env, p_slot, 0] = world.order_origin[p_env, p_slot, 0]
-        world.order_origin[p_env, p_slot, 0] = turn
-    world.finish_order(env[~patrol], slot[~patrol])
+        turning = unit[patrol]
+        point = world.order_point.reshape(queues, -1, 2)
+        origin = world.order_origin.reshape(queues, -1, 2)
+        turn = point[turning, 0]  # (a copy: fancy indexing)
+        point[turning, 0] = origin[turning, 0]
+        origin[turning, 0] = turn
+    if not patrol.all():
+        world.finish_order(*np.divmod(unit[~patrol], world.max_units))
 
 
 def _separate(game, intents, kind):
@@ -177,7 +183,8 @@ def _separate(game, intents, kind):
         return
     mine = rows.ravel().nonzero()[0]
     env = mine // units
-    x, y = (np.concatenate((world.pos[..., axis].ravel(), [FAR])) for axis in (0, 1))
+    padded = np.concatenate((world.pos.reshape(-1, 2), [[FAR, FAR]]))
+    x, y = padded[:, 0], padded[:, 1]
     radius = np.concatenate((world.radius.ravel(), [0.0]))
     # [R, S]: each row's game's solid units (whole rows taken from [E, S] arrays: faster than
     # gathering R * S elements).
@@ -206,10 +213,12 @@ def _separate(game, intents, kind):
         along_y = np.where(same_spot, np.sin(angle), along_y)
     b_fixed = fixed.ravel()[b]
     share = np.where(b_fixed, 1.0, 0.5)
-    _push(world, a, along_x * overlap * share, along_y * overlap * share)
     still = ~b_fixed & ~rows.ravel()[b]  # a still unit that was run into takes its half
-    overlap = overlap[still]
-    _push(world, b[still], -along_x[still] * overlap * 0.5, -along_y[still] * overlap * 0.5)
+    b_overlap = overlap[still]
+    # Every pair's push of a, then the half pushes of still units, added one after another.
+    _push(world, np.concatenate([a, b[still]]),
+          np.concatenate([along_x * overlap * share, -along_x[still] * b_overlap * 0.5]),
+          np.concatenate([along_y * overlap * share, -along_y[still] * b_overlap * 0.5]))
 
 
 def _push(world, unit, shift_x, shift_y):
@@ -226,11 +235,10 @@ def _keep_inside(game, mobile):
     world = game.world
     x0, y0, x1, y1 = game.map.playable
     unit = mobile.ravel().nonzero()[0]  # flat indices env * U + slot: only these are read
-    radius = world.radius.ravel()[unit]
-    pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1
-    for axis, low, high in ((0, x0, x1), (1, y0, y1)):
-        coordinate = unit * 2 + axis
-        pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)
+    radius = world.radius.ravel()[unit, None]
+    pos = world.pos.reshape(-1, 2)
+    pos[unit] = np.minimum(np.maximum(pos.take(unit, axis=0), np.array([x0, y0]) + radius),
+                           np.array([x1, y1]) - radius)
 
 
 def _keep_on_ground(game, moved, before):
