@@ -108,7 +108,8 @@ def footprints(centre, radius, width, height):
         rr = radius[units, None, None]
         inside = (dx * dx + dy * dy <= rr * rr) | (
             (offsets[None, :, None] == 0) & (offsets[None, None, :] == 0))
-        inside &= (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
+        # (columns [k, 1, side] and rows [k, side, 1] checked apart: one broadcast to [k, s, s])
+        inside &= ((cols >= 0) & (cols < width)) & ((rows >= 0) & (rows < height))
         # (k, row_i, col_i) of the covered pixels from flat indices (faster than np.nonzero's
         # three index arrays and gathers by them)
         side = 2 * r + 1

@@ -103,11 +103,13 @@ class Observer:
         return seen if rows is None else seen[rows]
 
     def draw_priority(self, rows=None):
-        """[R, U] key: the unit with the larger key is drawn on top (and clicked)."""
+        """[R, U] key (R: `rows`, or all environments): the unit with the larger key is drawn on
+        top (and clicked)."""
         world = self.game.world
-        rows = np.arange(world.num_envs) if rows is None else rows
-        level = np.where(world.owner[rows] == NEUTRAL, 0, world.per_type(DRAW_LEVEL)[rows])
-        return level * world.max_units + np.arange(world.max_units)
+        owner, level = world.owner, world.per_type(DRAW_LEVEL)
+        if rows is not None:
+            owner, level = owner[rows], level[rows]
+        return np.where(owner == NEUTRAL, 0, level) * world.max_units + np.arange(world.max_units)
 
     def _screen_footprints(self, visible):
         """(env, slot, row, col) of the screen pixels covered by the units `visible` [E, U]."""
@@ -120,13 +122,6 @@ class Observer:
         unit, row, col = geometry.footprints(
             centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
         return env[unit], slot[unit], row, col
-
-    def _top_units(self, r, slot, flat, size, rows):
-        """[size] key of the top unit at each flat pixel index (-1 where none)."""
-        key = self.draw_priority(rows)[r, slot]
-        best = np.full(size, -1, np.int64)
-        np.maximum.at(best, flat, key)
-        return best
 
     def unit_at(self, rows, pixels):
         """[R] slot of the top unit drawn at screen pixel (x, y) [R, 2] of environments `rows`
@@ -187,13 +182,14 @@ class Observer:
         cells = layers.reshape(-1)
         if previous is not None:
             cells[(previous[:, None] + unit_layers[None, :] * plane).ravel()] = 0
-        n = world.num_envs
-        size = n * plane
         flat = (env * view.height + row) * view.width + col
-        best = self._top_units(env, slot, flat, size, np.arange(n))
-        pixel = np.flatnonzero(best >= 0)
+        # The covered pixels (in order), how many units cover each, and the key of the top one
+        # (from the few covered pixels rather than from every pixel of every layer).
+        pixel, covering, density = np.unique(flat, return_inverse=True, return_counts=True)
+        best = np.full(pixel.size, -1, np.int64)
+        np.maximum.at(best, covering, self.draw_priority()[env, slot])
         e = pixel // plane
-        u = e * world.max_units + best[pixel] % world.max_units  # the top unit (flat index)
+        u = e * world.max_units + best % world.max_units  # the top unit (flat index)
         drawn = pixel + e * (layers.shape[1] - 1) * plane  # the pixel in layer 0 of its env
 
         def put(layer, values):
@@ -217,7 +213,6 @@ class Observer:
             shields, max_shields = world.shields.ravel()[u], TABLE.max_shield[unit_type]
             put(SCREEN.unit_shields, shields)
             put(SCREEN.unit_shields_ratio, _ratio(shields, max_shields))
-            density = np.bincount(flat, minlength=size)[pixel]
             put(SCREEN.unit_density, density)
             put(SCREEN.unit_density_aa, np.minimum(16 * density, 255))
             put(SCREEN.active, world.order_count.ravel()[u] > 0)
@@ -360,21 +355,23 @@ class Observer:
         world = self.game.world
         p = self.player
         selected = world.selected[:, p - 1] & world.alive
-        rows = unit_layer_rows(world, selected, p)
+        rows = unit_layer_rows(world, selected, p)  # [E, K, 7], K the most units selected
         count = selected.sum(axis=1)
         single = count == 1
-        batch["single_select"][:, 0] = np.where(single[:, None], rows[:, 0], 0)
+        batch["single_select"][:, 0] = np.where(single[:, None], rows[:, 0], 0) if rows.size else 0
         batch["single_select_count"][:] = single
         limit = min(batch["multi_select"].shape[1], world.max_units)
+        shown = min(limit, rows.shape[1])
         multi = count >= 2
-        batch["multi_select"][:, :limit] = np.where(multi[:, None, None], rows[:, :limit], 0)
+        batch["multi_select"][:, :shown] = np.where(multi[:, None, None], rows[:, :shown], 0)
+        batch["multi_select"][:, shown:limit] = 0
         batch["multi_select_count"][:] = np.where(multi, np.minimum(count, limit), 0)
         groups = world.groups[:, p - 1] & world.alive[:, None, :]
         first = groups.argmax(axis=2)
-        has = groups.any(axis=2)
+        members = groups.sum(axis=2)
         leader = np.take_along_axis(world.unit_type[:, None, :], first[..., None], axis=2)[..., 0]
-        batch["control_groups"][:, :, 0] = np.where(has, leader, 0)
-        batch["control_groups"][:, :, 1] = groups.sum(axis=2)
+        batch["control_groups"][:, :, 0] = np.where(members > 0, leader, 0)
+        batch["control_groups"][:, :, 1] = members
         self._production_panel(batch, selected, single)
 
     def _production_panel(self, batch, selected, single):
@@ -521,16 +518,15 @@ def _ratio(value, maximum):
 
 
 def unit_layer_rows(world, mask, player):
-    """[E, U, 7] pysc2 UnitLayer rows of the units in `mask`, gathered to the front in slot
-    order (the rest zeros)."""
-    order = np.argsort(~mask, axis=1, kind="stable")
-    keep = np.take_along_axis(mask, order, axis=1)
-    unit = (np.arange(world.num_envs)[:, None] * world.max_units + order).ravel()  # flat index
+    """[E, K, 7] pysc2 UnitLayer rows of the units in `mask`, gathered to the front in slot
+    order (K: the most units of any environment; the rest zeros)."""
+    slots, keep = compact(mask)
+    unit = (np.arange(world.num_envs)[:, None] * world.max_units + slots).ravel()  # flat index
 
-    def of(array):  # [E, U] -> [E, U] values of the units in `order`
-        return array.ravel()[unit].reshape(order.shape)
+    def of(array):  # [E, U] -> [E, K] values of the units in `slots`
+        return array.ravel()[unit].reshape(slots.shape)
 
-    rows = np.zeros(mask.shape + (len(UL),), np.int32)
+    rows = np.zeros(slots.shape + (len(UL),), np.int32)
     rows[..., UL.unit_type] = of(world.unit_type)
     rows[..., UL.player_relative] = relative(of(world.owner), player)
     rows[..., UL.health] = np.ceil(of(world.health))
