@@ -451,13 +451,17 @@ def _formation_offsets(world, group, env, slot, point):
     """
     pos = world.pos[env, slot]
     k = group.max(initial=-1) + 1
-    low = np.full((k, 2), np.inf)
-    high = np.full((k, 2), -np.inf)
-    np.minimum.at(low, group, pos)
-    np.maximum.at(high, group, pos)
+    # Bounds and sums per group through flat indices 2 * group + axis (numpy's ufunc.at is twice
+    # as fast on 1-D arrays; the additions happen in the same order).
+    cell, values = (2 * group[:, None] + np.arange(2)).ravel(), pos.ravel()
+    low = np.full(2 * k, np.inf)
+    high = np.full(2 * k, -np.inf)
+    np.minimum.at(low, cell, values)
+    np.maximum.at(high, cell, values)
     count = np.bincount(group, minlength=k)
-    centre = np.zeros((k, 2))
-    np.add.at(centre, group, pos)
+    centre = np.zeros(2 * k)
+    np.add.at(centre, cell, values)
+    low, high, centre = low.reshape(k, 2), high.reshape(k, 2), centre.reshape(k, 2)
     centre /= np.maximum(count, 1)[:, None]
     outside = np.any((point < low[group]) | (point > high[group]), axis=1) & (count[group] > 1)
     return np.where(outside[:, None], pos - centre[group], 0.0)

@@ -257,25 +257,31 @@ class World:
         target_tag = np.zeros(k, np.int64) if target_tag is None else target_tag
         build_type = np.zeros(k, np.int32) if build_type is None else build_type
         queued = np.zeros(k, bool) if queued is None else np.broadcast_to(queued, (k,))
-        count = self.order_count[env, slot]
+        # Units by flat index env * U + slot, queue entries by unit * MAX_ORDERS + index (as in
+        # spawn: one index array per write).
+        unit = np.asarray(env, np.int64) * self.max_units + slot
+        count = self.order_count.ravel()[unit]
         replace = ~queued | (count == 0)
         last = np.maximum(count - 1, 0)
-        origin = np.where(replace[:, None], self.pos[env, slot], self.order_point[env, slot, last])
+        points = self.order_point.reshape(-1, 2)
+        origin = np.where(replace[:, None], self.pos.reshape(-1, 2)[unit],
+                          points[unit * MAX_ORDERS + last])
         index = np.where(replace, 0, count)
-        self.order_kind[env[replace], slot[replace]] = 0
+        self.order_kind.reshape(self.alive.size, -1)[unit[replace]] = 0
         keep = index < MAX_ORDERS
-        env, slot, index = env[keep], slot[keep], index[keep]
-        self.order_kind[env, slot, index] = kind[keep]
-        self.order_point[env, slot, index] = np.asarray(point)[keep]
-        self.order_origin[env, slot, index] = origin[keep]
-        self.order_target[env, slot, index] = target[keep]
-        self.order_target_tag[env, slot, index] = target_tag[keep]
-        self.order_build_type[env, slot, index] = build_type[keep]
-        self.order_count[env, slot] = index + 1
+        unit, index = unit[keep], index[keep]
+        entry = unit * MAX_ORDERS + index
+        self.order_kind.ravel()[entry] = kind[keep]
+        points[entry] = np.asarray(point)[keep]
+        self.order_origin.reshape(-1, 2)[entry] = origin[keep]
+        self.order_target.ravel()[entry] = target[keep]
+        self.order_target_tag.ravel()[entry] = target_tag[keep]
+        self.order_build_type.ravel()[entry] = build_type[keep]
+        self.order_count.ravel()[unit] = index + 1
         # A new current order drops the target the weapon had, and any harvest or build cycle.
-        now = index == 0
-        self.target[env[now], slot[now]] = -1
-        self.phase[env[now], slot[now]] = Phase.NONE
+        now = unit[index == 0]
+        self.target.ravel()[now] = -1
+        self.phase.ravel()[now] = Phase.NONE
 
     def finish_order(self, env, slot):
         """The current order of each (env, slot) is done: the next queued one starts."""
