@@ -31,7 +31,7 @@ through other units (as mining workers do in the real game). Units never leave t
 import numpy as np
 
 from minigames.units import TABLE
-from minigames.world import NEUTRAL, Order, any_true, nonzero
+from minigames.world import NEUTRAL, Order, any_true, nonzero, points
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -69,7 +69,7 @@ class Intents:
     def move(self, env, slot, point):
         unit = env * self.wants_move.shape[1] + slot  # flat index: faster writes than (env, slot)
         self.wants_move.ravel()[unit] = True
-        self.destination.reshape(-1, 2)[unit] = point
+        points(self.destination)[unit] = points(np.ascontiguousarray(point, np.float64))
 
 
 def tick(game, running, intents):
@@ -108,7 +108,7 @@ def tick(game, running, intents):
         velocity[unit[accelerates]] = speed[accelerates]
     reach = distance <= speed
     step = np.where(reach, 1.0, speed / np.maximum(distance, 1e-9))[:, None]
-    pos[unit] = start + delta * step
+    points(world.pos)[unit] = points(start + delta * step)
     turning = distance > 1e-9
     world.facing.ravel()[unit[turning]] = (
         np.arctan2(delta[turning, 1], delta[turning, 0]) % (2 * np.pi))
@@ -146,15 +146,13 @@ def _arrive(world, unit):
     other orders end."""
     if unit.size == 0:
         return
-    queues = world.alive.size  # the order arrays as [E * U, MAX_ORDERS, ...]
-    patrol = world.order_kind.reshape(queues, -1)[unit, 0] == Order.PATROL
+    patrol = world.order_kind.reshape(world.alive.size, -1)[unit, 0] == Order.PATROL
     if any_true(patrol):
-        turning = unit[patrol]
-        point = world.order_point.reshape(queues, -1, 2)
-        origin = world.order_origin.reshape(queues, -1, 2)
-        turn = point[turning, 0]  # (a copy: fancy indexing)
-        point[turning, 0] = origin[turning, 0]
-        origin[turning, 0] = turn
+        current = unit[patrol] * world.order_kind.shape[2]  # their current orders' entries
+        point, origin = points(world.order_point), points(world.order_origin)
+        turn = point[current]  # (a copy: fancy indexing)
+        point[current] = origin[current]
+        origin[current] = turn
     if not patrol.all():
         world.finish_order(*np.divmod(unit[~patrol], world.max_units))
 
@@ -235,10 +233,11 @@ def _keep_inside(game, mobile):
     world = game.world
     x0, y0, x1, y1 = game.map.playable
     unit = mobile.ravel().nonzero()[0]  # flat indices env * U + slot: only these are read
-    radius = world.radius.ravel()[unit, None]
-    pos = world.pos.reshape(-1, 2)
-    pos[unit] = np.minimum(np.maximum(pos.take(unit, axis=0), np.array([x0, y0]) + radius),
-                           np.array([x1, y1]) - radius)
+    radius = world.radius.ravel()[unit]
+    pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1
+    for axis, low, high in ((0, x0, x1), (1, y0, y1)):
+        coordinate = unit * 2 + axis
+        pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)
 
 
 def _keep_on_ground(game, moved, before):

@@ -7,7 +7,7 @@ from pysc2.lib import actions, features, point, units
 import minigames
 from bench.random_policy import RandomPolicy
 from minigames import geometry
-from minigames.world import MAX_ORDERS, Order
+from minigames.world import MAX_ORDERS, Order, points
 from tests.engine_helpers import action, empty_game, make_game, pixel_of, run, select
 
 F = actions.FUNCTIONS
@@ -263,3 +263,12 @@ def test_a_full_queue_drops_extra_orders_and_moves_up():
     assert world.order_count[0, slot] == MAX_ORDERS - 1
     assert world.order_kind[0, slot, -1] == Order.NONE
     assert world.order_point[0, slot, 0, 1] == 21.0
+
+
+def test_points_view_writes_through_and_refuses_copies():
+    pos = np.zeros((2, 3, 2))
+    points(pos)[[1, 4]] = points(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert pos[0, 1].tolist() == [1.0, 2.0] and pos[1, 1].tolist() == [3.0, 4.0]
+    assert np.count_nonzero(pos) == 4
+    with pytest.raises(ValueError, match="contiguous"):
+        points(pos[:, :2])
