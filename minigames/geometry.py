@@ -96,10 +96,14 @@ def footprints(centre, radius, width, height):
       width, height: the layer's size; pixels outside it are dropped.
 
     Returns:
-      (unit, row, col) index arrays: pixel (row, col) is covered by unit `unit` (an index into K).
+      (unit, row, col) index arrays: pixel (row, col) is covered by unit `unit` (an index into K),
+      grouped by the discs' sizes (callers must not rely on the order).
     """
     parts = []
-    reach = np.ceil(radius).astype(np.int64)
+    # Pixels within `reach` of the centre's pixel are looked at. A disc of radius under half a
+    # pixel covers no other pixel's centre (each is at least half a pixel away along x or y), so
+    # it needs only its own pixel (minimap discs mostly are that small).
+    reach = np.where(radius < 0.5, 0, np.ceil(radius)).astype(np.int64)
     base = np.floor(centre).astype(np.int64)
     for r in np.unique(reach):
         units = np.flatnonzero(reach == r)

@@ -272,3 +272,17 @@ def test_points_view_writes_through_and_refuses_copies():
     assert np.count_nonzero(pos) == 4
     with pytest.raises(ValueError, match="contiguous"):
         points(pos[:, :2])
+
+
+def test_footprints_are_the_pixels_whose_centre_the_disc_holds():
+    rng = np.random.default_rng(5)
+    centre = rng.uniform(-2.0, 12.0, (300, 2))
+    radius = np.concatenate([rng.uniform(0.0, 0.5, 150), rng.uniform(0.5, 3.0, 150)])
+    unit, row, col = geometry.footprints(centre, radius, 10, 10)
+    drawn = np.zeros((300, 10, 10), bool)
+    drawn[unit, row, col] = True
+    cols, rows = np.meshgrid(np.arange(10), np.arange(10))
+    pixels = np.stack([cols, rows], axis=-1)[None]  # [1, 10, 10, 2] (x, y)
+    expected = geometry.hits_footprint(centre[:, None, None, :], radius[:, None, None], pixels)
+    np.testing.assert_array_equal(drawn, expected)
+    assert drawn[:150].sum(axis=(1, 2)).max() == 1 and drawn[150:].sum(axis=(1, 2)).max() > 1
