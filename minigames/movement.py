@@ -169,9 +169,10 @@ def _separate(game, intents, kind):
         return
     # Each awake unit (a row) against the solid units of its own game ([R, S]); pushes are added
     # pair by pair in the order (game, awake unit's slot, other unit's slot).
-    # Units by flat index env * U + slot into x, y and radius. The solid units of each game are
-    # sorted to the front of its row; the rest point at one more unit after the last, FAR away
-    # and of radius 0, which overlaps nothing.
+    # Units by flat index env * U + slot into positions (as complex numbers x + iy,
+    # `world.points`: one subtraction gives both differences, exactly as x and y apart) and
+    # radii. The solid units of each game are sorted to the front of its row; the rest point at
+    # one more unit after the last, FAR away and of radius 0, which overlaps nothing.
     units = world.max_units
     padding = world.num_envs * units
     solid_units = np.where(solid, np.arange(padding).reshape(solid.shape), padding)
@@ -181,14 +182,13 @@ def _separate(game, intents, kind):
         return
     mine = rows.ravel().nonzero()[0]
     env = mine // units
-    padded = np.concatenate((world.pos.reshape(-1, 2), [[FAR, FAR]]))
-    x, y = padded[:, 0], padded[:, 1]
+    pos = np.concatenate((points(world.pos), [complex(FAR, FAR)]))
     radius = np.concatenate((world.radius.ravel(), [0.0]))
     # [R, S]: each row's game's solid units (whole rows taken from [E, S] arrays: faster than
     # gathering R * S elements).
     others = solid_units.take(env, axis=0)
-    dx = x[mine][:, None] - x[solid_units].take(env, axis=0)
-    dy = y[mine][:, None] - y[solid_units].take(env, axis=0)
+    delta = pos[mine][:, None] - pos[solid_units].take(env, axis=0)
+    dx, dy = delta.real, delta.imag
     d2 = dx * dx
     d2 += dy * dy
     reach = radius[mine][:, None] + radius[solid_units].take(env, axis=0)
@@ -199,7 +199,8 @@ def _separate(game, intents, kind):
     if k.size == 0:
         return
     a = mine[k]  # the pair's units, a pushed by b (flat indices)
-    reach, d2, dx, dy = (values.ravel()[pair] for values in (reach, d2, dx, dy))
+    reach, d2, delta = (values.ravel()[pair] for values in (reach, d2, delta))
+    dx, dy = delta.real, delta.imag
     distance = np.sqrt(d2)
     overlap = reach - distance
     safe = np.maximum(distance, 1e-9)
