@@ -233,8 +233,7 @@ def _fire(world, active, kind, intents):
     if unit.size == 0:
         return
     units = world.max_units
-    env = unit // units
-    target = unit - unit % units + world.target.ravel()[unit]
+    target = unit // units * units + world.target.ravel()[unit]
     unit_type = world.unit_type.ravel()[unit]
     pos, radius = world.pos.reshape(-1, 2), world.radius.ravel()
     target_pos = pos.take(target, axis=0)
@@ -242,11 +241,11 @@ def _fire(world, active, kind, intents):
     edge = np.hypot(delta[:, 0], delta[:, 1]) - radius[unit] - radius[target]  # edge to edge
     exploder = EXPLODES[unit_type]
     in_range = edge <= FIRE_REACH[unit_type]
-    world.facing.ravel()[unit[in_range]] = (
-        np.arctan2(delta[in_range, 1], delta[in_range, 0]) % (2 * np.pi))
+    facing = delta[in_range]
+    world.facing.ravel()[unit[in_range]] = np.arctan2(facing[:, 1], facing[:, 0]) % (2 * np.pi)
     intents.stand.ravel()[unit[in_range]] = True
     chase = ~in_range & (kind.ravel()[unit] != Order.HOLD)
-    intents.move(env[chase], unit[chase] % units, target_pos[chase])
+    intents.move_units(unit[chase], target_pos[chase])
 
     cooldown = world.cooldown.ravel()
     shoot = in_range & ~exploder & (cooldown[unit] <= 0.0)

@@ -67,7 +67,10 @@ class Intents:
         self.passes_through = np.zeros(world.alive.shape, bool)  # ignores other units
 
     def move(self, env, slot, point):
-        unit = env * self.wants_move.shape[1] + slot  # flat index: faster writes than (env, slot)
+        self.move_units(env * self.wants_move.shape[1] + slot, point)
+
+    def move_units(self, unit, point):
+        """`move` by flat index env * U + slot (faster writes than by (env, slot))."""
         self.wants_move.ravel()[unit] = True
         points(self.destination)[unit] = points(np.ascontiguousarray(point, np.float64))
 
@@ -222,11 +225,10 @@ def _separate(game, intents, kind):
 
 def _push(world, unit, shift_x, shift_y):
     """world.pos at flat indices `unit` (env * U + slot) += (shift_x, shift_y) [K], one pair
-    after another (as np.add.at, through flat indices, which numpy adds faster; world.pos is
-    contiguous, so its flat view writes through)."""
-    flat = unit * 2
-    np.add.at(world.pos.reshape(-1), np.concatenate([flat, flat + 1]),
-              np.concatenate([shift_x, shift_y]))
+    after another (np.add.at)."""
+    shift = np.empty(len(unit), np.complex128)  # (x, y) as x + iy: see world.points
+    shift.real, shift.imag = shift_x, shift_y
+    np.add.at(points(world.pos), unit, shift)
 
 
 def _keep_inside(game, mobile):

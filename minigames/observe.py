@@ -421,7 +421,9 @@ class Observer:
         unit = np.flatnonzero(on_screen & (rank < limit))
         env = unit // world.max_units
         row_index = env * limit + rank.ravel()[unit]
-        rows = np.zeros((unit.size, table.shape[2]), table.dtype)  # the rows were cleared above
+        # The rows to write, column by column: [columns, K], so that each column is contiguous
+        # (written faster), transposed into the table at the end. Unset columns stay 0.
+        rows = np.zeros((table.shape[2], unit.size), table.dtype)
 
         def of(array):  # [E, U] -> [K] values of the units
             return array.ravel()[unit]
@@ -431,33 +433,33 @@ class Observer:
 
         unit_type, owner = of(world.unit_type), of(world.owner)
         health, shields, energy = of(world.health), of(world.shields), of(world.energy)
-        rows[:, FU.unit_type] = unit_type
-        rows[:, FU.alliance] = relative(owner, p)
-        rows[:, FU.health] = np.ceil(health)
-        rows[:, FU.shield] = shields
-        rows[:, FU.energy] = energy
-        rows[:, FU.build_progress] = of(world.build_progress) * 100
-        rows[:, FU.health_ratio] = _ratio(health, TABLE.max_health[unit_type])
-        rows[:, FU.shield_ratio] = _ratio(shields, TABLE.max_shield[unit_type])
-        rows[:, FU.energy_ratio] = _ratio(energy, TABLE.max_energy[unit_type])
-        rows[:, FU.display_type] = 1  # visible
-        rows[:, FU.owner] = np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)
+        rows[FU.unit_type] = unit_type
+        rows[FU.alliance] = relative(owner, p)
+        rows[FU.health] = np.ceil(health)
+        rows[FU.shield] = shields
+        rows[FU.energy] = energy
+        rows[FU.build_progress] = of(world.build_progress) * 100
+        rows[FU.health_ratio] = _ratio(health, TABLE.max_health[unit_type])
+        rows[FU.shield_ratio] = _ratio(shields, TABLE.max_shield[unit_type])
+        rows[FU.energy_ratio] = _ratio(energy, TABLE.max_energy[unit_type])
+        rows[FU.display_type] = 1  # visible
+        rows[FU.owner] = np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)
         unit_pixel = np.take(pixel.reshape(-1, 2), unit, axis=0)
-        rows[:, FU.x] = np.floor(unit_pixel[:, 0])
-        rows[:, FU.y] = np.floor(unit_pixel[:, 1])
-        rows[:, FU.facing] = of(world.facing)
-        rows[:, FU.radius] = view.radius_pixels(of(world.radius))
-        rows[:, FU.cloak] = 3  # not cloaked
-        rows[:, FU.is_selected] = of(world.selected[:, p - 1])
-        rows[:, FU.is_powered] = 1
-        rows[:, FU.mineral_contents] = of(world.minerals_left)
-        rows[:, FU.vespene_contents] = of(world.vespene_left)
-        rows[:, FU.weapon_cooldown] = np.where(
+        rows[FU.x] = np.floor(unit_pixel[:, 0])
+        rows[FU.y] = np.floor(unit_pixel[:, 1])
+        rows[FU.facing] = of(world.facing)
+        rows[FU.radius] = view.radius_pixels(of(world.radius))
+        rows[FU.cloak] = 3  # not cloaked
+        rows[FU.is_selected] = of(world.selected[:, p - 1])
+        rows[FU.is_powered] = 1
+        rows[FU.mineral_contents] = of(world.minerals_left)
+        rows[FU.vespene_contents] = of(world.vespene_left)
+        rows[FU.weapon_cooldown] = np.where(
             TABLE.weapon_damage[unit_type, GROUND] > 0, of(world.cooldown), 0)
         # Orders: a unit's order queue, or a structure's training queue.
         queue = of(world.queue_count)
         orders = np.where(queue > 0, queue, of(world.order_count))
-        rows[:, FU.order_length] = orders
+        rows[FU.order_length] = orders
         order_kind, build_type = queues(world.order_kind), queues(world.order_build_type)
         queue_type = queues(world.queue_type)
         for column, k in ((FU.order_id_0, 0), (FU.order_id_1, 1), (FU.order_id_2, 2),
@@ -465,17 +467,17 @@ class Observer:
             kind = order_kind[:, k]
             order = np.where(kind == Order.BUILD, MAKE_RAW_FUNCTION[build_type[:, k]],
                              _ORDER_RAW_FUNCTION[kind])
-            rows[:, column] = np.where(orders > k, np.where(
+            rows[column] = np.where(orders > k, np.where(
                 queue > 0, MAKE_RAW_FUNCTION[queue_type[:, min(k, 4)]], order), 0)
-        rows[:, FU.order_progress_0] = np.where(
+        rows[FU.order_progress_0] = np.where(
             queue > 0, np.floor(100 * of(world.queue_loops)
                                 / np.maximum(TABLE.build_loops[queue_type[:, 0]], 1)), 0)
-        rows[:, FU.active] = orders > 0
+        rows[FU.active] = orders > 0
         assigned, ideal = harvesters(world)
-        rows[:, FU.assigned_harvesters] = of(assigned)
-        rows[:, FU.ideal_harvesters] = of(ideal)
-        rows[:, FU.is_on_screen] = 1
-        table.reshape(-1, table.shape[2])[row_index] = rows
+        rows[FU.assigned_harvesters] = of(assigned)
+        rows[FU.ideal_harvesters] = of(ideal)
+        rows[FU.is_on_screen] = 1
+        table.reshape(-1, table.shape[2])[row_index] = rows.T
         count[:] = np.minimum(on_screen.sum(axis=1), limit)
 
 
@@ -485,8 +487,8 @@ def harvesters(world):
     fields within NEAR_TOWN_HALL of it (ideal 2 per field there)."""
     assigned = np.zeros(world.alive.shape)
     ideal = np.zeros(world.alive.shape)
-    refinery = world.alive & TABLE.needs_geyser[world.unit_type]
-    halls = world.alive & TABLE.is_townhall[world.unit_type]
+    refinery = world.alive & world.per_type(TABLE.needs_geyser)
+    halls = world.alive & world.per_type(TABLE.is_townhall)
     if not (refinery.any() or halls.any()):
         return assigned, ideal
     gathering = world.alive & (world.current_order() == Order.GATHER)
