@@ -113,12 +113,11 @@ def tick(game, running, intents):
     step = np.where(reach, 1.0, speed / np.maximum(distance, 1e-9))[:, None]
     points(world.pos)[unit] = points(start + delta * step)
     turning = distance > 1e-9
-    world.facing.ravel()[unit[turning]] = (
-        np.arctan2(delta[turning, 1], delta[turning, 0]) % (2 * np.pi))
+    facing = delta[turning]
+    world.facing.ravel()[unit[turning]] = np.arctan2(facing[:, 1], facing[:, 0]) % (2 * np.pi)
 
     _separate(game, intents, kind)
-    moved = world.alive & ((world.pos[..., 0] != before[..., 0])
-                           | (world.pos[..., 1] != before[..., 1]))
+    moved = world.alive & (points(world.pos) != points(before)).reshape(world.alive.shape)
     _keep_inside(game, moved)
     if game.pathing is not None:
         _keep_on_ground(game, moved, before)
@@ -210,9 +209,9 @@ def _separate(game, intents, kind):
     along_x, along_y = dx / safe, dy / safe  # the way the row's unit is pushed
     same_spot = distance <= 1e-9
     if any_true(same_spot):  # units on one spot part in a direction fixed by their slots
-        angle = (a - b) * _GOLDEN_ANGLE  # (flat indices of one game differ as their slots)
-        along_x = np.where(same_spot, np.cos(angle), along_x)
-        along_y = np.where(same_spot, np.sin(angle), along_y)
+        spot = same_spot.nonzero()[0]
+        angle = (a[spot] - b[spot]) * _GOLDEN_ANGLE  # (flat indices of one game differ as slots)
+        along_x[spot], along_y[spot] = np.cos(angle), np.sin(angle)
     b_fixed = fixed.ravel()[b]
     share = np.where(b_fixed, 1.0, 0.5)
     still = ~b_fixed & ~rows.ravel()[b]  # a still unit that was run into takes its half
@@ -236,11 +235,10 @@ def _keep_inside(game, mobile):
     world = game.world
     x0, y0, x1, y1 = game.map.playable
     unit = mobile.ravel().nonzero()[0]  # flat indices env * U + slot: only these are read
-    radius = world.radius.ravel()[unit]
-    pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1
-    for axis, low, high in ((0, x0, x1), (1, y0, y1)):
-        coordinate = unit * 2 + axis
-        pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)
+    radius = world.radius.ravel()[unit, None]
+    pos = world.pos.reshape(-1, 2).take(unit, axis=0)
+    inside = np.minimum(np.maximum(pos, np.array([x0, y0]) + radius), np.array([x1, y1]) - radius)
+    points(world.pos)[unit] = points(inside)
 
 
 def _keep_on_ground(game, moved, before):
