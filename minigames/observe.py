@@ -320,8 +320,8 @@ class Observer:
         game, world = self.game, self.game.world
         p = self.player
         own = world.alive & (world.owner == p)
-        unit_type = world.unit_type
-        workers = own & TABLE.is_worker[unit_type]
+        supply = world.per_type(TABLE.supply)
+        workers = own & world.per_type(TABLE.is_worker)
         army = game.interface.army(p)
         food_used, food_cap = production.food(world, p)
         player = batch["player"]
@@ -330,8 +330,8 @@ class Observer:
         player[:, PLAYER.vespene] = world.vespene[:, p - 1]
         player[:, PLAYER.food_used] = np.ceil(food_used)
         player[:, PLAYER.food_cap] = food_cap
-        player[:, PLAYER.food_army] = np.ceil(np.where(army, TABLE.supply[unit_type], 0).sum(1))
-        player[:, PLAYER.food_workers] = np.where(workers, TABLE.supply[unit_type], 0).sum(1)
+        player[:, PLAYER.food_army] = np.ceil(np.where(army, supply, 0).sum(1))
+        player[:, PLAYER.food_workers] = np.where(workers, supply, 0).sum(1)
         player[:, PLAYER.idle_worker_count] = game.interface.idle_workers(p).sum(axis=1)
         player[:, PLAYER.army_count] = army.sum(axis=1)
         batch["game_loop"][:, 0] = world.game_loop
@@ -340,8 +340,8 @@ class Observer:
         if p == 1:
             score[:, SC.score] = world.score
         # The value of what a player has, counted when it is observed.
-        value = np.where(own, production.VALUE[unit_type], 0)
-        structure = TABLE.is_structure[unit_type]
+        value = np.where(own, world.per_type(production.VALUE), 0)
+        structure = world.per_type(TABLE.is_structure)
         score[:, SC.total_value_units] = np.where(structure, 0, value).sum(axis=1)
         score[:, SC.total_value_structures] = np.where(structure, value, 0).sum(axis=1)
         batch["available_actions"][:] = game.available(p)

@@ -104,7 +104,7 @@ def food(world, player):
 
     Food used: the supply of living units plus that of units in training queues; food cap: what
     finished supply providers give, at most 200."""
-    supply = TABLE.supply[world.unit_type]
+    supply = world.per_type(TABLE.supply)
     own = world.alive & (world.owner == player)
     used = np.where(own & (supply > 0), supply, 0.0).sum(axis=1) + world.food_queued[:, player - 1]
     cap = np.where(own & (world.build_progress >= 1.0) & (supply < 0), -supply, 0.0).sum(axis=1)
