@@ -351,7 +351,7 @@ def _finish_returns(world, env, slot):
 
 def _nearest_town_hall(world, env, slot):
     """[K] slot of the finished town hall of each worker's owner nearest to it (-1: none)."""
-    halls = (world.alive & TABLE.is_townhall[world.unit_type] & (world.build_progress >= 1.0))
+    halls = (world.alive & world.per_type(TABLE.is_townhall) & (world.build_progress >= 1.0))
     h_slot, h_ok = compact(halls)
     if h_slot.shape[1] == 0:
         return np.full(len(env), -1, np.int64)

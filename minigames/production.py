@@ -465,9 +465,8 @@ def _losses(game):
 
 def _score(game, running):
     world = game.world
-    unit_type = world.unit_type
-    idle_worker = world.alive & TABLE.is_worker[unit_type] & (world.order_count == 0)
-    idle_producer = (world.alive & IS_PRODUCER[unit_type] & (world.queue_count == 0)
+    idle_worker = world.alive & world.per_type(TABLE.is_worker) & (world.order_count == 0)
+    idle_producer = (world.alive & world.per_type(IS_PRODUCER) & (world.queue_count == 0)
                      & (world.build_progress >= 1.0))
     for player in (1, 2):
         own = (world.owner == player) & running[:, None]
