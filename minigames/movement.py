@@ -235,10 +235,11 @@ def _keep_inside(game, mobile):
     world = game.world
     x0, y0, x1, y1 = game.map.playable
     unit = mobile.ravel().nonzero()[0]  # flat indices env * U + slot: only these are read
-    radius = world.radius.ravel()[unit, None]
-    pos = world.pos.reshape(-1, 2).take(unit, axis=0)
-    inside = np.minimum(np.maximum(pos, np.array([x0, y0]) + radius), np.array([x1, y1]) - radius)
-    points(world.pos)[unit] = points(inside)
+    radius = world.radius.ravel()[unit]
+    pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1 (per axis: numpy is slow on
+    for axis, low, high in ((0, x0, x1), (1, y0, y1)):  # [K, 2] arrays broadcast against [2])
+        coordinate = unit * 2 + axis
+        pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)
 
 
 def _keep_on_ground(game, moved, before):
