@@ -26,11 +26,6 @@ class LayerTransform:
         self.width, self.height = int(size[0]), int(size[1])
         self.scale = np.asarray(scale, dtype=np.float64)  # pixels per world unit, (sx, sy)
         self.map_height = float(map_height)
-        self._half = np.array([self.width, self.height]) / 2.0
-        # world (x, y) -> world-top-left (x, map_height - y) as (x, y) * _flip + _shift: the same
-        # numbers as building the pair with np.stack, in two ufunc calls (these run every step).
-        self._flip = np.array([1.0, -1.0])
-        self._shift = np.array([0.0, self.map_height])
 
     @classmethod
     def screen(cls, size, camera_width, map_height):
@@ -42,18 +37,20 @@ class LayerTransform:
 
     def camera_offset(self, camera):
         """[..., 2] camera centres (world) -> the screen offsets that centre them."""
-        camera_tl = np.asarray(camera, np.float64) * self._flip + self._shift
-        return self._half - camera_tl * self.scale
+        camera = np.asarray(camera, np.float64)
+        camera_tl = np.stack([camera[..., 0], self.map_height - camera[..., 1]], axis=-1)
+        return np.array([self.width, self.height]) / 2.0 - camera_tl * self.scale
 
     def to_pixels(self, world_xy, offset=0.0):
         """World points [..., 2] -> continuous pixel coordinates [..., 2] (x right, y down)."""
-        world_tl = np.asarray(world_xy, np.float64) * self._flip + self._shift
+        world_xy = np.asarray(world_xy, np.float64)
+        world_tl = np.stack([world_xy[..., 0], self.map_height - world_xy[..., 1]], axis=-1)
         return world_tl * self.scale + offset
 
     def to_world(self, pixel_xy, offset=0.0):
         """Integer pixels [..., 2] -> world coordinates of the pixel centres."""
         world_tl = (np.floor(pixel_xy) + 0.5 - offset) / self.scale
-        return world_tl * self._flip + self._shift  # (the flip is its own inverse)
+        return np.stack([world_tl[..., 0], self.map_height - world_tl[..., 1]], axis=-1)
 
     def radius_pixels(self, world_radius):
         return np.asarray(world_radius) * self.scale[0]
