@@ -422,6 +422,8 @@ def _progress(game, env, worker):
         world.health[env, structure] + TABLE.max_health[unit_type] * (1 - START_HEALTH) * step,
         TABLE.max_health[unit_type])
     done = progress >= 1.0
+    if not any_true(done):  # (most loops)
+        return
     e, w, s = env[done], worker[done], structure[done]
     world.finish_order(e, w)
     refinery = TABLE.needs_geyser[world.unit_type[e, s]] & (world.order_count[e, w] == 0)

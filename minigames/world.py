@@ -253,6 +253,8 @@ class World:
         turns back at where the unit stands when the patrol starts (the end of the queue before it).
         """
         k = len(env)
+        if k == 0:
+            return
         kind = np.broadcast_to(np.asarray(kind, np.int8), (k,))
         target = np.full(k, -1, np.int32) if target is None else np.asarray(target, np.int32)
         target_tag = np.zeros(k, np.int64) if target_tag is None else target_tag
