@@ -66,7 +66,7 @@ class Pathing:
 
     def walkable(self, pos):
         row, col = self.cell_of(pos)
-        return self.pathable[row, col]
+        return self.pathable.ravel()[row * self.cols + col]  # (one index array: faster)
 
     def nearest_pathable(self, pos):
         """World points [K, 2] on unpathable cells moved to the nearest pathable cell's centre."""
@@ -157,8 +157,11 @@ class Pathing:
                                for key in goals[first:first + MAX_FIELDS]])
             units = np.flatnonzero((unit_goal >= first) & (unit_goal < first + MAX_FIELDS))
             field = fields[unit_goal[units] - first]
-            ahead[units] = self._store[field[:, None], next_row[units], next_col[units]]
-            here[units] = self._store[field, row[units], col[units]]
+            # (by flat index field * cells + row * cols + col: one index array, faster)
+            store, cells = self._store.ravel(), self.rows * self.cols
+            ahead[units] = store[(field * cells)[:, None] + next_row[units] * self.cols
+                                 + next_col[units]]
+            here[units] = store[field * cells + row[units] * self.cols + col[units]]
         best = ahead.argmin(axis=1)
         better = ahead[np.arange(len(detour)), best] < here
         chosen = np.where(better, best, -1)  # index into _STEPS of each unit's next cell
