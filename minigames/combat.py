@@ -278,16 +278,17 @@ def _retaliate(world, victim, attacker):
 def _resolve_deaths(world):
     """Kill units at 0 hit points; exploders that die explode, which may kill more units."""
     mortal = world.alive & world.per_type(MORTAL)
-    if not any_true(mortal & (world.health <= 0)):
+    dying = mortal & (world.health <= 0)
+    if not any_true(dying):
         return
     exploded = np.zeros(world.alive.shape, bool)
     while True:
-        dying = mortal & (world.health <= 0)
         boom = dying & world.per_type(EXPLODES) & ~exploded
         if not any_true(boom):
             break
         exploded |= boom
         _explode(world, boom)
+        dying = mortal & (world.health <= 0)
     env, slot = nonzero(dying)  # (no explosion since `dying` was taken)
     world.kill(env, slot)
 

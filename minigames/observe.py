@@ -59,6 +59,7 @@ DRAW_LEVEL = np.where(TABLE.is_structure, 1, np.where(TABLE.is_flying, 3, 2))
 _SELF, _NEUTRAL, _ENEMY = (int(features.PlayerRelative.SELF), int(features.PlayerRelative.NEUTRAL),
                            int(features.PlayerRelative.ENEMY))
 SC = features.ScoreCumulative
+_ORDER_ID_COLUMNS = [FU.order_id_0, FU.order_id_1, FU.order_id_2, FU.order_id_3]
 # feature_units' order columns hold raw function ids; the engine's orders map to these, a Build
 # order and a structure's training to the raw function of what is being made.
 _ORDER_RAW_FUNCTION = np.zeros(8, np.int64)
@@ -456,19 +457,18 @@ class Observer:
         rows[FU.vespene_contents] = of(world.vespene_left)
         rows[FU.weapon_cooldown] = np.where(
             TABLE.weapon_damage[unit_type, GROUND] > 0, of(world.cooldown), 0)
-        # Orders: a unit's order queue, or a structure's training queue.
+        # Orders: a unit's order queue, or a structure's training queue (the first four of
+        # either in the order_id columns: [K, 4] arrays).
         queue = of(world.queue_count)
         orders = np.where(queue > 0, queue, of(world.order_count))
         rows[FU.order_length] = orders
-        order_kind, build_type = queues(world.order_kind), queues(world.order_build_type)
+        kind, build_type = queues(world.order_kind)[:, :4], queues(world.order_build_type)[:, :4]
+        order = np.where(kind == Order.BUILD, MAKE_RAW_FUNCTION[build_type],
+                         _ORDER_RAW_FUNCTION[kind])
         queue_type = queues(world.queue_type)
-        for column, k in ((FU.order_id_0, 0), (FU.order_id_1, 1), (FU.order_id_2, 2),
-                          (FU.order_id_3, 3)):
-            kind = order_kind[:, k]
-            order = np.where(kind == Order.BUILD, MAKE_RAW_FUNCTION[build_type[:, k]],
-                             _ORDER_RAW_FUNCTION[kind])
-            rows[column] = np.where(orders > k, np.where(
-                queue > 0, MAKE_RAW_FUNCTION[queue_type[:, min(k, 4)]], order), 0)
+        training = MAKE_RAW_FUNCTION[queue_type[:, :4]]
+        rows[_ORDER_ID_COLUMNS] = np.where(orders[:, None] > np.arange(4), np.where(
+            (queue > 0)[:, None], training, order), 0).T
         rows[FU.order_progress_0] = np.where(
             queue > 0, np.floor(100 * of(world.queue_loops)
                                 / np.maximum(TABLE.build_loops[queue_type[:, 0]], 1)), 0)
