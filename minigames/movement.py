@@ -31,7 +31,7 @@ through other units (as mining workers do in the real game). Units never leave t
 import numpy as np
 
 from minigames.units import TABLE
-from minigames.world import NEUTRAL, Order, any_true, nonzero, points
+from minigames.world import MAX_ORDERS, NEUTRAL, Order, any_true, nonzero, points
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -80,10 +80,11 @@ def tick(game, running, intents):
     before = world.pos.copy()
     active = world.alive & running[:, None] & world.per_type(MOBILE)
     kind = world.current_order()
-    by_order = active & ~intents.wants_move & ~intents.stand & MOVES_TO_POINT[kind]
+    free = active & ~intents.stand
+    by_order = free & ~intents.wants_move & MOVES_TO_POINT[kind]
     # An Attack order on a unit moves only by chasing (combat's intents), never to its point.
     by_order &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
-    moving = (active & intents.wants_move & ~intents.stand) | by_order
+    moving = (free & intents.wants_move) | by_order
 
     # Moving units by flat index env * U + slot (gathers by one index array are several times
     # faster than by (env, slot)); rows of positions are gathered with ndarray.take. (The
@@ -91,9 +92,10 @@ def tick(game, running, intents):
     unit = moving.ravel().nonzero()[0]
     pos = world.pos.reshape(-1, 2)
     start = pos.take(unit, axis=0)
-    order_point = world.order_point.reshape(len(pos), -1).take(unit, axis=0)[:, :2]
-    goal = np.where(by_order.ravel()[unit, None], order_point,
-                    intents.destination.reshape(-1, 2).take(unit, axis=0))
+    # The goal: the current order's point or the system's destination, picked as complex
+    # numbers (world.points) and seen again as [K, 2] (x, y).
+    goal = np.where(by_order.ravel()[unit], points(world.order_point)[unit * MAX_ORDERS],
+                    points(intents.destination)[unit]).view(np.float64).reshape(-1, 2)
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
     delta = heading - start
     distance = np.hypot(delta[:, 0], delta[:, 1])
@@ -106,7 +108,9 @@ def tick(game, running, intents):
         speed = step_length(unit_type, velocity[unit], to_goal)
     else:
         speed = TABLE.speed[unit_type]
-    if workers_move or any_true(velocity):  # only accelerating units keep a velocity
+    # Only accelerating units keep a velocity (and a slot's type changes only when a unit is
+    # spawned, with velocity 0): without such slots, there is none to clear.
+    if workers_move or (any_true(world.per_type(ACCELERATES)) and any_true(velocity)):
         velocity[:] = 0.0
         velocity[unit[accelerates]] = speed[accelerates]
     reach = distance <= speed
