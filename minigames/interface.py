@@ -172,9 +172,9 @@ class Interface:
             free = functions.copy()
             for (unit_type, function), _ in self.requirements.items():
                 free[types == unit_type, function] = False
-            # Environments x types @ types x functions, in float32 through BLAS (the counts of
-            # types are exact; integer matmul has no BLAS and is ten times slower).
-            for column in range(types.size):  # (a few types: cheaper than a matrix product)
+            # Each environment gets the commands of every type it has selected (a few types: a
+            # loop over them is cheaper than a matrix product, which has no BLAS for integers).
+            for column in range(types.size):
                 mask |= has_type[:, column, None] & free[column]
             for (unit_type, function), building in self.requirements.items():
                 column = np.flatnonzero(types == unit_type)

@@ -154,7 +154,7 @@ def _arrive(world, unit):
         return
     patrol = world.order_kind.reshape(world.alive.size, -1)[unit, 0] == Order.PATROL
     if any_true(patrol):
-        current = unit[patrol] * world.order_kind.shape[2]  # their current orders' entries
+        current = unit[patrol] * MAX_ORDERS  # their current orders' entries (index 0)
         point, origin = points(world.order_point), points(world.order_origin)
         turn = point[current]  # (a copy: fancy indexing)
         point[current] = origin[current]
@@ -240,8 +240,9 @@ def _keep_inside(game, mobile):
     x0, y0, x1, y1 = game.map.playable
     unit = mobile.ravel().nonzero()[0]  # flat indices env * U + slot: only these are read
     radius = world.radius.ravel()[unit]
-    pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1 (per axis: numpy is slow on
-    for axis, low, high in ((0, x0, x1), (1, y0, y1)):  # [K, 2] arrays broadcast against [2])
+    pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1
+    # (one axis at a time: numpy is slow on [K, 2] arrays broadcast against [2] bounds)
+    for axis, low, high in ((0, x0, x1), (1, y0, y1)):
         coordinate = unit * 2 + axis
         pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)
 

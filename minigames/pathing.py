@@ -107,8 +107,9 @@ class Pathing:
         end = np.cumsum(samples)
         first = end - samples  # each segment's first sample
 
-        def each(values):  # [K] -> the value of each sample's segment (np.repeat: faster
-            return np.repeat(values, samples)  # than gathering by an index per sample)
+        def each(values):
+            """[K] -> the value of each sample's segment (np.repeat: faster than a gather)."""
+            return np.repeat(values, samples)
 
         t = (np.arange(end[-1]) - each(first)) / each(np.maximum(samples - 1, 1))
         x = each(start[:, 0]) + each(delta[:, 0]) * t
