@@ -216,7 +216,7 @@ class TerranBot:
         idle_army = marines & (world.order_count == 0)
         wave = calm[(world.game_loop[calm] >= self.settings.first_attack)
                     & (idle_army[calm].sum(axis=1) >= self.settings.wave)]
-        structures = enemy & TABLE.is_structure[world.unit_type]
+        structures = enemy & world.per_type(TABLE.is_structure)
         for env in wave:
             if not structures[env].any():
                 continue

@@ -233,8 +233,7 @@ def _fire(world, active, kind, intents):
     if unit.size == 0:
         return
     units = world.max_units
-    env = unit // units
-    target = unit - unit % units + world.target.ravel()[unit]
+    target = unit // units * units + world.target.ravel()[unit]
     unit_type = world.unit_type.ravel()[unit]
     pos, radius = world.pos.reshape(-1, 2), world.radius.ravel()
     target_pos = pos.take(target, axis=0)
@@ -242,11 +241,11 @@ def _fire(world, active, kind, intents):
     edge = np.hypot(delta[:, 0], delta[:, 1]) - radius[unit] - radius[target]  # edge to edge
     exploder = EXPLODES[unit_type]
     in_range = edge <= FIRE_REACH[unit_type]
-    world.facing.ravel()[unit[in_range]] = (
-        np.arctan2(delta[in_range, 1], delta[in_range, 0]) % (2 * np.pi))
+    facing = delta[in_range]
+    world.facing.ravel()[unit[in_range]] = np.arctan2(facing[:, 1], facing[:, 0]) % (2 * np.pi)
     intents.stand.ravel()[unit[in_range]] = True
     chase = ~in_range & (kind.ravel()[unit] != Order.HOLD)
-    intents.move(env[chase], unit[chase] % units, target_pos[chase])
+    intents.move_units(unit[chase], target_pos[chase])
 
     cooldown = world.cooldown.ravel()
     shoot = in_range & ~exploder & (cooldown[unit] <= 0.0)
@@ -268,8 +267,7 @@ def _fire(world, active, kind, intents):
 def _retaliate(world, victim, attacker):
     """Idle victims without a target aim at (one of) their attackers (flat indices)."""
     order_kind = world.order_kind.reshape(-1, world.order_kind.shape[2])[:, 0]
-    busy = world.alive.ravel()[victim] & (world.order_count.ravel()[victim] > 0)
-    idle = ~(busy & (order_kind[victim] != Order.NONE))  # as world.current_order
+    idle = order_kind[victim] == Order.NONE  # as world.current_order
     idle &= world.target.ravel()[victim] < 0
     idle &= FIGHTER[world.unit_type.ravel()[victim]]
     victim, attacker = victim[idle], attacker[idle]
@@ -280,16 +278,17 @@ def _retaliate(world, victim, attacker):
 def _resolve_deaths(world):
     """Kill units at 0 hit points; exploders that die explode, which may kill more units."""
     mortal = world.alive & world.per_type(MORTAL)
-    if not any_true(mortal & (world.health <= 0)):
+    dying = mortal & (world.health <= 0)
+    if not any_true(dying):
         return
     exploded = np.zeros(world.alive.shape, bool)
     while True:
-        dying = mortal & (world.health <= 0)
         boom = dying & world.per_type(EXPLODES) & ~exploded
         if not any_true(boom):
             break
         exploded |= boom
         _explode(world, boom)
+        dying = mortal & (world.health <= 0)
     env, slot = nonzero(dying)  # (no explosion since `dying` was taken)
     world.kill(env, slot)
 

@@ -283,11 +283,12 @@ def _walk_to_resource(game, env, slot, target, phase, intents):
     arrived = arrived[np.lexsort((s[arrived], t[arrived], e[arrived]))]
     first = np.ones(len(arrived), bool)
     first[1:] = (e[arrived][1:] != e[arrived][:-1]) | (t[arrived][1:] != t[arrived][:-1])
-    start = arrived[first & ~occupied[e[arrived], t[arrived]]]
+    starts = first & ~occupied[e[arrived], t[arrived]]
+    start = arrived[starts]
     phase[going[start]] = Phase.MINING
     gas = IS_REFINERY[world.unit_type[e[start], t[start]]]
     world.phase_loops[e[start], s[start]] = np.where(gas, GAS_LOOPS, MINING_LOOPS)
-    blocked = np.setdiff1d(arrived, start)
+    blocked = np.sort(arrived[~starts])  # (as np.setdiff1d(arrived, start): arrived is unique)
     phase[going[blocked]] = Phase.WAITING
     # Workers that just reached a busy field look for a free one (waiting ones stay).
     was_waiting = world.phase[e[blocked], s[blocked]] == Phase.WAITING
@@ -351,7 +352,7 @@ def _finish_returns(world, env, slot):
 
 def _nearest_town_hall(world, env, slot):
     """[K] slot of the finished town hall of each worker's owner nearest to it (-1: none)."""
-    halls = (world.alive & TABLE.is_townhall[world.unit_type] & (world.build_progress >= 1.0))
+    halls = (world.alive & world.per_type(TABLE.is_townhall) & (world.build_progress >= 1.0))
     h_slot, h_ok = compact(halls)
     if h_slot.shape[1] == 0:
         return np.full(len(env), -1, np.int64)

@@ -93,10 +93,14 @@ def footprints(centre, radius, width, height):
       width, height: the layer's size; pixels outside it are dropped.
 
     Returns:
-      (unit, row, col) index arrays: pixel (row, col) is covered by unit `unit` (an index into K).
+      (unit, row, col) index arrays: pixel (row, col) is covered by unit `unit` (an index into K),
+      grouped by the discs' sizes (callers must not rely on the order).
     """
     parts = []
-    reach = np.ceil(radius).astype(np.int64)
+    # Pixels within `reach` of the centre's pixel are looked at. A disc of radius under half a
+    # pixel covers no other pixel's centre (each is at least half a pixel away along x or y), so
+    # it needs only its own pixel (minimap discs mostly are that small).
+    reach = np.where(radius < 0.5, 0, np.ceil(radius)).astype(np.int64)
     base = np.floor(centre).astype(np.int64)
     for r in np.unique(reach):
         units = np.flatnonzero(reach == r)
@@ -108,7 +112,8 @@ def footprints(centre, radius, width, height):
         rr = radius[units, None, None]
         inside = (dx * dx + dy * dy <= rr * rr) | (
             (offsets[None, :, None] == 0) & (offsets[None, None, :] == 0))
-        inside &= (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
+        # (columns [k, 1, side] and rows [k, side, 1] checked apart: one broadcast to [k, s, s])
+        inside &= ((cols >= 0) & (cols < width)) & ((rows >= 0) & (rows < height))
         # (k, row_i, col_i) of the covered pixels from flat indices (faster than np.nonzero's
         # three index arrays and gathers by them)
         side = 2 * r + 1

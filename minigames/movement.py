@@ -31,7 +31,7 @@ through other units (as mining workers do in the real game). Units never leave t
 import numpy as np
 
 from minigames.units import TABLE
-from minigames.world import NEUTRAL, Order, any_true, nonzero
+from minigames.world import MAX_ORDERS, NEUTRAL, Order, any_true, nonzero, points
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -67,9 +67,12 @@ class Intents:
         self.passes_through = np.zeros(world.alive.shape, bool)  # ignores other units
 
     def move(self, env, slot, point):
-        unit = env * self.wants_move.shape[1] + slot  # flat index: faster writes than (env, slot)
+        self.move_units(env * self.wants_move.shape[1] + slot, point)
+
+    def move_units(self, unit, point):
+        """`move` by flat index env * U + slot (faster writes than by (env, slot))."""
         self.wants_move.ravel()[unit] = True
-        self.destination.reshape(-1, 2)[unit] = point
+        points(self.destination)[unit] = points(np.ascontiguousarray(point, np.float64))
 
 
 def tick(game, running, intents):
@@ -77,10 +80,11 @@ def tick(game, running, intents):
     before = world.pos.copy()
     active = world.alive & running[:, None] & world.per_type(MOBILE)
     kind = world.current_order()
-    by_order = active & ~intents.wants_move & ~intents.stand & MOVES_TO_POINT[kind]
+    free = active & ~intents.stand
+    by_order = free & ~intents.wants_move & MOVES_TO_POINT[kind]
     # An Attack order on a unit moves only by chasing (combat's intents), never to its point.
     by_order &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
-    moving = (active & intents.wants_move & ~intents.stand) | by_order
+    moving = (free & intents.wants_move) | by_order
 
     # Moving units by flat index env * U + slot (gathers by one index array are several times
     # faster than by (env, slot)); rows of positions are gathered with ndarray.take. (The
@@ -88,33 +92,36 @@ def tick(game, running, intents):
     unit = moving.ravel().nonzero()[0]
     pos = world.pos.reshape(-1, 2)
     start = pos.take(unit, axis=0)
-    order_point = world.order_point.reshape(len(pos), -1).take(unit, axis=0)[:, :2]
-    goal = np.where(by_order.ravel()[unit, None], order_point,
-                    intents.destination.reshape(-1, 2).take(unit, axis=0))
+    # The goal: the current order's point or the system's destination, picked as complex
+    # numbers (world.points) and seen again as [K, 2] (x, y).
+    goal = np.where(by_order.ravel()[unit], points(world.order_point)[unit * MAX_ORDERS],
+                    points(intents.destination)[unit]).view(np.float64).reshape(-1, 2)
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
     delta = heading - start
     distance = np.hypot(delta[:, 0], delta[:, 1])
+    to_goal = distance if game.pathing is None else np.hypot(*(goal - start).T)
     unit_type = world.unit_type.ravel()[unit]
     accelerates = ACCELERATES[unit_type]
     velocity = world.velocity.ravel()
-    if any_true(accelerates):  # workers brake for their goal, not for a waypoint on the way
-        to_goal = distance if game.pathing is None else np.hypot(*(goal - start).T)
+    workers_move = any_true(accelerates)
+    if workers_move:  # workers brake for their goal, not for a waypoint on the way
         speed = step_length(unit_type, velocity[unit], to_goal)
     else:
         speed = TABLE.speed[unit_type]
-    if any_true(accelerates) or any_true(velocity):  # only accelerating units keep a velocity
+    # Only accelerating units keep a velocity (and a slot's type changes only when a unit is
+    # spawned, with velocity 0): without such slots, there is none to clear.
+    if workers_move or (any_true(world.per_type(ACCELERATES)) and any_true(velocity)):
         velocity[:] = 0.0
         velocity[unit[accelerates]] = speed[accelerates]
     reach = distance <= speed
     step = np.where(reach, 1.0, speed / np.maximum(distance, 1e-9))[:, None]
-    pos[unit] = start + delta * step
+    points(world.pos)[unit] = points(start + delta * step)
     turning = distance > 1e-9
-    world.facing.ravel()[unit[turning]] = (
-        np.arctan2(delta[turning, 1], delta[turning, 0]) % (2 * np.pi))
+    facing = delta[turning]
+    world.facing.ravel()[unit[turning]] = np.arctan2(facing[:, 1], facing[:, 0]) % (2 * np.pi)
 
     _separate(game, intents, kind)
-    moved = world.alive & ((world.pos[..., 0] != before[..., 0])
-                           | (world.pos[..., 1] != before[..., 1]))
+    moved = world.alive & (points(world.pos) != points(before)).reshape(world.alive.shape)
     _keep_inside(game, moved)
     if game.pathing is not None:
         _keep_on_ground(game, moved, before)
@@ -122,11 +129,11 @@ def tick(game, running, intents):
 
     after = pos.take(unit, axis=0) - goal
     remaining = np.hypot(after[:, 0], after[:, 1])
-    progress = np.hypot(*(start - goal).T) - remaining
+    progress = to_goal - remaining
     blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
     at_goal = reach if game.pathing is None else reach & (heading == goal).all(axis=1)
     arrived = by_order.ravel()[unit] & (at_goal | blocked)
-    _arrive(world, *np.divmod(unit[arrived], world.max_units))
+    _arrive(world, unit[arrived])
 
 
 def step_length(unit_type, velocity, distance):
@@ -140,17 +147,20 @@ def step_length(unit_type, velocity, distance):
     return np.where(accelerates, limited, top)
 
 
-def _arrive(world, env, slot):
-    """Units that reached their order's point: patrols turn back, other orders end."""
-    if env.size == 0:
+def _arrive(world, unit):
+    """Units (flat indices env * U + slot) that reached their order's point: patrols turn back,
+    other orders end."""
+    if unit.size == 0:
         return
-    patrol = world.order_kind[env, slot, 0] == Order.PATROL
+    patrol = world.order_kind.reshape(world.alive.size, -1)[unit, 0] == Order.PATROL
     if any_true(patrol):
-        p_env, p_slot = env[patrol], slot[patrol]
-        turn = world.order_point[p_env, p_slot, 0].copy()
-        world.order_point[p_env, p_slot, 0] = world.order_origin[p_env, p_slot, 0]
-        world.order_origin[p_env, p_slot, 0] = turn
-    world.finish_order(env[~patrol], slot[~patrol])
+        current = unit[patrol] * MAX_ORDERS  # their current orders' entries (index 0)
+        point, origin = points(world.order_point), points(world.order_origin)
+        turn = point[current]  # (a copy: fancy indexing)
+        point[current] = origin[current]
+        origin[current] = turn
+    if not patrol.all():
+        world.finish_order(*np.divmod(unit[~patrol], world.max_units))
 
 
 def _separate(game, intents, kind):
@@ -165,9 +175,10 @@ def _separate(game, intents, kind):
         return
     # Each awake unit (a row) against the solid units of its own game ([R, S]); pushes are added
     # pair by pair in the order (game, awake unit's slot, other unit's slot).
-    # Units by flat index env * U + slot into x, y and radius. The solid units of each game are
-    # sorted to the front of its row; the rest point at one more unit after the last, FAR away
-    # and of radius 0, which overlaps nothing.
+    # Units by flat index env * U + slot into positions (as complex numbers x + iy,
+    # `world.points`: one subtraction gives both differences, exactly as x and y apart) and
+    # radii. The solid units of each game are sorted to the front of its row; the rest point at
+    # one more unit after the last, FAR away and of radius 0, which overlaps nothing.
     units = world.max_units
     padding = world.num_envs * units
     solid_units = np.where(solid, np.arange(padding).reshape(solid.shape), padding)
@@ -177,13 +188,13 @@ def _separate(game, intents, kind):
         return
     mine = rows.ravel().nonzero()[0]
     env = mine // units
-    x, y = (np.concatenate((world.pos[..., axis].ravel(), [FAR])) for axis in (0, 1))
+    pos = np.concatenate((points(world.pos), [complex(FAR, FAR)]))
     radius = np.concatenate((world.radius.ravel(), [0.0]))
     # [R, S]: each row's game's solid units (whole rows taken from [E, S] arrays: faster than
     # gathering R * S elements).
     others = solid_units.take(env, axis=0)
-    dx = x[mine][:, None] - x[solid_units].take(env, axis=0)
-    dy = y[mine][:, None] - y[solid_units].take(env, axis=0)
+    delta = pos[mine][:, None] - pos[solid_units].take(env, axis=0)
+    dx, dy = delta.real, delta.imag
     d2 = dx * dx
     d2 += dy * dy
     reach = radius[mine][:, None] + radius[solid_units].take(env, axis=0)
@@ -194,31 +205,33 @@ def _separate(game, intents, kind):
     if k.size == 0:
         return
     a = mine[k]  # the pair's units, a pushed by b (flat indices)
-    reach, d2, dx, dy = (values.ravel()[pair] for values in (reach, d2, dx, dy))
+    reach, d2, delta = (values.ravel()[pair] for values in (reach, d2, delta))
+    dx, dy = delta.real, delta.imag
     distance = np.sqrt(d2)
     overlap = reach - distance
     safe = np.maximum(distance, 1e-9)
     along_x, along_y = dx / safe, dy / safe  # the way the row's unit is pushed
     same_spot = distance <= 1e-9
     if any_true(same_spot):  # units on one spot part in a direction fixed by their slots
-        angle = (a - b) * _GOLDEN_ANGLE  # (flat indices of one game differ as their slots)
-        along_x = np.where(same_spot, np.cos(angle), along_x)
-        along_y = np.where(same_spot, np.sin(angle), along_y)
+        spot = same_spot.nonzero()[0]
+        angle = (a[spot] - b[spot]) * _GOLDEN_ANGLE  # (flat indices of one game differ as slots)
+        along_x[spot], along_y[spot] = np.cos(angle), np.sin(angle)
     b_fixed = fixed.ravel()[b]
     share = np.where(b_fixed, 1.0, 0.5)
-    _push(world, a, along_x * overlap * share, along_y * overlap * share)
     still = ~b_fixed & ~rows.ravel()[b]  # a still unit that was run into takes its half
-    overlap = overlap[still]
-    _push(world, b[still], -along_x[still] * overlap * 0.5, -along_y[still] * overlap * 0.5)
+    b_overlap = overlap[still]
+    # Every pair's push of a, then the half pushes of still units, added one after another.
+    _push(world, np.concatenate([a, b[still]]),
+          np.concatenate([along_x * overlap * share, -along_x[still] * b_overlap * 0.5]),
+          np.concatenate([along_y * overlap * share, -along_y[still] * b_overlap * 0.5]))
 
 
 def _push(world, unit, shift_x, shift_y):
     """world.pos at flat indices `unit` (env * U + slot) += (shift_x, shift_y) [K], one pair
-    after another (as np.add.at, through flat indices, which numpy adds faster; world.pos is
-    contiguous, so its flat view writes through)."""
-    flat = unit * 2
-    np.add.at(world.pos.reshape(-1), np.concatenate([flat, flat + 1]),
-              np.concatenate([shift_x, shift_y]))
+    after another (np.add.at)."""
+    shift = np.empty(len(unit), np.complex128)  # (x, y) as x + iy: see world.points
+    shift.real, shift.imag = shift_x, shift_y
+    np.add.at(points(world.pos), unit, shift)
 
 
 def _keep_inside(game, mobile):
@@ -228,6 +241,7 @@ def _keep_inside(game, mobile):
     unit = mobile.ravel().nonzero()[0]  # flat indices env * U + slot: only these are read
     radius = world.radius.ravel()[unit]
     pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1
+    # (one axis at a time: numpy is slow on [K, 2] arrays broadcast against [2] bounds)
     for axis, low, high in ((0, x0, x1), (1, y0, y1)):
         coordinate = unit * 2 + axis
         pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)

@@ -59,6 +59,7 @@ DRAW_LEVEL = np.where(TABLE.is_structure, 1, np.where(TABLE.is_flying, 3, 2))
 _SELF, _NEUTRAL, _ENEMY = (int(features.PlayerRelative.SELF), int(features.PlayerRelative.NEUTRAL),
                            int(features.PlayerRelative.ENEMY))
 SC = features.ScoreCumulative
+_ORDER_ID_COLUMNS = [FU.order_id_0, FU.order_id_1, FU.order_id_2, FU.order_id_3]
 # feature_units' order columns hold raw function ids; the engine's orders map to these, a Build
 # order and a structure's training to the raw function of what is being made.
 _ORDER_RAW_FUNCTION = np.zeros(8, np.int64)
@@ -103,11 +104,13 @@ class Observer:
         return seen if rows is None else seen[rows]
 
     def draw_priority(self, rows=None):
-        """[R, U] key: the unit with the larger key is drawn on top (and clicked)."""
+        """[R, U] key (R: `rows`, or all environments): the unit with the larger key is drawn on
+        top (and clicked)."""
         world = self.game.world
-        rows = np.arange(world.num_envs) if rows is None else rows
-        level = np.where(world.owner[rows] == NEUTRAL, 0, world.per_type(DRAW_LEVEL)[rows])
-        return level * world.max_units + np.arange(world.max_units)
+        owner, level = world.owner, world.per_type(DRAW_LEVEL)
+        if rows is not None:
+            owner, level = owner[rows], level[rows]
+        return np.where(owner == NEUTRAL, 0, level) * world.max_units + np.arange(world.max_units)
 
     def _screen_footprints(self, visible):
         """(env, slot, row, col) of the screen pixels covered by the units `visible` [E, U]."""
@@ -120,13 +123,6 @@ class Observer:
         unit, row, col = geometry.footprints(
             centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
         return env[unit], slot[unit], row, col
-
-    def _top_units(self, r, slot, flat, size, rows):
-        """[size] key of the top unit at each flat pixel index (-1 where none)."""
-        key = self.draw_priority(rows)[r, slot]
-        best = np.full(size, -1, np.int64)
-        np.maximum.at(best, flat, key)
-        return best
 
     def unit_at(self, rows, pixels):
         """[R] slot of the top unit drawn at screen pixel (x, y) [R, 2] of environments `rows`
@@ -187,13 +183,14 @@ class Observer:
         cells = layers.reshape(-1)
         if previous is not None:
             cells[(previous[:, None] + unit_layers[None, :] * plane).ravel()] = 0
-        n = world.num_envs
-        size = n * plane
         flat = (env * view.height + row) * view.width + col
-        best = self._top_units(env, slot, flat, size, np.arange(n))
-        pixel = np.flatnonzero(best >= 0)
+        # The covered pixels (in order), how many units cover each, and the key of the top one
+        # (from the few covered pixels rather than from every pixel of every layer).
+        pixel, covering, density = np.unique(flat, return_inverse=True, return_counts=True)
+        best = np.full(pixel.size, -1, np.int64)
+        np.maximum.at(best, covering, self.draw_priority()[env, slot])
         e = pixel // plane
-        u = e * world.max_units + best[pixel] % world.max_units  # the top unit (flat index)
+        u = e * world.max_units + best % world.max_units  # the top unit (flat index)
         drawn = pixel + e * (layers.shape[1] - 1) * plane  # the pixel in layer 0 of its env
 
         def put(layer, values):
@@ -217,7 +214,6 @@ class Observer:
             shields, max_shields = world.shields.ravel()[u], TABLE.max_shield[unit_type]
             put(SCREEN.unit_shields, shields)
             put(SCREEN.unit_shields_ratio, _ratio(shields, max_shields))
-            density = np.bincount(flat, minlength=size)[pixel]
             put(SCREEN.unit_density, density)
             put(SCREEN.unit_density_aa, np.minimum(16 * density, 255))
             put(SCREEN.active, world.order_count.ravel()[u] > 0)
@@ -325,8 +321,8 @@ class Observer:
         game, world = self.game, self.game.world
         p = self.player
         own = world.alive & (world.owner == p)
-        unit_type = world.unit_type
-        workers = own & TABLE.is_worker[unit_type]
+        supply = world.per_type(TABLE.supply)
+        workers = own & world.per_type(TABLE.is_worker)
         army = game.interface.army(p)
         food_used, food_cap = production.food(world, p)
         player = batch["player"]
@@ -335,8 +331,8 @@ class Observer:
         player[:, PLAYER.vespene] = world.vespene[:, p - 1]
         player[:, PLAYER.food_used] = np.ceil(food_used)
         player[:, PLAYER.food_cap] = food_cap
-        player[:, PLAYER.food_army] = np.ceil(np.where(army, TABLE.supply[unit_type], 0).sum(1))
-        player[:, PLAYER.food_workers] = np.where(workers, TABLE.supply[unit_type], 0).sum(1)
+        player[:, PLAYER.food_army] = np.ceil(np.where(army, supply, 0).sum(1))
+        player[:, PLAYER.food_workers] = np.where(workers, supply, 0).sum(1)
         player[:, PLAYER.idle_worker_count] = game.interface.idle_workers(p).sum(axis=1)
         player[:, PLAYER.army_count] = army.sum(axis=1)
         batch["game_loop"][:, 0] = world.game_loop
@@ -345,8 +341,8 @@ class Observer:
         if p == 1:
             score[:, SC.score] = world.score
         # The value of what a player has, counted when it is observed.
-        value = np.where(own, production.VALUE[unit_type], 0)
-        structure = TABLE.is_structure[unit_type]
+        value = np.where(own, world.per_type(production.VALUE), 0)
+        structure = world.per_type(TABLE.is_structure)
         score[:, SC.total_value_units] = np.where(structure, 0, value).sum(axis=1)
         score[:, SC.total_value_structures] = np.where(structure, value, 0).sum(axis=1)
         batch["available_actions"][:] = game.available(p)
@@ -360,21 +356,23 @@ class Observer:
         world = self.game.world
         p = self.player
         selected = world.selected[:, p - 1] & world.alive
-        rows = unit_layer_rows(world, selected, p)
+        rows = unit_layer_rows(world, selected, p)  # [E, K, 7], K the most units selected
         count = selected.sum(axis=1)
         single = count == 1
-        batch["single_select"][:, 0] = np.where(single[:, None], rows[:, 0], 0)
+        batch["single_select"][:, 0] = np.where(single[:, None], rows[:, 0], 0) if rows.size else 0
         batch["single_select_count"][:] = single
         limit = min(batch["multi_select"].shape[1], world.max_units)
+        shown = min(limit, rows.shape[1])
         multi = count >= 2
-        batch["multi_select"][:, :limit] = np.where(multi[:, None, None], rows[:, :limit], 0)
+        batch["multi_select"][:, :shown] = np.where(multi[:, None, None], rows[:, :shown], 0)
+        batch["multi_select"][:, shown:limit] = 0
         batch["multi_select_count"][:] = np.where(multi, np.minimum(count, limit), 0)
         groups = world.groups[:, p - 1] & world.alive[:, None, :]
         first = groups.argmax(axis=2)
-        has = groups.any(axis=2)
+        members = groups.sum(axis=2)
         leader = np.take_along_axis(world.unit_type[:, None, :], first[..., None], axis=2)[..., 0]
-        batch["control_groups"][:, :, 0] = np.where(has, leader, 0)
-        batch["control_groups"][:, :, 1] = groups.sum(axis=2)
+        batch["control_groups"][:, :, 0] = np.where(members > 0, leader, 0)
+        batch["control_groups"][:, :, 1] = members
         self._production_panel(batch, selected, single)
 
     def _production_panel(self, batch, selected, single):
@@ -424,7 +422,9 @@ class Observer:
         unit = np.flatnonzero(on_screen & (rank < limit))
         env = unit // world.max_units
         row_index = env * limit + rank.ravel()[unit]
-        rows = np.zeros((unit.size, table.shape[2]), table.dtype)  # the rows were cleared above
+        # The rows to write, column by column: [columns, K], so that each column is contiguous
+        # (written faster), transposed into the table at the end. Unset columns stay 0.
+        rows = np.zeros((table.shape[2], unit.size), table.dtype)
 
         def of(array):  # [E, U] -> [K] values of the units
             return array.ravel()[unit]
@@ -434,51 +434,50 @@ class Observer:
 
         unit_type, owner = of(world.unit_type), of(world.owner)
         health, shields, energy = of(world.health), of(world.shields), of(world.energy)
-        rows[:, FU.unit_type] = unit_type
-        rows[:, FU.alliance] = relative(owner, p)
-        rows[:, FU.health] = np.ceil(health)
-        rows[:, FU.shield] = shields
-        rows[:, FU.energy] = energy
-        rows[:, FU.build_progress] = of(world.build_progress) * 100
-        rows[:, FU.health_ratio] = _ratio(health, TABLE.max_health[unit_type])
-        rows[:, FU.shield_ratio] = _ratio(shields, TABLE.max_shield[unit_type])
-        rows[:, FU.energy_ratio] = _ratio(energy, TABLE.max_energy[unit_type])
-        rows[:, FU.display_type] = 1  # visible
-        rows[:, FU.owner] = np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)
+        rows[FU.unit_type] = unit_type
+        rows[FU.alliance] = relative(owner, p)
+        rows[FU.health] = np.ceil(health)
+        rows[FU.shield] = shields
+        rows[FU.energy] = energy
+        rows[FU.build_progress] = of(world.build_progress) * 100
+        rows[FU.health_ratio] = _ratio(health, TABLE.max_health[unit_type])
+        rows[FU.shield_ratio] = _ratio(shields, TABLE.max_shield[unit_type])
+        rows[FU.energy_ratio] = _ratio(energy, TABLE.max_energy[unit_type])
+        rows[FU.display_type] = 1  # visible
+        rows[FU.owner] = np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)
         unit_pixel = np.take(pixel.reshape(-1, 2), unit, axis=0)
-        rows[:, FU.x] = np.floor(unit_pixel[:, 0])
-        rows[:, FU.y] = np.floor(unit_pixel[:, 1])
-        rows[:, FU.facing] = of(world.facing)
-        rows[:, FU.radius] = view.radius_pixels(of(world.radius))
-        rows[:, FU.cloak] = 3  # not cloaked
-        rows[:, FU.is_selected] = of(world.selected[:, p - 1])
-        rows[:, FU.is_powered] = 1
-        rows[:, FU.mineral_contents] = of(world.minerals_left)
-        rows[:, FU.vespene_contents] = of(world.vespene_left)
-        rows[:, FU.weapon_cooldown] = np.where(
+        rows[FU.x] = np.floor(unit_pixel[:, 0])
+        rows[FU.y] = np.floor(unit_pixel[:, 1])
+        rows[FU.facing] = of(world.facing)
+        rows[FU.radius] = view.radius_pixels(of(world.radius))
+        rows[FU.cloak] = 3  # not cloaked
+        rows[FU.is_selected] = of(world.selected[:, p - 1])
+        rows[FU.is_powered] = 1
+        rows[FU.mineral_contents] = of(world.minerals_left)
+        rows[FU.vespene_contents] = of(world.vespene_left)
+        rows[FU.weapon_cooldown] = np.where(
             TABLE.weapon_damage[unit_type, GROUND] > 0, of(world.cooldown), 0)
-        # Orders: a unit's order queue, or a structure's training queue.
+        # Orders: a unit's order queue, or a structure's training queue (the first four of
+        # either in the order_id columns: [K, 4] arrays).
         queue = of(world.queue_count)
         orders = np.where(queue > 0, queue, of(world.order_count))
-        rows[:, FU.order_length] = orders
-        order_kind, build_type = queues(world.order_kind), queues(world.order_build_type)
+        rows[FU.order_length] = orders
+        kind, build_type = queues(world.order_kind)[:, :4], queues(world.order_build_type)[:, :4]
+        order = np.where(kind == Order.BUILD, MAKE_RAW_FUNCTION[build_type],
+                         _ORDER_RAW_FUNCTION[kind])
         queue_type = queues(world.queue_type)
-        for column, k in ((FU.order_id_0, 0), (FU.order_id_1, 1), (FU.order_id_2, 2),
-                          (FU.order_id_3, 3)):
-            kind = order_kind[:, k]
-            order = np.where(kind == Order.BUILD, MAKE_RAW_FUNCTION[build_type[:, k]],
-                             _ORDER_RAW_FUNCTION[kind])
-            rows[:, column] = np.where(orders > k, np.where(
-                queue > 0, MAKE_RAW_FUNCTION[queue_type[:, min(k, 4)]], order), 0)
-        rows[:, FU.order_progress_0] = np.where(
+        training = MAKE_RAW_FUNCTION[queue_type[:, :4]]
+        rows[_ORDER_ID_COLUMNS] = np.where(orders[:, None] > np.arange(4), np.where(
+            (queue > 0)[:, None], training, order), 0).T
+        rows[FU.order_progress_0] = np.where(
             queue > 0, np.floor(100 * of(world.queue_loops)
                                 / np.maximum(TABLE.build_loops[queue_type[:, 0]], 1)), 0)
-        rows[:, FU.active] = orders > 0
+        rows[FU.active] = orders > 0
         assigned, ideal = harvesters(world)
-        rows[:, FU.assigned_harvesters] = of(assigned)
-        rows[:, FU.ideal_harvesters] = of(ideal)
-        rows[:, FU.is_on_screen] = 1
-        table.reshape(-1, table.shape[2])[row_index] = rows
+        rows[FU.assigned_harvesters] = of(assigned)
+        rows[FU.ideal_harvesters] = of(ideal)
+        rows[FU.is_on_screen] = 1
+        table.reshape(-1, table.shape[2])[row_index] = rows.T
         count[:] = np.minimum(on_screen.sum(axis=1), limit)
 
 
@@ -488,8 +487,8 @@ def harvesters(world):
     fields within NEAR_TOWN_HALL of it (ideal 2 per field there)."""
     assigned = np.zeros(world.alive.shape)
     ideal = np.zeros(world.alive.shape)
-    refinery = world.alive & TABLE.needs_geyser[world.unit_type]
-    halls = world.alive & TABLE.is_townhall[world.unit_type]
+    refinery = world.alive & world.per_type(TABLE.needs_geyser)
+    halls = world.alive & world.per_type(TABLE.is_townhall)
     if not (refinery.any() or halls.any()):
         return assigned, ideal
     gathering = world.alive & (world.current_order() == Order.GATHER)
@@ -521,16 +520,15 @@ def _ratio(value, maximum):
 
 
 def unit_layer_rows(world, mask, player):
-    """[E, U, 7] pysc2 UnitLayer rows of the units in `mask`, gathered to the front in slot
-    order (the rest zeros)."""
-    order = np.argsort(~mask, axis=1, kind="stable")
-    keep = np.take_along_axis(mask, order, axis=1)
-    unit = (np.arange(world.num_envs)[:, None] * world.max_units + order).ravel()  # flat index
+    """[E, K, 7] pysc2 UnitLayer rows of the units in `mask`, gathered to the front in slot
+    order (K: the most units of any environment; the rest zeros)."""
+    slots, keep = compact(mask)
+    unit = (np.arange(world.num_envs)[:, None] * world.max_units + slots).ravel()  # flat index
 
-    def of(array):  # [E, U] -> [E, U] values of the units in `order`
-        return array.ravel()[unit].reshape(order.shape)
+    def of(array):  # [E, U] -> [E, K] values of the units in `slots`
+        return array.ravel()[unit].reshape(slots.shape)
 
-    rows = np.zeros(mask.shape + (len(UL),), np.int32)
+    rows = np.zeros(slots.shape + (len(UL),), np.int32)
     rows[..., UL.unit_type] = of(world.unit_type)
     rows[..., UL.player_relative] = relative(of(world.owner), player)
     rows[..., UL.health] = np.ceil(of(world.health))

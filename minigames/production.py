@@ -104,7 +104,7 @@ def food(world, player):
 
     Food used: the supply of living units plus that of units in training queues; food cap: what
     finished supply providers give, at most 200."""
-    supply = TABLE.supply[world.unit_type]
+    supply = world.per_type(TABLE.supply)
     own = world.alive & (world.owner == player)
     used = np.where(own & (supply > 0), supply, 0.0).sum(axis=1) + world.food_queued[:, player - 1]
     cap = np.where(own & (world.build_progress >= 1.0) & (supply < 0), -supply, 0.0).sum(axis=1)
@@ -422,6 +422,8 @@ def _progress(game, env, worker):
         world.health[env, structure] + TABLE.max_health[unit_type] * (1 - START_HEALTH) * step,
         TABLE.max_health[unit_type])
     done = progress >= 1.0
+    if not any_true(done):  # (most loops)
+        return
     e, w, s = env[done], worker[done], structure[done]
     world.finish_order(e, w)
     refinery = TABLE.needs_geyser[world.unit_type[e, s]] & (world.order_count[e, w] == 0)
@@ -465,9 +467,8 @@ def _losses(game):
 
 def _score(game, running):
     world = game.world
-    unit_type = world.unit_type
-    idle_worker = world.alive & TABLE.is_worker[unit_type] & (world.order_count == 0)
-    idle_producer = (world.alive & IS_PRODUCER[unit_type] & (world.queue_count == 0)
+    idle_worker = world.alive & world.per_type(TABLE.is_worker) & (world.order_count == 0)
+    idle_producer = (world.alive & world.per_type(IS_PRODUCER) & (world.queue_count == 0)
                      & (world.build_progress >= 1.0))
     for player in (1, 2):
         own = (world.owner == player) & running[:, None]

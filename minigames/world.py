@@ -89,7 +89,8 @@ class World:
         self.build_progress = np.ones((e, u))  # 1.0: finished
         self.awake = np.zeros((e, u), bool)  # moved or was pushed in the last loop (or is new)
         self.velocity = np.zeros((e, u))  # length of the unit's last step (0 when it stood)
-        # Orders: a queue per unit; index 0 is the current order.
+        # Orders: a queue per unit; index 0 is the current order, entries past order_count are
+        # Order.NONE (see current_order).
         self.order_kind = np.zeros((e, u, q), np.int8)
         self.order_point = np.zeros((e, u, q, 2))
         self.order_origin = np.zeros((e, u, q, 2))  # where a patrol turns back
@@ -184,7 +185,8 @@ class World:
                 (self.rally_kind, Rally.NONE), (self.trained, False), (self.order_count, 0),
                 (self.cooldown, 0.0), (self.target, -1)):
             field.ravel()[flat] = value
-        self.pos.reshape(-1, 2)[flat] = pos
+        points(self.pos)[flat] = points(np.ascontiguousarray(np.broadcast_to(pos, (k, 2)),
+                                                            np.float64))
         self.order_kind.reshape(self.alive.size, -1)[flat] = 0
         self.selected[env, :, slot] = False
         self.groups[env, :, :, slot] = False
@@ -251,30 +253,38 @@ class World:
         turns back at where the unit stands when the patrol starts (the end of the queue before it).
         """
         k = len(env)
+        if k == 0:
+            return
         kind = np.broadcast_to(np.asarray(kind, np.int8), (k,))
         target = np.full(k, -1, np.int32) if target is None else np.asarray(target, np.int32)
         target_tag = np.zeros(k, np.int64) if target_tag is None else target_tag
         build_type = np.zeros(k, np.int32) if build_type is None else build_type
         queued = np.zeros(k, bool) if queued is None else np.broadcast_to(queued, (k,))
-        count = self.order_count[env, slot]
+        # Units by flat index env * U + slot, queue entries by unit * MAX_ORDERS + index (as in
+        # spawn: one index array per write).
+        unit = np.asarray(env, np.int64) * self.max_units + slot
+        count = self.order_count.ravel()[unit]
         replace = ~queued | (count == 0)
         last = np.maximum(count - 1, 0)
-        origin = np.where(replace[:, None], self.pos[env, slot], self.order_point[env, slot, last])
+        origin = np.where(replace[:, None], self.pos.reshape(-1, 2).take(unit, axis=0),
+                          self.order_point.reshape(-1, 2).take(unit * MAX_ORDERS + last, axis=0))
         index = np.where(replace, 0, count)
-        self.order_kind[env[replace], slot[replace]] = 0
+        self.order_kind.reshape(self.alive.size, -1)[unit[replace]] = 0
         keep = index < MAX_ORDERS
-        env, slot, index = env[keep], slot[keep], index[keep]
-        self.order_kind[env, slot, index] = kind[keep]
-        self.order_point[env, slot, index] = np.asarray(point)[keep]
-        self.order_origin[env, slot, index] = origin[keep]
-        self.order_target[env, slot, index] = target[keep]
-        self.order_target_tag[env, slot, index] = target_tag[keep]
-        self.order_build_type[env, slot, index] = build_type[keep]
-        self.order_count[env, slot] = index + 1
+        unit, index = unit[keep], index[keep]
+        entry = unit * MAX_ORDERS + index
+        self.order_kind.ravel()[entry] = kind[keep]
+        points(self.order_point)[entry] = points(
+            np.ascontiguousarray(np.broadcast_to(point, (k, 2))[keep], np.float64))
+        points(self.order_origin)[entry] = points(origin[keep])
+        self.order_target.ravel()[entry] = target[keep]
+        self.order_target_tag.ravel()[entry] = target_tag[keep]
+        self.order_build_type.ravel()[entry] = build_type[keep]
+        self.order_count.ravel()[unit] = index + 1
         # A new current order drops the target the weapon had, and any harvest or build cycle.
-        now = index == 0
-        self.target[env[now], slot[now]] = -1
-        self.phase[env[now], slot[now]] = Phase.NONE
+        now = unit[index == 0]
+        self.target.ravel()[now] = -1
+        self.phase.ravel()[now] = Phase.NONE
 
     def finish_order(self, env, slot):
         """The current order of each (env, slot) is done: the next queued one starts."""
@@ -300,8 +310,12 @@ class World:
         self.phase[env, slot] = Phase.NONE
 
     def current_order(self):
-        """[E, U] kind of each unit's current order (Order.NONE when idle or dead)."""
-        return np.where(self.alive & (self.order_count > 0), self.order_kind[:, :, 0], 0)
+        """[E, U] kind of each unit's current order (Order.NONE when idle or dead).
+
+        The queue entries past `order_count`, and all of an empty slot's, are Order.NONE (spawn,
+        remove, give_orders, finish_order and clear_orders keep it so), so the current order is
+        the queue's first entry (a copy: the systems change orders after reading it)."""
+        return self.order_kind[:, :, 0].copy()
 
     # ------------------------------------------------------------------------------- state
     def get_state(self):
@@ -325,6 +339,16 @@ def nonzero(mask):
     """np.nonzero of a 2-D mask: (rows, columns) of its True entries in row-major order, through
     the flat indices (twice as fast as np.nonzero's two index arrays on the engine's masks)."""
     return np.divmod(mask.ravel().nonzero()[0], mask.shape[1])
+
+
+def points(array):
+    """An array of points [..., 2] (float64) as a flat [K] complex128 view, one number per
+    point: numpy gathers and writes single numbers by index several times faster than rows of
+    two. The view shares the array's memory, so writes go through; hence `array` must be
+    contiguous (the world's arrays are, and so is a fresh result)."""
+    if not array.flags.c_contiguous:
+        raise ValueError("points() needs a contiguous array (a copy would not write through).")
+    return array.reshape(-1).view(np.complex128)
 
 
 def compact(mask):

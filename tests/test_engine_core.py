@@ -4,8 +4,10 @@ import pytest
 from pysc2.env import sc2_env
 from pysc2.lib import actions, features, point, units
 
+import minigames
+from bench.random_policy import RandomPolicy
 from minigames import geometry
-from minigames.world import Order
+from minigames.world import MAX_ORDERS, Order, points
 from tests.engine_helpers import action, empty_game, make_game, pixel_of, run, select
 
 F = actions.FUNCTIONS
@@ -228,3 +230,59 @@ def test_camera_moves_only_on_maps_that_allow_it():
     game.map.camera_locked = False
     game.apply(*action(F.move_camera.id, minimap=(12, 12)))  # world (25, 39): 2 units per pixel
     assert np.allclose(game.world.camera[0, 0], (25.0, 36.0))  # clamped into the playable area
+
+
+@pytest.mark.parametrize("map_name", ["DefeatZerglingsAndBanelings", "CollectMineralsAndGas"])
+def test_queue_entries_past_the_order_count_are_none(map_name):
+    """world.current_order reads the queue's first entry: every system that changes orders
+    (commands, queued or not, arrivals, harvest cycles, deaths) must leave the entries past
+    order_count, and those of empty slots, at Order.NONE."""
+    env = minigames.BatchEnv(map_name=map_name, num_envs=4, screen_size=32, minimap_size=32,
+                             seed=0)
+    policy = RandomPolicy(env, np.random.default_rng(0), pool=100)
+    batch = env.reset()
+    world = env.core.world
+    orders = set()
+    for _ in range(100):
+        batch, _, _ = env.step(*policy(batch))
+        count = np.where(world.alive, world.order_count, 0)
+        past_count = np.arange(world.order_kind.shape[2]) >= count[:, :, None]
+        assert not world.order_kind[past_count].any()
+        orders.update(np.unique(world.order_kind[:, :, 0]).tolist())
+    assert len(orders) >= 3  # the random actions gave several kinds of orders
+
+
+def test_a_full_queue_drops_extra_orders_and_moves_up():
+    game, slot = marine_game()
+    world = game.world
+    for k in range(MAX_ORDERS + 1):
+        world.give_orders(np.array([0]), np.array([slot]), Order.MOVE,
+                          np.array([[30.0, 20.0 + k]]), queued=True)
+    assert world.order_count[0, slot] == MAX_ORDERS
+    world.finish_order(np.array([0]), np.array([slot]))
+    assert world.order_count[0, slot] == MAX_ORDERS - 1
+    assert world.order_kind[0, slot, -1] == Order.NONE
+    assert world.order_point[0, slot, 0, 1] == 21.0
+
+
+def test_points_view_writes_through_and_refuses_copies():
+    pos = np.zeros((2, 3, 2))
+    points(pos)[[1, 4]] = points(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert pos[0, 1].tolist() == [1.0, 2.0] and pos[1, 1].tolist() == [3.0, 4.0]
+    assert np.count_nonzero(pos) == 4
+    with pytest.raises(ValueError, match="contiguous"):
+        points(pos[:, :2])
+
+
+def test_footprints_are_the_pixels_whose_centre_the_disc_holds():
+    rng = np.random.default_rng(5)
+    centre = rng.uniform(-2.0, 12.0, (300, 2))
+    radius = np.concatenate([rng.uniform(0.0, 0.5, 150), rng.uniform(0.5, 3.0, 150)])
+    unit, row, col = geometry.footprints(centre, radius, 10, 10)
+    drawn = np.zeros((300, 10, 10), bool)
+    drawn[unit, row, col] = True
+    cols, rows = np.meshgrid(np.arange(10), np.arange(10))
+    pixels = np.stack([cols, rows], axis=-1)[None]  # [1, 10, 10, 2] (x, y)
+    expected = geometry.hits_footprint(centre[:, None, None, :], radius[:, None, None], pixels)
+    np.testing.assert_array_equal(drawn, expected)
+    assert drawn[:150].sum(axis=(1, 2)).max() == 1 and drawn[150:].sum(axis=(1, 2)).max() > 1

@@ -42,6 +42,12 @@ class WaveMap(MapScript):
     kill_reward = 0         # per enemy death
     reinforcements = 0      # marines added for each new wave
 
+    def __init__(self):
+        super().__init__()
+        # The wave as arrays, built once (numpy converts lists of IntEnums slowly).
+        self.wave_types = np.array([unit_type for unit_type, _ in self.wave], np.int32)
+        self.wave_offsets = np.array([offset for _, offset in self.wave], np.float64)
+
     @property
     def max_units(self):
         return MAX_MARINES + len(self.wave)
@@ -64,8 +70,8 @@ class WaveMap(MapScript):
             marines.append(p_m + np.stack([np.zeros(count), line_offsets(count)], axis=-1))
             health.append(np.concatenate([kept, np.full(count - len(kept), np.nan)])[:count])
             envs.append(np.full(count, e))
-            enemies.append(p_r + np.array([offset for _, offset in self.wave]))
-            types.append([unit_type for unit_type, _ in self.wave])
+            enemies.append(p_r + self.wave_offsets)
+            types.append(self.wave_types)
         env = np.concatenate(envs)
         slots = world.spawn(env, MARINE, 1, np.concatenate(marines))
         kept = np.concatenate(health)

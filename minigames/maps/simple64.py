@@ -91,7 +91,7 @@ class Simple64(MapScript):
     def structures(game, player):
         world = game.world
         return (world.alive & (world.owner == player)
-                & TABLE.is_structure[world.unit_type]).sum(axis=1)
+                & world.per_type(TABLE.is_structure)).sum(axis=1)
 
 
 def worker_arc(centre, towards, count=START_WORKERS, distance=3.75):
