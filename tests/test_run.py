@@ -395,6 +395,17 @@ def test_the_shipped_weights_play_move_to_beacon(tmp_path, name):
     assert np.mean(scores) >= 20  # a random policy scores about 1
 
 
+def test_the_shipped_simple64_weights_load_at_their_resolution(tmp_path):
+    # The supervised agent of the README's Simple64 pipeline: 32x32, alphastar.
+    spec = utils.Spec(32, 32)
+    path = checkpoints.resolve_load_path("True", str(tmp_path), "Simple64", "alphastar", spec)
+    assert path == os.path.join(checkpoints.SHIPPED_WEIGHTS_DIR, "Simple64_alphastar.weights.h5")
+    keras.utils.set_random_seed(0)
+    checkpoints.load_model(network.make_model("alphastar", spec), path, spec)
+    with pytest.raises(checkpoints.CheckpointError, match="screen/minimap 32/32"):
+        checkpoints.resolve_load_path("True", str(tmp_path), "Simple64", "alphastar", SPEC)
+
+
 def test_ship_weights_stores_float16_that_load_back(tmp_path, fullyconv):
     import h5py
 
