@@ -6,7 +6,8 @@ Plays one game of seed `--seed` against the built-in AI with the marine rush
 (`agents.marine_rush.MarineRush`) and one with the network (the AlphaStar-style one unless
 `--model_name` says otherwise; its most likely actions with `--greedy`), on the embedded engine's
 pysc2 `SC2Env`, and prints one JSON line: each player's first `--count` actions whose function is
-a Build_* or Train_* one (with the game loop it was issued at, and whether the game accepted it),
+a Build_* or Train_* one (with the game loop it was issued at, whether the game accepted it and,
+if not, why: the names of the ActionResult codes the game gave),
 every attack order (its game loop and the army count then), how each game ended (its outcome,
 last game loop, army, minerals and supply).
 """
@@ -19,6 +20,7 @@ from absl import app, flags
 import minigames  # first: it applies pysc2's Python 3.11 fix
 from minigames import batch_format, pysc2_batch_env
 from pysc2.lib import actions
+from s2clientprotocol import error_pb2
 
 import agent as agent_lib
 import checkpoints
@@ -47,8 +49,9 @@ def make_env(uses_feature_units):
         difficulty=FLAGS.difficulty))
 
 
-def play(env, choose):
-    """Play one game, `choose(timestep)` -> FunctionCall; returns its summary."""
+def play(env, choose, count):
+    """Play one game, `choose(timestep)` -> FunctionCall; returns its summary (the first `count`
+    build and train actions)."""
     timestep = env.reset()[0]
     order, attacks = [], []
     while not timestep.last():
@@ -56,10 +59,11 @@ def play(env, choose):
         loop = int(timestep.observation.game_loop[0])
         army = int(timestep.observation.player.army_count)
         timestep = env.step([call])[0]
-        if call.function in BUILD_OR_TRAIN and len(order) < FLAGS.count:
-            refused = [int(r) for r in timestep.observation.action_result]
+        if call.function in BUILD_OR_TRAIN and len(order) < count:
+            refused = [error_pb2.ActionResult.Name(int(r))
+                       for r in timestep.observation.action_result]
             order.append({"game_loop": loop, "function": actions.FUNCTIONS[call.function].name,
-                          "accepted": not refused})
+                          "accepted": not refused, **({"refused": refused} if refused else {})})
         if call.function in ATTACK:
             attacks.append({"game_loop": loop, "army": army})
     player = timestep.observation.player
@@ -93,9 +97,9 @@ def main(argv):
     env = make_env(uses_feature_units=True)
     rush.setup(env.observation_spec()[0], env.action_spec()[0])
     rush.reset()
-    demonstrator = play(env, rush.step)
+    demonstrator = play(env, rush.step, FLAGS.count)
     model, choose = network_player(spec)
-    imitator = play(make_env(model.uses_feature_units), choose)
+    imitator = play(make_env(model.uses_feature_units), choose, FLAGS.count)
     print(json.dumps({"benchmark": "build_order", "seed": FLAGS.seed,
                       "difficulty": FLAGS.difficulty, "model": FLAGS.model_path,
                       "demonstrator": demonstrator, "network": imitator}))
