@@ -19,8 +19,6 @@ from absl import app, flags
 
 import minigames  # first: it applies pysc2's Python 3.11 fix
 from minigames import batch_format, pysc2_batch_env
-from pysc2.lib import actions
-from s2clientprotocol import error_pb2
 
 import agent as agent_lib
 import checkpoints
@@ -28,6 +26,7 @@ import hyperparameters
 import network
 import utils
 from agents.marine_rush import MarineRush
+from bench.game_summary import play
 
 flags.DEFINE_string("model_path", None, "Weights file of the network (run.py's Models/).")
 flags.DEFINE_string("model_name", "alphastar", "Network of the weights file.")
@@ -39,38 +38,10 @@ flags.DEFINE_bool("greedy", False, "The network takes its most likely actions (e
 flags.mark_flag_as_required("model_path")
 FLAGS = flags.FLAGS
 
-BUILD_OR_TRAIN = {f.id for f in actions.FUNCTIONS if f.name.startswith(("Build_", "Train_"))}
-ATTACK = {f.id for f in actions.FUNCTIONS if f.name.startswith("Attack_")}
-
-
 def make_env(uses_feature_units):
     return minigames.SC2Env(**pysc2_batch_env.env_kwargs(
         "Simple64", FLAGS.size, FLAGS.size, 8, uses_feature_units, FLAGS.seed,
         difficulty=FLAGS.difficulty))
-
-
-def play(env, choose, count):
-    """Play one game, `choose(timestep)` -> FunctionCall; returns its summary (the first `count`
-    build and train actions)."""
-    timestep = env.reset()[0]
-    order, attacks = [], []
-    while not timestep.last():
-        call = choose(timestep)
-        loop = int(timestep.observation.game_loop[0])
-        army = int(timestep.observation.player.army_count)
-        timestep = env.step([call])[0]
-        if call.function in BUILD_OR_TRAIN and len(order) < count:
-            refused = [error_pb2.ActionResult.Name(int(r))
-                       for r in timestep.observation.action_result]
-            order.append({"game_loop": loop, "function": actions.FUNCTIONS[call.function].name,
-                          "accepted": not refused, **({"refused": refused} if refused else {})})
-        if call.function in ATTACK:
-            attacks.append({"game_loop": loop, "army": army})
-    player = timestep.observation.player
-    return {"outcome": int(timestep.reward), "actions": order, "attacks": attacks,
-            "end": {"game_loop": int(timestep.observation.game_loop[0]),
-                    "army": int(player.army_count), "minerals": int(player.minerals),
-                    "supply": [int(player.food_used), int(player.food_cap)]}}
 
 
 def network_player(spec):

@@ -1,11 +1,11 @@
-"""bench.build_order: what it reports of a game's build and train actions."""
+"""bench.game_summary (bench.build_order's figures): what it reports of a game's build and train actions."""
 import types
 
 from pysc2.env import environment
 from pysc2.lib import actions
 from s2clientprotocol import error_pb2
 
-from bench import build_order
+from bench import game_summary
 
 F = actions.FUNCTIONS
 
@@ -37,7 +37,7 @@ class ScriptedGame:
 def test_a_refused_build_is_reported_with_the_games_reason():
     calls = iter([F.Build_SupplyDepot_screen("now", (3, 4)), F.Train_SCV_quick("now"),
                   F.Attack_minimap("now", (20, 20))])
-    summary = build_order.play(ScriptedGame(), lambda timestep: next(calls), count=10)
+    summary = game_summary.play(ScriptedGame(), lambda timestep: next(calls), count=10)
     assert summary["actions"] == [
         {"game_loop": 0, "function": "Build_SupplyDepot_screen", "accepted": False,
          "refused": ["CantFindPlacementLocation"]},
