@@ -12,8 +12,6 @@ that meet them are pushed around them by separation (a reading: the game paths a
 A goal on an unpathable cell is replaced by the nearest pathable cell; a cell no path reaches
 leaves the unit where it is.
 """
-import collections
-
 import numpy as np
 from scipy import ndimage
 from scipy.sparse import csr_matrix
@@ -34,13 +32,19 @@ class Pathing:
         self.pathable = np.asarray(pathable, bool)
         self.rows, self.cols = self.pathable.shape
         self._graph = self._build_graph()
-        # Distance fields by goal cell (least recently used first) -> their index in _store,
-        # [MAX_FIELDS, rows, cols] (allocated when first needed).
-        self._fields = collections.OrderedDict()
+        # Distance fields [max_fields, rows, cols] (allocated when first needed), found by goal
+        # cell: the store entry of each cell's field (-1: none kept), and the goal cell and the
+        # last read of each entry (the entry read least recently is replaced first).
+        self._max_fields = MAX_FIELDS
         self._store = None
-        # [2, rows, cols]: (row, col) of the pathable cell nearest to each cell.
-        _, self._nearest_open = ndimage.distance_transform_edt(~self.pathable,
-                                                               return_indices=True)
+        self._field_of_cell = np.full(self.rows * self.cols, -1, np.int64)
+        self._cell_of_field = np.full(self._max_fields, -1, np.int64)
+        self._last_read = np.full(self._max_fields, -1, np.int64)
+        self._reads = 0
+        # [rows * cols, 2]: the centre of the pathable cell nearest to each cell.
+        _, (open_row, open_col) = ndimage.distance_transform_edt(~self.pathable,
+                                                                 return_indices=True)
+        self._open_centre = self.centre_of(open_row.ravel(), open_col.ravel())
 
     def _build_graph(self):
         rows, cols = self.rows, self.cols
@@ -64,35 +68,41 @@ class Pathing:
     def centre_of(self, row, col):
         return np.stack([col + 0.5, self.rows - row - 0.5], axis=-1)
 
-    def walkable(self, pos):
+    def flat_cell(self, pos):
+        """World positions [..., 2] -> the flat indices row * cols + col of their cells."""
         row, col = self.cell_of(pos)
-        return self.pathable.ravel()[row * self.cols + col]  # (one index array: faster)
+        return row * self.cols + col
+
+    def walkable(self, pos):
+        return self.pathable.ravel()[self.flat_cell(pos)]  # (one index array: faster)
 
     def nearest_pathable(self, pos):
         """World points [K, 2] on unpathable cells moved to the nearest pathable cell's centre."""
         pos = np.array(pos, np.float64)
-        blocked = ~self.walkable(pos)
-        if blocked.any():
-            row, col = self.cell_of(pos[blocked])
-            pos[blocked] = self.centre_of(self._nearest_open[0, row, col],
-                                          self._nearest_open[1, row, col])
+        cell = self.flat_cell(pos)
+        blocked = ~self.pathable.ravel()[cell]
+        pos[blocked] = self._open_centre[cell[blocked]]
         return pos
 
-    def field_index(self, key):
-        """Index in `_store` of the shortest distances (in cells; inf where unreachable) to the
-        goal cell `key` (row * cols + col), computed on first use."""
-        if key in self._fields:
-            self._fields.move_to_end(key)
-            return self._fields[key]
+    def field_indices(self, cells):
+        """Indices in `_store` of the shortest distances (in cells; inf where unreachable) to the
+        goal cells `cells` [G] (distinct flat indices row * cols + col, at most max_fields), each
+        computed on first use."""
         if self._store is None:
-            self._store = np.empty((MAX_FIELDS, self.rows, self.cols))
-        if len(self._fields) < MAX_FIELDS:
-            index = len(self._fields)
-        else:
-            _, index = self._fields.popitem(last=False)
-        self._store[index] = dijkstra(self._graph, directed=False, indices=key).reshape(
-            self.rows, self.cols)
-        self._fields[key] = index
+            self._store = np.empty((self._max_fields, self.rows, self.cols))
+        self._reads += 1
+        index = self._field_of_cell[cells]
+        self._last_read[index[index >= 0]] = self._reads  # (these are not replaced below)
+        for missing in np.flatnonzero(index < 0):  # new goal cells: a few per game
+            entry = int(self._last_read.argmin())
+            if self._cell_of_field[entry] >= 0:
+                self._field_of_cell[self._cell_of_field[entry]] = -1
+            cell = int(cells[missing])
+            self._store[entry] = dijkstra(self._graph, directed=False, indices=cell).reshape(
+                self.rows, self.cols)
+            self._field_of_cell[cell], self._cell_of_field[entry] = entry, cell
+            self._last_read[entry] = self._reads
+            index[missing] = entry
         return index
 
     def clear_line(self, start, goal):
@@ -153,10 +163,9 @@ class Pathing:
         # chunks of goals whose fields are all in it at once.
         goals, unit_goal = np.unique(goal_row * self.cols + goal_col, return_inverse=True)
         ahead, here = np.empty((len(detour), len(_STEPS))), np.empty(len(detour))
-        for first in range(0, len(goals), MAX_FIELDS):
-            fields = np.array([self.field_index(int(key))
-                               for key in goals[first:first + MAX_FIELDS]])
-            units = np.flatnonzero((unit_goal >= first) & (unit_goal < first + MAX_FIELDS))
+        for first in range(0, len(goals), self._max_fields):
+            fields = self.field_indices(goals[first:first + self._max_fields])
+            units = np.flatnonzero((unit_goal >= first) & (unit_goal < first + self._max_fields))
             field = fields[unit_goal[units] - first]
             # (by flat index field * cells + row * cols + col: one index array, faster)
             store, cells = self._store.ravel(), self.rows * self.cols
