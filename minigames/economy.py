@@ -52,7 +52,7 @@ from s2clientprotocol import error_pb2
 
 from minigames.units import TABLE
 from minigames.world import (MAX_ORDERS, Order, Phase, any_true, compact,
-                             gather as gather_rows)
+                             gather as gather_rows, points)
 
 MINERALS_PER_TRIP = 5
 GAS_PER_TRIP = 4
@@ -369,14 +369,16 @@ def _nearest_town_hall(world, unit, env):
     """[K] flat index of the finished town hall of each worker's owner nearest to it (workers
     `unit`, flat indices, of games `env`; -1: none)."""
     halls = (world.alive & world.per_type(TABLE.is_townhall) & (world.build_progress >= 1.0))
-    hall = halls.ravel().nonzero()[0]  # every game's, in order of game and slot
-    if hall.size == 0:
+    h_slot, h_ok = compact(halls)
+    if h_slot.shape[1] == 0:
         return np.full(len(unit), -1, np.int64)
-    pos = world.pos.reshape(-1, 2)
-    hall_pos, worker_pos = pos.take(hall, axis=0), pos.take(unit, axis=0)
-    d = np.hypot(hall_pos[:, 0] - worker_pos[:, 0, None], hall_pos[:, 1] - worker_pos[:, 1, None])
+    # [K, H]: each worker's game's halls (whole rows of the [E, H] arrays), by flat index.
+    hall = h_slot.take(env, axis=0) + (env * world.max_units)[:, None]
+    pos = points(world.pos)  # (x, y) as x + iy: see world.points
+    delta = pos[hall] - pos[unit][:, None]
+    d = np.hypot(delta.real, delta.imag)
     owner = world.owner.ravel()
-    own = (hall // world.max_units == env[:, None]) & (owner[hall] == owner[unit][:, None])
-    d = np.where(own, d, np.inf)
-    best = d.argmin(axis=1)  # (the lowest slot of the nearest, as in a game's own list)
-    return np.where(np.isfinite(d[np.arange(len(unit)), best]), hall[best], -1)
+    d = np.where(h_ok.take(env, axis=0) & (owner[hall] == owner[unit][:, None]), d, np.inf)
+    best = d.argmin(axis=1)
+    rows = np.arange(len(unit))
+    return np.where(np.isfinite(d[rows, best]), hall[rows, best], -1)
