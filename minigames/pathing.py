@@ -130,20 +130,26 @@ class Pathing:
 
     def _squeeze(self, start, waypoint, units, row, col, step):
         """Units whose next cell is diagonal past a blocked cell (one or both of the two cells
-        beside the step) pass through the cells' shared corner: first to a point just inside their own cell (CORNER_GAP from the corner),
-        then, from there, to a point just inside the next cell, so no position on the way lies
-        on a blocked cell."""
+        beside the step) pass through the cells' shared corner: first to a point just inside
+        their own cell (CORNER_GAP from the corner), then, from there, to a point just inside
+        the next cell, so no position on the way lies on a blocked cell."""
         dr, dc = step[:, 0], step[:, 1]
-        squeezed = ((dr != 0) & (dc != 0) & ~(self.pathable[row + dr, col]
-                                              & self.pathable[row, col + dc]))
+        # (by flat index; a column -1 wraps within its row, as pathable[row, -1] would)
+        open_cells = self.pathable.ravel()
+        squeezed = (dr != 0) & (dc != 0) & ~(open_cells[(row + dr) * self.cols + col]
+                                             & open_cells[row * self.cols + (col + dc) % self.cols])
         if not squeezed.any():
             return
         units, row, col = units[squeezed], row[squeezed], col[squeezed]
-        direction = np.stack([dc[squeezed], -dr[squeezed]], axis=-1).astype(np.float64)
-        corner = self.centre_of(row, col) + 0.5 * direction
-        inside = corner - CORNER_GAP * direction
-        at_corner = np.hypot(*(start[units] - inside).T) < 1e-6
-        waypoint[units] = np.where(at_corner[:, None], corner + CORNER_GAP * direction, inside)
+        # x and y apart (numpy is slow on [K, 2] arrays): the corner lies half a cell from the
+        # cell's centre towards (dc, -dr) (rows count down).
+        toward_x, toward_y = dc[squeezed].astype(np.float64), (-dr[squeezed]).astype(np.float64)
+        corner_x = (col + 0.5) + 0.5 * toward_x
+        corner_y = (self.rows - row - 0.5) + 0.5 * toward_y
+        inside_x, inside_y = corner_x - CORNER_GAP * toward_x, corner_y - CORNER_GAP * toward_y
+        at_corner = np.hypot(start[units, 0] - inside_x, start[units, 1] - inside_y) < 1e-6
+        waypoint[units, 0] = np.where(at_corner, corner_x + CORNER_GAP * toward_x, inside_x)
+        waypoint[units, 1] = np.where(at_corner, corner_y + CORNER_GAP * toward_y, inside_y)
 
     def waypoints(self, start, goal):
         """Where units at `start` [K, 2] should head this loop on their way to `goal` [K, 2]:
