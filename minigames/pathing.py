@@ -73,9 +73,6 @@ class Pathing:
         row, col = self.cell_of(pos)
         return row * self.cols + col
 
-    def walkable(self, pos):
-        return self.pathable.ravel()[self.flat_cell(pos)]  # (one index array: faster)
-
     def nearest_pathable(self, pos):
         """World points [K, 2] on unpathable cells moved to the nearest pathable cell's centre."""
         pos = np.array(pos, np.float64)
