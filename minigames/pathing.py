@@ -83,24 +83,34 @@ class Pathing:
 
     def field_indices(self, cells):
         """Indices in `_store` of the shortest distances (in cells; inf where unreachable) to the
-        goal cells `cells` [G] (distinct flat indices row * cols + col, at most max_fields), each
-        computed on first use."""
+        goal cells `cells` [K] (flat indices row * cols + col, at most max_fields distinct ones),
+        each computed on first use."""
         if self._store is None:
             self._store = np.empty((self._max_fields, self.rows, self.cols))
         self._reads += 1
         index = self._field_of_cell[cells]
         self._last_read[index[index >= 0]] = self._reads  # (these are not replaced below)
         for missing in np.flatnonzero(index < 0):  # new goal cells: a few per game
-            entry = int(self._last_read.argmin())
-            if self._cell_of_field[entry] >= 0:
-                self._field_of_cell[self._cell_of_field[entry]] = -1
             cell = int(cells[missing])
-            self._store[entry] = dijkstra(self._graph, directed=False, indices=cell).reshape(
-                self.rows, self.cols)
-            self._field_of_cell[cell], self._cell_of_field[entry] = entry, cell
-            self._last_read[entry] = self._reads
-            index[missing] = entry
+            if self._field_of_cell[cell] < 0:  # (else computed for another unit just now)
+                entry = int(self._last_read.argmin())
+                if self._cell_of_field[entry] >= 0:
+                    self._field_of_cell[self._cell_of_field[entry]] = -1
+                self._store[entry] = dijkstra(self._graph, directed=False,
+                                              indices=cell).reshape(self.rows, self.cols)
+                self._field_of_cell[cell], self._cell_of_field[entry] = entry, cell
+                self._last_read[entry] = self._reads
+            index[missing] = self._field_of_cell[cell]
         return index
+
+    def _goal_chunks(self, cells):
+        """Groups of units (index arrays into `cells` [K], their goal cells) whose goals number
+        at most max_fields: one group of all when there are no more units than that."""
+        if len(cells) <= self._max_fields:
+            return [slice(None)]
+        goals, unit_goal = np.unique(cells, return_inverse=True)
+        chunk = unit_goal // self._max_fields
+        return [np.flatnonzero(chunk == c) for c in range(-(-len(goals) // self._max_fields))]
 
     def clear_line(self, start, goal):
         """[K] bool: the segment from start to goal [K, 2] crosses only pathable cells (sampled
@@ -160,16 +170,14 @@ class Pathing:
         goal_row, goal_col = self.cell_of(goal[detour])
         row, col = self.cell_of(start[detour])
         step = np.array(_STEPS)
-        next_row = np.clip(row[:, None] + step[None, :, 0], 0, self.rows - 1)
-        next_col = np.clip(col[:, None] + step[None, :, 1], 0, self.cols - 1)
+        next_row = np.minimum(np.maximum(row[:, None] + step[:, 0], 0), self.rows - 1)
+        next_col = np.minimum(np.maximum(col[:, None] + step[:, 1], 0), self.cols - 1)
         # Each unit's distance field (one per goal cell, a few per loop), read from the store in
-        # chunks of goals whose fields are all in it at once.
-        goals, unit_goal = np.unique(goal_row * self.cols + goal_col, return_inverse=True)
+        # chunks of units whose goals' fields are all in it at once.
+        goal_cells = goal_row * self.cols + goal_col
         ahead, here = np.empty((len(detour), len(_STEPS))), np.empty(len(detour))
-        for first in range(0, len(goals), self._max_fields):
-            fields = self.field_indices(goals[first:first + self._max_fields])
-            units = np.flatnonzero((unit_goal >= first) & (unit_goal < first + self._max_fields))
-            field = fields[unit_goal[units] - first]
+        for units in self._goal_chunks(goal_cells):
+            field = self.field_indices(goal_cells[units])
             # (by flat index field * cells + row * cols + col: one index array, faster)
             store, cells = self._store.ravel(), self.rows * self.cols
             ahead[units] = store[(field * cells)[:, None] + next_row[units] * self.cols
