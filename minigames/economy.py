@@ -51,7 +51,8 @@ from pysc2.lib import features
 from s2clientprotocol import error_pb2
 
 from minigames.units import TABLE
-from minigames.world import Order, Phase, any_true, compact, gather as gather_rows, nonzero
+from minigames.world import (MAX_ORDERS, Order, Phase, any_true, compact,
+                             gather as gather_rows, points)
 
 MINERALS_PER_TRIP = 5
 GAS_PER_TRIP = 4
@@ -130,65 +131,74 @@ def carries(world):
 
 
 # ------------------------------------------------------------------------------ tick
+# The harvest cycle reads and writes workers and their resources by flat index env * U + slot
+# into the world's [E, U] arrays (`array.ravel()[unit]`: several times faster than indexing by
+# (env, slot)); orders' current entries are at flat index unit * MAX_ORDERS.
 def tick(game, running, intents, kind):
     """One game loop of every harvesting worker (`kind`: [E, U] current order kinds)."""
     world = game.world
     harvesting = ((kind == Order.GATHER) | (kind == Order.RETURN)) & running[:, None]
     income = np.zeros((world.num_envs, 2, 2))  # [env, player, minerals/vespene] of this loop
-    env, slot = nonzero(harvesting)
-    if env.size:
-        _cycle(game, env, slot, kind[env, slot], intents, income)
+    unit = harvesting.ravel().nonzero()[0]
+    if unit.size:
+        _cycle(game, unit, kind.ravel()[unit], intents, income)
     rate = world.score_cumulative[:, :, SC.collection_rate_minerals:SC.collection_rate_vespene + 1]
-    if env.size or any_true(rate):
+    if unit.size or any_true(rate):
         rate += (income * LOOPS_PER_MINUTE - rate) * (running[:, None, None] / RATE_WINDOW)
 
 
-def _cycle(game, env, slot, kind, intents, income):
+def _cycle(game, unit, kind, intents, income):
+    """The harvest cycle of workers `unit` (flat indices) whose current orders are `kind`."""
     world = game.world
-    phase = world.phase[env, slot]
-    target = world.order_target[env, slot, 0]
-    _replace_lost_resources(game, env, slot, kind, phase, target)
-    new_target = (kind == Order.GATHER) & (world.harvest_target[env, slot] != target)
-    e, s, t = env[new_target], slot[new_target], target[new_target]
-    world.harvest_target[e, s] = t
-    world.harvest_target_tag[e, s] = world.tag[e, t]
+    env = unit // world.max_units
+    phase = world.phase.ravel()[unit]
+    target = world.order_target.ravel()[unit * MAX_ORDERS]
+    _replace_lost_resources(game, unit, env, kind, phase, target)
+    new_target = (kind == Order.GATHER) & (world.harvest_target.ravel()[unit] != target)
+    u, t = unit[new_target], target[new_target]
+    world.harvest_target.ravel()[u] = t
+    world.harvest_target_tag.ravel()[u] = world.tag.ravel()[env[new_target] * world.max_units + t]
     # A new order starts; a worker with cargo drops it first.
     fresh = (phase == Phase.NONE) & (kind != Order.NONE)
-    loaded = (world.carry_minerals[env, slot] > 0) | (world.carry_vespene[env, slot] > 0)
+    loaded = (world.carry_minerals.ravel()[unit] > 0) | (world.carry_vespene.ravel()[unit] > 0)
     to_drop_off = loaded | (kind == Order.RETURN)
     phase[fresh] = np.where(to_drop_off[fresh], Phase.TO_DROP_OFF, Phase.TO_RESOURCE)
     # Timed phases count down.
     timed = TIMED[phase]
-    loops = world.phase_loops[env, slot] - timed
-    world.phase_loops[env, slot] = loops
+    phase_loops = world.phase_loops.ravel()
+    loops = phase_loops[unit] - timed
+    phase_loops[unit] = loops
     done = timed & (loops <= 0)
-    mined = np.flatnonzero(done & (phase == Phase.MINING))
+    mined = (done & (phase == Phase.MINING)).nonzero()[0]
     phase[done & (phase == Phase.PAUSE)] = Phase.TO_DROP_OFF
     if mined.size:
-        gas = _take_cargo(game, env[mined], slot[mined], target[mined])
+        gas = _take_cargo(game, env[mined], unit[mined] % world.max_units, target[mined])
         phase[mined[gas]] = Phase.TO_DROP_OFF
         paused = mined[~gas]
         phase[paused] = Phase.PAUSE
-        world.phase_loops[env[paused], slot[paused]] = PAUSE_LOOPS
-    _walk_to_drop_off(game, env, slot, kind, phase, intents, income)
-    _walk_to_resource(game, env, slot, target, phase, intents)
-    world.phase[env, slot] = phase
-    intents.passes_through[env, slot] = True
-    still = STANDS[phase]
-    intents.stand[env[still], slot[still]] = True
+        phase_loops[unit[paused]] = PAUSE_LOOPS
+    _walk_to_drop_off(game, unit, env, kind, phase, intents, income)
+    _walk_to_resource(game, unit, env, target, phase, intents)
+    world.phase.ravel()[unit] = phase
+    intents.passes_through.ravel()[unit] = True
+    intents.stand.ravel()[unit[STANDS[phase]]] = True
 
 
-def _replace_lost_resources(game, env, slot, kind, phase, target):
+def _replace_lost_resources(game, unit, env, kind, phase, target):
     """Gathers whose resource is gone (mined out, destroyed, emptied) take the nearest field
     within SEARCH_RADIUS; without one, a worker with cargo returns it and one without stops."""
     world = game.world
-    # What can change under a gather: its resource dies, is mined out or runs dry.
-    safe = np.maximum(target, 0)
+    # What can change under a gather: its resource dies, is mined out or runs dry (the
+    # resource's slot is still there: `World.valid`).
+    resource = env * world.max_units + np.maximum(target, 0)
     lost = (kind == Order.GATHER) & ~(
-        world.valid(env, target, world.order_target_tag[env, slot, 0])
-        & ((world.minerals_left[env, safe] > 0) | (world.vespene_left[env, safe] > 0)))
+        (target >= 0) & world.alive.ravel()[resource]
+        & (world.tag.ravel()[resource] == world.order_target_tag.ravel()[unit * MAX_ORDERS])
+        & ((world.minerals_left.ravel()[resource] > 0)
+           | (world.vespene_left.ravel()[resource] > 0)))
     if not any_true(lost):
         return
+    slot = unit % world.max_units
     lost = np.flatnonzero(lost)
     e, s = env[lost], slot[lost]
     new = _nearest_field(world, e, world.pos[e, s], SEARCH_RADIUS, free_only=False)
@@ -255,87 +265,92 @@ def _take_cargo(game, env, slot, resource):
     return gas
 
 
-def _spot(world, env, slot, other):
-    """Where unit `slot` touches unit `other`: the nearest point of the ring around `other`."""
-    centre = world.pos[env, other]
-    delta = world.pos[env, slot] - centre
+def _spot(world, unit, other):
+    """Where units touch units `other` (flat indices): the nearest point of the ring around
+    `other`; and whether they are there."""
+    pos = world.pos.reshape(-1, 2)
+    centre = pos.take(other, axis=0)
+    delta = pos.take(unit, axis=0) - centre
     distance = np.hypot(delta[:, 0], delta[:, 1])
-    reach = world.radius[env, other] + world.radius[env, slot]
+    radius = world.radius.ravel()
+    reach = radius[other] + radius[unit]
     direction = np.where(distance[:, None] > 1e-9, delta / np.maximum(distance, 1e-9)[:, None],
                          np.array([0.0, -1.0]))
     return centre + direction * reach[:, None], distance - reach <= ARRIVED
 
 
-def _walk_to_resource(game, env, slot, target, phase, intents):
+def _walk_to_resource(game, unit, env, target, phase, intents):
     world = game.world
-    going = np.flatnonzero((phase == Phase.TO_RESOURCE) | (phase == Phase.WAITING))
+    going = ((phase == Phase.TO_RESOURCE) | (phase == Phase.WAITING)).nonzero()[0]
     if going.size == 0:
         return
-    e, s, t = env[going], slot[going], target[going]
-    spot, there = _spot(world, e, s, t)
-    intents.move(e[~there], s[~there], spot[~there])
+    # Resources by flat index (a target -1 wraps to the game's last slot, as target[env, -1]).
+    resource = env * world.max_units + target % world.max_units
+    u, e, r = unit[going], env[going], resource[going]
+    spot, there = _spot(world, u, r)
+    intents.move_units(u[~there], spot[~there])
     phase[going[~there]] = Phase.TO_RESOURCE
     # At the resource: mine if it is free (lowest slot first), else try another field, else wait.
-    occupied = np.zeros(world.alive.shape, bool)
-    mining = phase == Phase.MINING
-    occupied[env[mining], target[mining]] = True
-    arrived = np.flatnonzero(there)
-    arrived = arrived[np.lexsort((s[arrived], t[arrived], e[arrived]))]
+    occupied = np.zeros(world.alive.size, bool)  # by flat index
+    occupied[resource[phase == Phase.MINING]] = True
+    arrived = there.nonzero()[0]
+    arrived = arrived[np.lexsort((u[arrived], r[arrived]))]  # by game, resource, slot
     first = np.ones(len(arrived), bool)
-    first[1:] = (e[arrived][1:] != e[arrived][:-1]) | (t[arrived][1:] != t[arrived][:-1])
-    starts = first & ~occupied[e[arrived], t[arrived]]
+    first[1:] = r[arrived][1:] != r[arrived][:-1]
+    starts = first & ~occupied[r[arrived]]
     start = arrived[starts]
     phase[going[start]] = Phase.MINING
-    gas = IS_REFINERY[world.unit_type[e[start], t[start]]]
-    world.phase_loops[e[start], s[start]] = np.where(gas, GAS_LOOPS, MINING_LOOPS)
+    gas = IS_REFINERY[world.unit_type.ravel()[r[start]]]
+    world.phase_loops.ravel()[u[start]] = np.where(gas, GAS_LOOPS, MINING_LOOPS)
     blocked = np.sort(arrived[~starts])  # (as np.setdiff1d(arrived, start): arrived is unique)
     phase[going[blocked]] = Phase.WAITING
     # Workers that just reached a busy field look for a free one (waiting ones stay).
-    was_waiting = world.phase[e[blocked], s[blocked]] == Phase.WAITING
-    newcomers = blocked[IS_MINERAL_FIELD[world.unit_type[e[blocked], t[blocked]]] & ~was_waiting]
+    was_waiting = world.phase.ravel()[u[blocked]] == Phase.WAITING
+    newcomers = blocked[IS_MINERAL_FIELD[world.unit_type.ravel()[r[blocked]]] & ~was_waiting]
     if newcomers.size == 0:
         return
-    occupied[e[start], t[start]] = True
-    walking = phase == Phase.TO_RESOURCE
-    occupied[env[walking], target[walking]] = True
-    other = _nearest_field(world, e[newcomers], world.pos[e[newcomers], t[newcomers]],
-                           BOUNCE_RADIUS, free_only=True, busy=occupied)
+    occupied[r[start]] = True
+    occupied[resource[phase == Phase.TO_RESOURCE]] = True
+    other = _nearest_field(world, e[newcomers], world.pos.reshape(-1, 2)[r[newcomers]],
+                           BOUNCE_RADIUS, free_only=True,
+                           busy=occupied.reshape(world.alive.shape))
     moved, new = newcomers[other >= 0], other[other >= 0]
-    world.order_target[e[moved], s[moved], 0] = new
-    world.order_target_tag[e[moved], s[moved], 0] = world.tag[e[moved], new]
+    order = u[moved] * MAX_ORDERS  # their current orders' entries
+    world.order_target.ravel()[order] = new
+    world.order_target_tag.ravel()[order] = world.tag.ravel()[e[moved] * world.max_units + new]
     target[going[moved]] = new
     phase[going[moved]] = Phase.TO_RESOURCE
 
 
-def _walk_to_drop_off(game, env, slot, kind, phase, intents, income):
+def _walk_to_drop_off(game, unit, env, kind, phase, intents, income):
     world = game.world
-    going = np.flatnonzero(phase == Phase.TO_DROP_OFF)
+    going = (phase == Phase.TO_DROP_OFF).nonzero()[0]
     if going.size == 0:
         return
-    e, s = env[going], slot[going]
-    hall = _nearest_town_hall(world, e, s)
+    u, e = unit[going], env[going]
+    hall = _nearest_town_hall(world, u, e)
     has = hall >= 0  # without a town hall the worker waits where it is
-    going, e, s, hall = going[has], e[has], s[has], hall[has]
-    spot, there = _spot(world, e, s, hall)
-    intents.move(e[~there], s[~there], spot[~there])
-    d_env, d_slot = e[there], s[there]
+    going, u, e, hall = going[has], u[has], e[has], hall[has]
+    spot, there = _spot(world, u, hall)
+    intents.move_units(u[~there], spot[~there])
+    d_unit, d_env = u[there], e[there]
     # Sum the cargo dropped per (environment, player) and add it to the stock and the score.
-    index = d_env * 2 + world.owner[d_env, d_slot].astype(np.int64) - 1
+    index = d_env * 2 + world.owner.ravel()[d_unit].astype(np.int64) - 1
     for column, stock, cargo in ((0, world.minerals, world.carry_minerals),
                                  (1, world.vespene, world.carry_vespene)):
-        dropped = np.bincount(index, cargo[d_env, d_slot], minlength=2 * world.num_envs
+        dropped = np.bincount(index, cargo.ravel()[d_unit], minlength=2 * world.num_envs
                               ).reshape(world.num_envs, 2)
         stock += dropped
         world.score_cumulative[:, :, (SC.collected_minerals, SC.collected_vespene)[column]] += \
             dropped
         income[:, :, column] += dropped
-    world.carry_minerals[d_env, d_slot] = 0.0
-    world.carry_vespene[d_env, d_slot] = 0.0
+    world.carry_minerals.ravel()[d_unit] = 0.0
+    world.carry_vespene.ravel()[d_unit] = 0.0
     dropped = going[there]
     phase[dropped[kind[dropped] == Order.GATHER]] = Phase.TO_RESOURCE
     returned = dropped[kind[dropped] == Order.RETURN]
     if returned.size:
-        _finish_returns(world, env[returned], slot[returned])
+        _finish_returns(world, *np.divmod(unit[returned], world.max_units))
         phase[returned] = Phase.NONE
 
 
@@ -350,17 +365,20 @@ def _finish_returns(world, env, slot):
                       target_tag=world.tag[e, target])
 
 
-def _nearest_town_hall(world, env, slot):
-    """[K] slot of the finished town hall of each worker's owner nearest to it (-1: none)."""
+def _nearest_town_hall(world, unit, env):
+    """[K] flat index of the finished town hall of each worker's owner nearest to it (workers
+    `unit`, flat indices, of games `env`; -1: none)."""
     halls = (world.alive & world.per_type(TABLE.is_townhall) & (world.build_progress >= 1.0))
     h_slot, h_ok = compact(halls)
     if h_slot.shape[1] == 0:
-        return np.full(len(env), -1, np.int64)
-    h_slot, h_ok = h_slot[env], h_ok[env]
-    h_pos = world.pos[env[:, None], h_slot]
-    d = np.hypot(*(h_pos - world.pos[env, slot][:, None, :]).transpose(2, 0, 1))
-    d = np.where(h_ok & (world.owner[env[:, None], h_slot] == world.owner[env, slot][:, None]),
-                 d, np.inf)
+        return np.full(len(unit), -1, np.int64)
+    # [K, H]: each worker's game's halls (whole rows of the [E, H] arrays), by flat index.
+    hall = h_slot.take(env, axis=0) + (env * world.max_units)[:, None]
+    pos = points(world.pos)  # (x, y) as x + iy: see world.points
+    delta = pos[hall] - pos[unit][:, None]
+    d = np.hypot(delta.real, delta.imag)
+    owner = world.owner.ravel()
+    d = np.where(h_ok.take(env, axis=0) & (owner[hall] == owner[unit][:, None]), d, np.inf)
     best = d.argmin(axis=1)
-    return np.where(np.isfinite(d[np.arange(len(env)), best]), h_slot[np.arange(len(env)), best],
-                    -1)
+    rows = np.arange(len(unit))
+    return np.where(np.isfinite(d[rows, best]), hall[rows, best], -1)

@@ -30,8 +30,9 @@ through other units (as mining workers do in the real game). Units never leave t
 """
 import numpy as np
 
+from minigames import geometry
 from minigames.units import TABLE
-from minigames.world import MAX_ORDERS, NEUTRAL, Order, any_true, nonzero, points
+from minigames.world import MAX_ORDERS, NEUTRAL, Order, any_true, points
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -252,17 +253,25 @@ def _keep_on_ground(game, moved, before):
     it keeps the part of the move along x, or else along y, that stays on pathable ground, or
     stays where it was."""
     world = game.world
-    env, slot = nonzero(moved)
-    off = ~game.pathing.walkable(world.pos[env, slot])
+    pathing = game.pathing
+    unit = moved.ravel().nonzero()[0]  # flat indices env * U + slot
+    end = points(world.pos)[unit]  # (x, y) as x + iy: see world.points
+    end_row, end_col = geometry.cell_of_xy(end.real, end.imag, pathing.rows, pathing.cols)
+    open_cells = pathing.pathable.ravel()
+    off = ~open_cells[end_row * pathing.cols + end_col]
     if not any_true(off):
         return
-    env, slot = env[off], slot[off]
-    start, end = before[env, slot], world.pos[env, slot]
-    along_x = np.stack([end[:, 0], start[:, 1]], axis=-1)
-    along_y = np.stack([start[:, 0], end[:, 1]], axis=-1)
-    world.pos[env, slot] = np.where(
-        game.pathing.walkable(along_x)[:, None], along_x,
-        np.where(game.pathing.walkable(along_y)[:, None], along_y, start))
+    unit, end, end_row, end_col = unit[off], end[off], end_row[off], end_col[off]
+    start = points(before)[unit]
+    start_row, start_col = geometry.cell_of_xy(start.real, start.imag, pathing.rows,
+                                               pathing.cols)
+    # A cell's row depends on y only and its column on x only: the move along x ends in the
+    # cell (start row, end column), the move along y in (end row, start column).
+    x_only = open_cells[start_row * pathing.cols + end_col]
+    y_only = ~x_only & open_cells[end_row * pathing.cols + start_col]
+    start.real[x_only] = end.real[x_only]
+    start.imag[y_only] = end.imag[y_only]
+    points(world.pos)[unit] = start
 
 
 def clamp_to_playable(game, point, radius):

@@ -12,8 +12,6 @@ that meet them are pushed around them by separation (a reading: the game paths a
 A goal on an unpathable cell is replaced by the nearest pathable cell; a cell no path reaches
 leaves the unit where it is.
 """
-import collections
-
 import numpy as np
 from scipy import ndimage
 from scipy.sparse import csr_matrix
@@ -34,13 +32,19 @@ class Pathing:
         self.pathable = np.asarray(pathable, bool)
         self.rows, self.cols = self.pathable.shape
         self._graph = self._build_graph()
-        # Distance fields by goal cell (least recently used first) -> their index in _store,
-        # [MAX_FIELDS, rows, cols] (allocated when first needed).
-        self._fields = collections.OrderedDict()
+        # Distance fields [max_fields, rows, cols] (allocated when first needed), found by goal
+        # cell: the store entry of each cell's field (-1: none kept), and the goal cell and the
+        # last read of each entry (the entry read least recently is replaced first).
+        self._max_fields = MAX_FIELDS
         self._store = None
-        # [2, rows, cols]: (row, col) of the pathable cell nearest to each cell.
-        _, self._nearest_open = ndimage.distance_transform_edt(~self.pathable,
-                                                               return_indices=True)
+        self._field_of_cell = np.full(self.rows * self.cols, -1, np.int64)
+        self._cell_of_field = np.full(self._max_fields, -1, np.int64)
+        self._last_read = np.full(self._max_fields, -1, np.int64)
+        self._reads = 0
+        # [rows * cols, 2]: the centre of the pathable cell nearest to each cell.
+        _, (open_row, open_col) = ndimage.distance_transform_edt(~self.pathable,
+                                                                 return_indices=True)
+        self._open_centre = self.centre_of(open_row.ravel(), open_col.ravel())
 
     def _build_graph(self):
         rows, cols = self.rows, self.cols
@@ -64,36 +68,49 @@ class Pathing:
     def centre_of(self, row, col):
         return np.stack([col + 0.5, self.rows - row - 0.5], axis=-1)
 
-    def walkable(self, pos):
+    def flat_cell(self, pos):
+        """World positions [..., 2] -> the flat indices row * cols + col of their cells."""
         row, col = self.cell_of(pos)
-        return self.pathable.ravel()[row * self.cols + col]  # (one index array: faster)
+        return row * self.cols + col
 
     def nearest_pathable(self, pos):
         """World points [K, 2] on unpathable cells moved to the nearest pathable cell's centre."""
         pos = np.array(pos, np.float64)
-        blocked = ~self.walkable(pos)
-        if blocked.any():
-            row, col = self.cell_of(pos[blocked])
-            pos[blocked] = self.centre_of(self._nearest_open[0, row, col],
-                                          self._nearest_open[1, row, col])
+        cell = self.flat_cell(pos)
+        blocked = ~self.pathable.ravel()[cell]
+        pos[blocked] = self._open_centre[cell[blocked]]
         return pos
 
-    def field_index(self, key):
-        """Index in `_store` of the shortest distances (in cells; inf where unreachable) to the
-        goal cell `key` (row * cols + col), computed on first use."""
-        if key in self._fields:
-            self._fields.move_to_end(key)
-            return self._fields[key]
+    def field_indices(self, cells):
+        """Indices in `_store` of the shortest distances (in cells; inf where unreachable) to the
+        goal cells `cells` [K] (flat indices row * cols + col, at most max_fields distinct ones),
+        each computed on first use."""
         if self._store is None:
-            self._store = np.empty((MAX_FIELDS, self.rows, self.cols))
-        if len(self._fields) < MAX_FIELDS:
-            index = len(self._fields)
-        else:
-            _, index = self._fields.popitem(last=False)
-        self._store[index] = dijkstra(self._graph, directed=False, indices=key).reshape(
-            self.rows, self.cols)
-        self._fields[key] = index
+            self._store = np.empty((self._max_fields, self.rows, self.cols))
+        self._reads += 1
+        index = self._field_of_cell[cells]
+        self._last_read[index[index >= 0]] = self._reads  # (these are not replaced below)
+        for missing in np.flatnonzero(index < 0):  # new goal cells: a few per game
+            cell = int(cells[missing])
+            if self._field_of_cell[cell] < 0:  # (else computed for another unit just now)
+                entry = int(self._last_read.argmin())
+                if self._cell_of_field[entry] >= 0:
+                    self._field_of_cell[self._cell_of_field[entry]] = -1
+                self._store[entry] = dijkstra(self._graph, directed=False,
+                                              indices=cell).reshape(self.rows, self.cols)
+                self._field_of_cell[cell], self._cell_of_field[entry] = entry, cell
+                self._last_read[entry] = self._reads
+            index[missing] = self._field_of_cell[cell]
         return index
+
+    def _goal_chunks(self, cells):
+        """Groups of units (index arrays into `cells` [K], their goal cells) whose goals number
+        at most max_fields: one group of all when there are no more units than that."""
+        if len(cells) <= self._max_fields:
+            return [slice(None)]
+        goals, unit_goal = np.unique(cells, return_inverse=True)
+        chunk = unit_goal // self._max_fields
+        return [np.flatnonzero(chunk == c) for c in range(-(-len(goals) // self._max_fields))]
 
     def clear_line(self, start, goal):
         """[K] bool: the segment from start to goal [K, 2] crosses only pathable cells (sampled
@@ -120,20 +137,26 @@ class Pathing:
 
     def _squeeze(self, start, waypoint, units, row, col, step):
         """Units whose next cell is diagonal past a blocked cell (one or both of the two cells
-        beside the step) pass through the cells' shared corner: first to a point just inside their own cell (CORNER_GAP from the corner),
-        then, from there, to a point just inside the next cell, so no position on the way lies
-        on a blocked cell."""
+        beside the step) pass through the cells' shared corner: first to a point just inside
+        their own cell (CORNER_GAP from the corner), then, from there, to a point just inside
+        the next cell, so no position on the way lies on a blocked cell."""
         dr, dc = step[:, 0], step[:, 1]
-        squeezed = ((dr != 0) & (dc != 0) & ~(self.pathable[row + dr, col]
-                                              & self.pathable[row, col + dc]))
+        # (by flat index; a column -1 wraps within its row, as pathable[row, -1] would)
+        open_cells = self.pathable.ravel()
+        squeezed = (dr != 0) & (dc != 0) & ~(open_cells[(row + dr) * self.cols + col]
+                                             & open_cells[row * self.cols + (col + dc) % self.cols])
         if not squeezed.any():
             return
         units, row, col = units[squeezed], row[squeezed], col[squeezed]
-        direction = np.stack([dc[squeezed], -dr[squeezed]], axis=-1).astype(np.float64)
-        corner = self.centre_of(row, col) + 0.5 * direction
-        inside = corner - CORNER_GAP * direction
-        at_corner = np.hypot(*(start[units] - inside).T) < 1e-6
-        waypoint[units] = np.where(at_corner[:, None], corner + CORNER_GAP * direction, inside)
+        # x and y apart (numpy is slow on [K, 2] arrays): the corner lies half a cell from the
+        # cell's centre towards (dc, -dr) (rows count down).
+        toward_x, toward_y = dc[squeezed].astype(np.float64), (-dr[squeezed]).astype(np.float64)
+        corner_x = (col + 0.5) + 0.5 * toward_x
+        corner_y = (self.rows - row - 0.5) + 0.5 * toward_y
+        inside_x, inside_y = corner_x - CORNER_GAP * toward_x, corner_y - CORNER_GAP * toward_y
+        at_corner = np.hypot(start[units, 0] - inside_x, start[units, 1] - inside_y) < 1e-6
+        waypoint[units, 0] = np.where(at_corner, corner_x + CORNER_GAP * toward_x, inside_x)
+        waypoint[units, 1] = np.where(at_corner, corner_y + CORNER_GAP * toward_y, inside_y)
 
     def waypoints(self, start, goal):
         """Where units at `start` [K, 2] should head this loop on their way to `goal` [K, 2]:
@@ -147,17 +170,14 @@ class Pathing:
         goal_row, goal_col = self.cell_of(goal[detour])
         row, col = self.cell_of(start[detour])
         step = np.array(_STEPS)
-        next_row = np.clip(row[:, None] + step[None, :, 0], 0, self.rows - 1)
-        next_col = np.clip(col[:, None] + step[None, :, 1], 0, self.cols - 1)
+        next_row = np.minimum(np.maximum(row[:, None] + step[:, 0], 0), self.rows - 1)
+        next_col = np.minimum(np.maximum(col[:, None] + step[:, 1], 0), self.cols - 1)
         # Each unit's distance field (one per goal cell, a few per loop), read from the store in
-        # chunks of goals whose fields are all in it at once.
-        goals, unit_goal = np.unique(goal_row * self.cols + goal_col, return_inverse=True)
+        # chunks of units whose goals' fields are all in it at once.
+        goal_cells = goal_row * self.cols + goal_col
         ahead, here = np.empty((len(detour), len(_STEPS))), np.empty(len(detour))
-        for first in range(0, len(goals), MAX_FIELDS):
-            fields = np.array([self.field_index(int(key))
-                               for key in goals[first:first + MAX_FIELDS]])
-            units = np.flatnonzero((unit_goal >= first) & (unit_goal < first + MAX_FIELDS))
-            field = fields[unit_goal[units] - first]
+        for units in self._goal_chunks(goal_cells):
+            field = self.field_indices(goal_cells[units])
             # (by flat index field * cells + row * cols + col: one index array, faster)
             store, cells = self._store.ravel(), self.rows * self.cols
             ahead[units] = store[(field * cells)[:, None] + next_row[units] * self.cols

@@ -49,7 +49,7 @@ from s2clientprotocol import error_pb2
 
 from minigames import economy, placement
 from minigames.units import TABLE
-from minigames.world import QUEUE_SIZE, Order, Phase, Rally, any_true, nonzero
+from minigames.world import MAX_ORDERS, QUEUE_SIZE, Order, Phase, Rally, any_true, nonzero
 
 F = actions.FUNCTIONS
 SC = features.ScoreCumulative
@@ -326,50 +326,59 @@ def cancel_construction(game, env, structure):
 
 def _construct(game, running, intents, kind):
     world = game.world
-    env, slot = nonzero((kind == Order.BUILD) & running[:, None])
-    if env.size == 0:
+    units = world.max_units
+    # Builders and their structures by flat index env * U + slot (faster than by (env, slot));
+    # the builders' current orders' entries at flat index builder * MAX_ORDERS.
+    builder = ((kind == Order.BUILD) & running[:, None]).ravel().nonzero()[0]
+    if builder.size == 0:
         return
-    phase = world.phase[env, slot]
-    target = world.order_target[env, slot, 0]
-    valid = world.valid(env, target, world.order_target_tag[env, slot, 0])
-    site = np.where(valid[:, None], world.pos[env, np.maximum(target, 0)],
-                    world.order_point[env, slot, 0])
-    structure = valid & (world.owner[env, np.maximum(target, 0)] == world.owner[env, slot]) & (
-        TABLE.is_structure[world.unit_type[env, np.maximum(target, 0)]])
+    env = builder // units
+    order = builder * MAX_ORDERS
+    phase = world.phase.ravel()[builder]
+    target = world.order_target.ravel()[order]
+    built = env * units + np.maximum(target, 0)  # the target's flat index (`World.valid`)
+    valid = (target >= 0) & world.alive.ravel()[built] & (
+        world.tag.ravel()[built] == world.order_target_tag.ravel()[order])
+    pos = world.pos.reshape(-1, 2)
+    site = np.where(valid[:, None], pos[built], world.order_point.reshape(-1, 2)[order])
+    owner = world.owner.ravel()
+    structure = valid & (owner[built] == owner[builder]) & (
+        TABLE.is_structure[world.unit_type.ravel()[built]])
     # A structure to build up that is gone, or already finished, ends the order.
     gone = ((phase == Phase.CONSTRUCTING) & ~structure) | (
-        structure & (world.build_progress[env, np.maximum(target, 0)] >= 1.0))
+        structure & (world.build_progress.ravel()[built] >= 1.0))
     gone |= (target >= 0) & ~valid
-    world.finish_order(env[gone], slot[gone])
+    world.finish_order(*np.divmod(builder[gone], units))
     keep = ~gone
-    env, slot, phase, target, site, structure = (a[keep] for a in (env, slot, phase, target,
-                                                                   site, structure))
+    builder, env, order, phase, target, built, site, structure = (
+        a[keep] for a in (builder, env, order, phase, target, built, site, structure))
     phase[phase == Phase.NONE] = Phase.TO_SITE
-    intents.stand[env[phase == Phase.CONSTRUCTING], slot[phase == Phase.CONSTRUCTING]] = True
-    intents.passes_through[env, slot] = True
-    walking = np.flatnonzero(phase == Phase.TO_SITE)
-    build_type = np.where(structure, world.unit_type[env, np.maximum(target, 0)],
-                          world.order_build_type[env, slot, 0])
-    reach = TABLE.radius[build_type] + world.radius[env, slot]
-    delta = world.pos[env, slot] - site
+    intents.stand.ravel()[builder[phase == Phase.CONSTRUCTING]] = True
+    intents.passes_through.ravel()[builder] = True
+    walking = (phase == Phase.TO_SITE).nonzero()[0]
+    build_type = np.where(structure, world.unit_type.ravel()[built],
+                          world.order_build_type.ravel()[order])
+    reach = TABLE.radius[build_type] + world.radius.ravel()[builder]
+    delta = pos[builder] - site
     distance = np.hypot(delta[:, 0], delta[:, 1])
     there = distance <= reach + economy.ARRIVED
     go = walking[~there[walking]]
     direction = np.where((distance[go] > 1e-9)[:, None],
                          delta[go] / np.maximum(distance[go], 1e-9)[:, None], np.array([0.0, -1.0]))
-    intents.move(env[go], slot[go], site[go] + direction * reach[go, None])
+    intents.move_units(builder[go], site[go] + direction * reach[go, None])
     arrived = walking[there[walking]]
     resume = arrived[structure[arrived]]
     phase[resume] = Phase.CONSTRUCTING
     new = arrived[~structure[arrived]]
     if new.size:
-        placed = _place(game, env[new], slot[new], build_type[new], site[new], target[new])
+        placed = _place(game, env[new], builder[new] % units, build_type[new], site[new],
+                        target[new])
         phase[new[placed]] = Phase.CONSTRUCTING
         failed = new[~placed]
-        world.finish_order(env[failed], slot[failed])
+        world.finish_order(*np.divmod(builder[failed], units))
         phase[failed] = Phase.NONE
-    world.phase[env, slot] = phase
-    _progress(game, env[phase == Phase.CONSTRUCTING], slot[phase == Phase.CONSTRUCTING])
+    world.phase.ravel()[builder] = phase
+    _progress(game, builder[phase == Phase.CONSTRUCTING])
 
 
 def _place(game, env, worker, unit_type, centre, geyser):
@@ -408,18 +417,22 @@ def _place(game, env, worker, unit_type, centre, geyser):
     return placed
 
 
-def _progress(game, env, worker):
-    """Builders raise their structures' progress and hit points; finished structures free them."""
+def _progress(game, builder):
+    """Builders (flat indices) raise their structures' progress and hit points; finished
+    structures free them."""
     world = game.world
-    if env.size == 0:
+    if builder.size == 0:
         return
-    structure = world.order_target[env, worker, 0]
-    unit_type = world.unit_type[env, structure]
+    env, worker = np.divmod(builder, world.max_units)
+    structure = world.order_target.ravel()[builder * MAX_ORDERS]
+    built = env * world.max_units + structure % world.max_units  # (-1 wraps as [env, -1])
+    unit_type = world.unit_type.ravel()[built]
     step = 1.0 / TABLE.build_loops[unit_type]
-    progress = np.minimum(world.build_progress[env, structure] + step, 1.0)
-    world.build_progress[env, structure] = progress
-    world.health[env, structure] = np.minimum(
-        world.health[env, structure] + TABLE.max_health[unit_type] * (1 - START_HEALTH) * step,
+    progress = np.minimum(world.build_progress.ravel()[built] + step, 1.0)
+    world.build_progress.ravel()[built] = progress
+    health = world.health.ravel()
+    health[built] = np.minimum(
+        health[built] + TABLE.max_health[unit_type] * (1 - START_HEALTH) * step,
         TABLE.max_health[unit_type])
     done = progress >= 1.0
     if not any_true(done):  # (most loops)

@@ -13,12 +13,16 @@ beacons, shards) are always seen (the game shows resources as snapshots from the
 Cost: a game's vision is redrawn only when one of its seeing units entered another cell, came or
 went (a game where none did keeps its grid, which is what redrawing would give), and then by
 turning the discs last drawn by the units that changed to seen and drawing every unit's disc
-again, never by a pass over the grids.
+again, never by a pass over the grids. The discs of the visible cells are drawn only when the
+grids are next read (`grid`, `at_cells`), once for the game loops since then: a game loop's
+visible discs matter only as the discs that later turn to seen (each unit's, at every cell it
+entered, is kept until then), so the grids read are those of drawing them every game loop.
 """
 import numpy as np
 
 from minigames import geometry
 from minigames.units import TABLE
+from minigames.world import any_true
 
 HIDDEN, SEEN, VISIBLE = 0, 1, 2
 STALE = -2  # a `Vision._centre` no unit has: the game's grids are redrawn at the next update
@@ -47,7 +51,7 @@ class Vision:
         n = game.num_envs
         self._margin = margin = int(np.ceil(TABLE.sight.max()))
         self._padded = np.zeros((n, 2, height + 2 * margin, width + 2 * margin), np.uint8)
-        self.grid = self._padded[:, :, margin:margin + height, margin:margin + width]
+        self._grid = self._padded[:, :, margin:margin + height, margin:margin + width]
         revealed = game.map.region_grid(game.map.playable)
         self._revealed = np.where(revealed, VISIBLE, HIDDEN).astype(np.uint8)
         self._offsets = {}
@@ -57,9 +61,16 @@ class Vision:
         self._sight = np.zeros((n, game.world.max_units))
         self._restored = False
         self.version = np.zeros(n, np.int64)  # [E] counts the changes of each game's grids
+        self._undrawn = np.zeros(n, bool)  # [E] games whose visible discs are still to draw
         # What depends on the slots' owners only, kept while they stay the same: the owners, which
         # slots an agent player owns, and the flat index of cell (0, 0) of each slot's grid.
         self._owner = self._agents = self._corner = None
+
+    @property
+    def grid(self):
+        """[E, 2 players, height, width] the visibility grids (a view; writes go through)."""
+        self._draw_visible()
+        return self._grid
 
     def reset(self, rows):
         self.grid[rows] = HIDDEN if self.game.map.fog else self._revealed
@@ -82,6 +93,7 @@ class Vision:
         """grid[rows, player - 1] at cells given by `cell_index` [R, ...] of environments `rows`
         [R] (gathered from the padded grids by one flat index: faster than by four index arrays).
         """
+        self._draw_visible()
         _, players, padded_height, padded_width = self._padded.shape
         start = (rows * players + player - 1) * (padded_height * padded_width)
         start = start.reshape((-1,) + (1,) * (cell_index.ndim - 1))
@@ -123,8 +135,17 @@ class Vision:
                        SEEN)
         self._centre[redraw] = centre[redraw]
         self._sight[redraw] = sight[redraw]
-        self._draw(centre[redraw], sight[redraw], VISIBLE)
+        self._undrawn[redraw] = True
         self.version[redraw] += 1
+
+    def _draw_visible(self):
+        """Draw the discs of every seeing unit of the games that changed since the grids were
+        last read (`update` turns the changed units' old discs to seen at once)."""
+        if not any_true(self._undrawn):
+            return
+        rows = self._undrawn.nonzero()[0]
+        self._undrawn[:] = False
+        self._draw(self._centre[rows], self._sight[rows], VISIBLE)
 
     def _draw(self, centre, sight, value):
         """Set the cells of the discs of sight around `centre` (flat indices into the padded
