@@ -157,7 +157,7 @@ def _cycle(game, unit, kind, intents, income):
     new_target = (kind == Order.GATHER) & (world.harvest_target.ravel()[unit] != target)
     u, t = unit[new_target], target[new_target]
     world.harvest_target.ravel()[u] = t
-    world.harvest_target_tag.ravel()[u] = world.tag.ravel()[env[new_target] * world.max_units + t]
+    world.harvest_target_tag.ravel()[u] = world.tag.ravel()[world.flat_index(env[new_target], t)]
     # A new order starts; a worker with cargo drops it first.
     fresh = (phase == Phase.NONE) & (kind != Order.NONE)
     loaded = (world.carry_minerals.ravel()[unit] > 0) | (world.carry_vespene.ravel()[unit] > 0)
@@ -188,12 +188,10 @@ def _replace_lost_resources(game, unit, env, kind, phase, target):
     """Gathers whose resource is gone (mined out, destroyed, emptied) take the nearest field
     within SEARCH_RADIUS; without one, a worker with cargo returns it and one without stops."""
     world = game.world
-    # What can change under a gather: its resource dies, is mined out or runs dry (the
-    # resource's slot is still there: `World.valid`).
-    resource = env * world.max_units + np.maximum(target, 0)
+    # What can change under a gather: its resource dies, is mined out or runs dry.
+    resource = world.flat_index(env, np.maximum(target, 0))
     lost = (kind == Order.GATHER) & ~(
-        (target >= 0) & world.alive.ravel()[resource]
-        & (world.tag.ravel()[resource] == world.order_target_tag.ravel()[unit * MAX_ORDERS])
+        world.valid(env, target, world.order_target_tag.ravel()[unit * MAX_ORDERS])
         & ((world.minerals_left.ravel()[resource] > 0)
            | (world.vespene_left.ravel()[resource] > 0)))
     if not any_true(lost):
@@ -285,7 +283,7 @@ def _walk_to_resource(game, unit, env, target, phase, intents):
     if going.size == 0:
         return
     # Resources by flat index (a target -1 wraps to the game's last slot, as target[env, -1]).
-    resource = env * world.max_units + target % world.max_units
+    resource = world.flat_index(env, target % world.max_units)
     u, e, r = unit[going], env[going], resource[going]
     spot, there = _spot(world, u, r)
     intents.move_units(u[~there], spot[~there])
@@ -317,7 +315,7 @@ def _walk_to_resource(game, unit, env, target, phase, intents):
     moved, new = newcomers[other >= 0], other[other >= 0]
     order = u[moved] * MAX_ORDERS  # their current orders' entries
     world.order_target.ravel()[order] = new
-    world.order_target_tag.ravel()[order] = world.tag.ravel()[e[moved] * world.max_units + new]
+    world.order_target_tag.ravel()[order] = world.tag.ravel()[world.flat_index(e[moved], new)]
     target[going[moved]] = new
     phase[going[moved]] = Phase.TO_RESOURCE
 
@@ -373,7 +371,7 @@ def _nearest_town_hall(world, unit, env):
     if h_slot.shape[1] == 0:
         return np.full(len(unit), -1, np.int64)
     # [K, H]: each worker's game's halls (whole rows of the [E, H] arrays), by flat index.
-    hall = h_slot.take(env, axis=0) + (env * world.max_units)[:, None]
+    hall = world.flat_index(env[:, None], h_slot.take(env, axis=0))
     pos = points(world.pos)  # (x, y) as x + iy: see world.points
     delta = pos[hall] - pos[unit][:, None]
     d = np.hypot(delta.real, delta.imag)

@@ -190,7 +190,7 @@ class Observer:
         best = np.full(pixel.size, -1, np.int64)
         np.maximum.at(best, covering, self.draw_priority()[env, slot])
         e = pixel // plane
-        u = e * world.max_units + best % world.max_units  # the top unit (flat index)
+        u = world.flat_index(e, best % world.max_units)  # the top unit
         drawn = pixel + e * (layers.shape[1] - 1) * plane  # the pixel in layer 0 of its env
 
         def put(layer, values):
@@ -523,7 +523,7 @@ def unit_layer_rows(world, mask, player):
     """[E, K, 7] pysc2 UnitLayer rows of the units in `mask`, gathered to the front in slot
     order (K: the most units of any environment; the rest zeros)."""
     slots, keep = compact(mask)
-    unit = (np.arange(world.num_envs)[:, None] * world.max_units + slots).ravel()  # flat index
+    unit = world.flat_index(np.arange(world.num_envs)[:, None], slots).ravel()
 
     def of(array):  # [E, U] -> [E, K] values of the units in `slots`
         return array.ravel()[unit].reshape(slots.shape)

@@ -336,9 +336,8 @@ def _construct(game, running, intents, kind):
     order = builder * MAX_ORDERS
     phase = world.phase.ravel()[builder]
     target = world.order_target.ravel()[order]
-    built = env * units + np.maximum(target, 0)  # the target's flat index (`World.valid`)
-    valid = (target >= 0) & world.alive.ravel()[built] & (
-        world.tag.ravel()[built] == world.order_target_tag.ravel()[order])
+    built = world.flat_index(env, np.maximum(target, 0))  # the target (slot 0 if none)
+    valid = world.valid(env, target, world.order_target_tag.ravel()[order])
     pos = world.pos.reshape(-1, 2)
     site = np.where(valid[:, None], pos[built], world.order_point.reshape(-1, 2)[order])
     owner = world.owner.ravel()
@@ -425,7 +424,7 @@ def _progress(game, builder):
         return
     env, worker = np.divmod(builder, world.max_units)
     structure = world.order_target.ravel()[builder * MAX_ORDERS]
-    built = env * world.max_units + structure % world.max_units  # (-1 wraps as [env, -1])
+    built = world.flat_index(env, structure % world.max_units)  # (-1 wraps as [env, -1])
     unit_type = world.unit_type.ravel()[built]
     step = 1.0 / TABLE.build_loops[unit_type]
     progress = np.minimum(world.build_progress.ravel()[built] + step, 1.0)

@@ -169,9 +169,8 @@ class World:
         self._types_version += 1
         tag = self.next_tag[env] + rank
         np.add.at(self.next_tag, env, 1)
-        # Fields written by flat index env * U + slot (one index array: several times faster
-        # than (env, slot) for numpy; the arrays are contiguous, so ravel() writes through).
-        flat = env * self.max_units + slot
+        # Fields written by flat index (see `flat_index`).
+        flat = self.flat_index(env, slot)
         for field, value in (
                 (self.alive, True), (self.unit_type, unit_type), (self.owner, owner),
                 (self.tag, tag), (self.awake, True), (self.facing, 0.0), (self.velocity, 0.0),
@@ -194,7 +193,7 @@ class World:
 
     def remove(self, env, slot):
         """Take units off the map without a death (picked-up shards, re-created units)."""
-        flat = np.asarray(env, np.int64) * self.max_units + slot  # (as in spawn)
+        flat = self.flat_index(env, slot)
         self.alive.ravel()[flat] = False
         self.selected[env, :, slot] = False
         self.groups[env, :, :, slot] = False
@@ -203,7 +202,7 @@ class World:
 
     def kill(self, env, slot):
         """Units die: removed, and recorded in `died` for the map's scoring of this loop."""
-        flat = np.asarray(env, np.int64) * self.max_units + slot
+        flat = self.flat_index(env, slot)
         self.died.ravel()[flat] = True
         self.died_type.ravel()[flat] = self.unit_type.ravel()[flat]
         self.died_owner.ravel()[flat] = self.owner.ravel()[flat]
@@ -222,10 +221,16 @@ class World:
         self.food_queued[rows] = 0.0
         self.score_cumulative[rows] = 0.0
 
+    def flat_index(self, env, slot):
+        """[K] flat indices env * U + slot of (env, slot) [K] into the [E, U] arrays, which are
+        contiguous, so `array.ravel()[index]` reads and writes through: numpy gathers and
+        scatters by one index array several times faster than by two."""
+        return np.asarray(env, np.int64) * self.max_units + slot
+
     def valid(self, env, slot, tag):
         """[K] bool: slot still holds the unit with that tag (slot -1 is never valid)."""
-        safe = np.maximum(slot, 0)
-        return (slot >= 0) & self.alive[env, safe] & (self.tag[env, safe] == tag)
+        safe = self.flat_index(env, np.maximum(slot, 0))
+        return (slot >= 0) & self.alive.ravel()[safe] & (self.tag.ravel()[safe] == tag)
 
     def stats(self, field):
         """[E, U] per-slot view of a unit-table field, e.g. stats("speed") (read-only)."""
@@ -260,9 +265,8 @@ class World:
         target_tag = np.zeros(k, np.int64) if target_tag is None else target_tag
         build_type = np.zeros(k, np.int32) if build_type is None else build_type
         queued = np.zeros(k, bool) if queued is None else np.broadcast_to(queued, (k,))
-        # Units by flat index env * U + slot, queue entries by unit * MAX_ORDERS + index (as in
-        # spawn: one index array per write).
-        unit = np.asarray(env, np.int64) * self.max_units + slot
+        # Units by flat index, queue entries by unit * MAX_ORDERS + index.
+        unit = self.flat_index(env, slot)
         count = self.order_count.ravel()[unit]
         replace = ~queued | (count == 0)
         last = np.maximum(count - 1, 0)
@@ -290,7 +294,7 @@ class World:
         """The current order of each (env, slot) is done: the next queued one starts."""
         if len(env) == 0:
             return
-        unit = np.asarray(env, np.int64) * self.max_units + slot  # flat index (as in spawn)
+        unit = self.flat_index(env, slot)
         for field in (self.order_kind, self.order_point, self.order_origin, self.order_target,
                       self.order_target_tag, self.order_build_type):
             queues = field.reshape((self.alive.size,) + field.shape[2:])
