@@ -67,11 +67,9 @@ class Intents:
         self.destination = np.zeros(world.pos.shape)
         self.passes_through = np.zeros(world.alive.shape, bool)  # ignores other units
 
-    def move(self, env, slot, point):
-        self.move_units(env * self.wants_move.shape[1] + slot, point)
-
     def move_units(self, unit, point):
-        """`move` by flat index env * U + slot (faster writes than by (env, slot))."""
+        """Units `unit` (flat indices env * U + slot, `World.flat_index`) want to move towards
+        `point` [K, 2] this game loop."""
         self.wants_move.ravel()[unit] = True
         points(self.destination)[unit] = points(np.ascontiguousarray(point, np.float64))
 
