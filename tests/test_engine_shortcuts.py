@@ -53,11 +53,9 @@ def test_vision_drawn_when_read_equals_vision_drawn_every_game_loop(map_name):
     for env in envs:
         env.reset()
     every_loop, every_step = envs[0].core, envs[1].core
-    policy = RandomPolicy(envs[1], np.random.default_rng(1))
-    for _ in range(25):  # random available actions, as the engine benchmarks play
-        function_ids, indices = policy({"available_actions": every_step.available()})
-        every_loop.apply(function_ids, envs[0].index_to_values(indices))
-        every_step.apply(function_ids, envs[1].index_to_values(indices))
+    for step in random_actions(envs[1], seed=1, steps=25):  # the same actions in both
+        every_loop.apply(*step)
+        every_step.apply(*step)
         for _ in range(8):
             every_loop.advance(1, np.full(4, NEVER))
             drawn = every_loop.vision.grid.copy()  # (reading draws this loop's discs)
