@@ -263,11 +263,17 @@ class _TerranEconomy(base_agent.BaseAgent):
         def order():
             if self.selected_type() != SCV:
                 return None
-            self._last_build = (unit_type, spot)
+            point = self.placement(spot)
+            self._last_build = (unit_type, tuple(point))
             self._ordered[unit_type] = self.steps
-            return function("now", spot)
+            return function("now", point)
         self.then(order)
         return self.select_worker()
+
+    def placement(self, spot):
+        """The screen point a Build command is given at: the free spot itself (the marine rush
+        sometimes moves it, to show its imitators a refused build and the retry)."""
+        return spot
 
     def _keep_clear(self):
         """Pixels buildings keep away from: resources, refineries, the Command Center, and the

@@ -28,6 +28,13 @@ imitates it can tell from its input when to attack. And with probability PAUSE i
 --seed` seeds): recorded games then differ in their timing, so an imitator learns to act on what
 it sees rather than on the game loop (DART, Laskey et al. 2017, injects noise into the
 demonstrator for the same reason). The pause never falls between a selection and its command.
+
+For the same reason a Build command's point is, with probability BUILD_NOISE, moved by up to
+BUILD_NOISE_UNITS world units in x and y (uniform on whole pixels). Moved next to another building
+or off the buildable ground, the game refuses it (`action_result`), and the demonstrator orders the
+building again at once at another free spot, instead of waiting BUILD_WAIT steps for an SCV that
+is not walking anywhere: its games then show a refused build and its recovery, a state an
+imitator's own imprecise clicks lead to and the noiseless games never held.
 """
 import numpy as np
 from pysc2.lib import actions, features, units
@@ -51,6 +58,8 @@ class MarineRush(BuildMarines):
     REINFORCEMENT = 3   # idle Marines at the rally point that send the army (again)
     PAUSE = 0.1         # chance of a no_op instead of a decision
     RALLY_FRACTION = 0.2  # of the way from the own base to the enemy's
+    BUILD_NOISE = 0.3   # chance a Build command's point is moved
+    BUILD_NOISE_UNITS = 3.0  # by up to this many world units in x and y
 
     def reset(self):
         super().reset()
@@ -66,6 +75,23 @@ class MarineRush(BuildMarines):
         if np.random.random() < self.PAUSE:
             return None
         return super().decide()
+
+    def placement(self, spot):
+        """The free spot, or with probability BUILD_NOISE a point up to BUILD_NOISE_UNITS away
+        (on the screen)."""
+        if np.random.random() >= self.BUILD_NOISE:
+            return spot
+        reach = int(round(self.BUILD_NOISE_UNITS * self.screen.pixels_per_unit))
+        moved = np.asarray(spot) + np.random.randint(-reach, reach + 1, size=2)
+        return np.clip(moved, 0, [self.screen.width - 1, self.screen.height - 1])
+
+    def _note_refusals(self):
+        """Besides never using a refused spot again, order that building again at once."""
+        refused = self._last_build is not None and len(self.obs.action_result) > 0
+        unit_type = self._last_build[0] if refused else None
+        super()._note_refusals()
+        if refused:
+            self._ordered.pop(unit_type, None)
 
     def _locate_bases(self):
         """The own base and the enemy's start location on the minimap (once, at the start)."""
