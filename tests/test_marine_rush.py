@@ -48,3 +48,32 @@ def test_the_marine_rush_needs_feature_units_and_says_so():
     timestep, = env.reset()
     with pytest.raises(ValueError, match="use_feature_units=True"):
         agent.step(timestep)
+
+
+class AlwaysMovedBuilds(MarineRush):
+    """The demonstrator with every Build command's point moved (its DART noise always on)."""
+    BUILD_NOISE = 1.0
+
+
+def test_a_refused_build_is_ordered_again_at_once_at_another_spot():
+    env = simple64_against_very_easy(use_feature_units=True)
+    np.random.seed(3)
+    agent = AlwaysMovedBuilds()
+    agent.setup(env.observation_spec()[0], env.action_spec()[0])
+    agent.reset()
+    timestep, = env.reset()
+    builds = {F.Build_SupplyDepot_screen.id, F.Build_Barracks_screen.id}
+    orders = []  # [agent step, function, point, refused]
+    for step in range(400):
+        call = agent.step(timestep)
+        timestep, = env.step([call])
+        if call.function in builds:
+            orders.append((step, call.function, tuple(call.arguments[1]),
+                           len(timestep.observation.action_result) > 0))
+    refused = [i for i, order in enumerate(orders) if order[3]]
+    assert refused, "no Build command was refused: the test shows nothing"
+    for i in refused:
+        step, function, point, _ = orders[i]
+        retry = next(order for order in orders[i + 1:] if order[1] == function)
+        assert retry[0] - step <= 3, "ordered again only after waiting for the SCV"
+        assert retry[2] != point
