@@ -11,8 +11,10 @@
 The environment comes from `minigames.make_env`: real StarCraft II when it is installed, the embedded
 engine otherwise (`--backend` chooses). --seed seeds the games and numpy's global generator, which
 pysc2's random agent draws from, so every agent's scores repeat. A progress bar (tqdm, on a
-terminal) counts the episodes; the last line is the scores as JSON.
+terminal) counts the episodes; the last line is the scores as JSON, with how many of the agent's
+actions the game refused, by reason (pysc2's `action_result`, e.g. CantFindPlacementLocation).
 """
+import collections
 import importlib
 import json
 
@@ -23,6 +25,7 @@ from absl import app, flags, logging
 import minigames
 from minigames import bots, maps, pysc2_batch_env, render
 from pysc2.env import run_loop, sc2_env
+from s2clientprotocol import error_pb2
 
 flags.DEFINE_string("map_name", "MoveToBeacon", "Map to play (the embedded engine plays "
                     f"{', '.join(sorted(maps.MAPS))}).")
@@ -75,10 +78,12 @@ def main(argv):
         save_replay_episodes=1 if FLAGS.replay_dir else 0, replay_dir=FLAGS.replay_dir)
     scores = []
     outcomes = []
+    refused = collections.Counter()  # the game's reason -> actions it refused
     step = agent.step
     progress = tqdm.tqdm(total=FLAGS.episodes, unit="episode", disable=None, dynamic_ncols=True)
 
     def step_and_record(obs):
+        refused.update(error_pb2.ActionResult.Name(int(r)) for r in obs.observation.action_result)
         if obs.last():
             scores.append(int(obs.observation.score_cumulative.score))
             outcomes.append(int(obs.reward))
@@ -93,7 +98,7 @@ def main(argv):
     with env, progress:
         run_loop.run_loop([agent], env, max_episodes=FLAGS.episodes)
     result = {"agent": FLAGS.agent, "map": FLAGS.map_name, "backend": backend,
-              "seed": FLAGS.seed, "episodes": len(scores)}
+              "seed": FLAGS.seed, "episodes": len(scores), "refused": dict(sorted(refused.items()))}
     if two_player:  # pysc2's outcome reward on the last step: +1 win, -1 loss, 0 tie
         result.update(difficulty=FLAGS.difficulty, wins=outcomes.count(1),
                       losses=outcomes.count(-1), ties=outcomes.count(0),
