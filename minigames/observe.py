@@ -236,7 +236,8 @@ class Observer:
         rows = np.flatnonzero(moved)
         if rows.size:
             offset = game.screen.camera_offset(camera[rows])
-            cells = self._cells_of(game.screen.pixel_centres(offset))
+            x, y = game.screen.pixel_centre_axes(offset)  # a pixel's cell: its column's x,
+            cells = self._cells_of(x[:, None, :], y[:, :, None])  # its row's y
             for cached, new in zip(self._screen_cells, cells):
                 cached[rows] = new
             self._static_camera = camera.copy()
@@ -259,7 +260,8 @@ class Observer:
             centres = game.minimap.pixel_centres()
             self._minimap_centres = centres
             self._minimap_cells = tuple(np.broadcast_to(c, (game.num_envs,) + c.shape)
-                                        for c in self._cells_of(centres))
+                                        for c in self._cells_of(centres[..., 0],
+                                                                centres[..., 1]))
             self._sample(layers, rows, self._minimap_cells, MINIMAP, ground=False)
         changed = (rows if self._minimap_version is None
                    else np.flatnonzero(self._minimap_version != game.ground.version))
@@ -284,14 +286,14 @@ class Observer:
                 & (centres[..., 1] <= high[:, None, None, 1]))
             self._minimap_camera = camera.copy()
 
-    def _cells_of(self, centres):
-        """World points [..., 2] -> the map cells under them: (flat index row * width + col
-        into a map grid, inside the map, `Vision.cell_index` into a padded vision grid)."""
+    def _cells_of(self, x, y):
+        """World points (x, y; arrays that broadcast together) -> the map cells under them:
+        (flat index row * width + col into a map grid, inside the map, `Vision.cell_index` into
+        a padded vision grid)."""
         vision = self.game.vision
         height, width = vision.shape
-        inside = ((centres[..., 0] >= 0) & (centres[..., 0] < width)
-                  & (centres[..., 1] >= 0) & (centres[..., 1] < height))
-        row, col = vision.cell_of(centres)
+        inside = ((x >= 0) & (x < width)) & ((y >= 0) & (y < height))
+        row, col = geometry.cell_of_xy(x, y, height, width)
         return row * width + col, inside, vision.cell_index(row, col)
 
     def _sample(self, layers, rows, cells, names, ground):
