@@ -100,8 +100,7 @@ class Observer:
 
     # ----------------------------------------------------------------------- what is where
     def visible_units(self, rows=None):
-        seen = self.game.vision.sees(self.player)
-        return seen if rows is None else seen[rows]
+        return self.game.vision.sees(self.player, rows)
 
     def draw_priority(self, rows=None):
         """[R, U] key (R: `rows`, or all environments): the unit with the larger key is drawn on
@@ -185,10 +184,21 @@ class Observer:
             cells[(previous[:, None] + unit_layers[None, :] * plane).ravel()] = 0
         flat = (env * view.height + row) * view.width + col
         # The covered pixels (in order), how many units cover each, and the key of the top one
-        # (from the few covered pixels rather than from every pixel of every layer).
-        pixel, covering, density = np.unique(flat, return_inverse=True, return_counts=True)
-        best = np.full(pixel.size, -1, np.int64)
-        np.maximum.at(best, covering, self.draw_priority()[env, slot])
+        # (from the few covered pixels rather than from every pixel of every layer): each
+        # (pixel, unit) pair as one number pixel * span + the unit's draw priority, sorted (one
+        # np.sort of integers: several times faster than np.unique and np.maximum.at), puts a
+        # pixel's pairs together with its top unit last.
+        span = (DRAW_LEVEL.max() + 1) * world.max_units  # above every draw_priority
+        pair = flat * span + self.draw_priority()[env, slot]
+        pair.sort()
+        covered = pair // span
+        last = np.empty(pair.size, bool)  # the last pair of each pixel
+        last[-1:] = True
+        np.not_equal(covered[1:], covered[:-1], out=last[:-1])
+        end = last.nonzero()[0]
+        pixel = covered[end]
+        best = pair[end] - pixel * span
+        density = np.diff(end, prepend=-1)
         e = pixel // plane
         u = world.flat_index(e, best % world.max_units)  # the top unit
         drawn = pixel + e * (layers.shape[1] - 1) * plane  # the pixel in layer 0 of its env

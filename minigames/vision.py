@@ -160,11 +160,18 @@ class Vision:
             centres = centre[sight == radius]
             flat[(centres[:, None] + self._offsets[radius][None, :]).ravel()] = value
 
-    def sees(self, player):
-        """[E, U] bool: units `player` sees now."""
+    def sees(self, player, rows=None):
+        """[E, U] bool: units `player` sees now ([R, U] of environments `rows` only, when
+        given: the same rows, computed for those games alone)."""
         world = self.game.world
+        alive, owner, pos = world.alive, world.owner, world.pos
+        if rows is None:
+            rows = np.arange(self.game.num_envs)
+        else:
+            rows = np.asarray(rows, np.int64)
+            alive, owner, pos = alive[rows], owner[rows], pos[rows]
         if not self.game.map.fog:
-            return world.alive.copy()
-        cell = self.cell_index(*self.cell_of(world.pos))
-        visible = self.at_cells(np.arange(self.game.num_envs), player, cell) == VISIBLE
-        return world.alive & ((world.owner == player) | (world.owner == 0) | visible)
+            return alive.copy()
+        cell = self.cell_index(*self.cell_of(pos))
+        visible = self.at_cells(rows, player, cell) == VISIBLE
+        return alive & ((owner == player) | (owner == 0) | visible)
