@@ -187,16 +187,23 @@ def _separate(game, intents, kind):
         return
     mine = rows.ravel().nonzero()[0]
     env = mine // units
-    pos = np.concatenate((points(world.pos), [complex(FAR, FAR)]))
-    radius = np.concatenate((world.radius.ravel(), [0.0]))
+    pos, radius = points(world.pos), world.radius.ravel()
+    # [E, S] positions and radii of the solid units, the padding FAR and 0 (gathered with the
+    # padding index clipped to a real unit's, then overwritten: cheaper than appending the
+    # padding unit to copies of the [E * U] arrays).
+    padded = solid_units == padding
+    solid_pos = pos.take(solid_units, mode="clip")
+    solid_pos[padded] = complex(FAR, FAR)
+    solid_radius = radius.take(solid_units, mode="clip")
+    solid_radius[padded] = 0.0
     # [R, S]: each row's game's solid units (whole rows taken from [E, S] arrays: faster than
     # gathering R * S elements).
     others = solid_units.take(env, axis=0)
-    delta = pos[mine][:, None] - pos[solid_units].take(env, axis=0)
+    delta = pos[mine][:, None] - solid_pos.take(env, axis=0)
     dx, dy = delta.real, delta.imag
     d2 = dx * dx
     d2 += dy * dy
-    reach = radius[mine][:, None] + radius[solid_units].take(env, axis=0)
+    reach = radius[mine][:, None] + solid_radius.take(env, axis=0)
     pair = (d2 < reach * reach).ravel().nonzero()[0]  # flat indices into the [R, S] arrays
     k, b = pair // others.shape[1], others.ravel()[pair]
     not_itself = b != mine[k]

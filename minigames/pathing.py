@@ -18,11 +18,13 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from minigames import geometry
+from minigames.world import any_true
 
 PATH_SAMPLE = 0.25
 CORNER_GAP = 0.05  # world units either side of a corner a unit squeezes through
 MAX_FIELDS = 512  # distance fields kept (each is one float per cell)
 _STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+STEPS = np.array(_STEPS)  # [8, (row step, column step)]
 
 
 class Pathing:
@@ -45,6 +47,16 @@ class Pathing:
         _, (open_row, open_col) = ndimage.distance_transform_edt(~self.pathable,
                                                                  return_indices=True)
         self._open_centre = self.centre_of(open_row.ravel(), open_col.ravel())
+        # [rows * cols * 8]: does the step STEPS[s] from cell c (at c * 8 + s) go diagonally past
+        # a blocked cell, one or both of the two cells beside it (`_squeeze`; by flat index, a
+        # row -1 or column -1 wraps as pathable[-1, col] and pathable[row, -1] would, a row past
+        # the last to row 0).
+        row, col = np.divmod(np.arange(self.rows * self.cols)[:, None], self.cols)
+        dr, dc = STEPS[:, 0], STEPS[:, 1]
+        open_cells = self.pathable.ravel()
+        beside_open = (open_cells.take((row + dr) * self.cols + col, mode="wrap")
+                       & open_cells[row * self.cols + (col + dc) % self.cols])
+        self._squeezes = ((dr != 0) & (dc != 0) & ~beside_open).ravel()
 
     def _build_graph(self):
         rows, cols = self.rows, self.cols
@@ -139,18 +151,16 @@ class Pathing:
         """Units whose next cell is diagonal past a blocked cell (one or both of the two cells
         beside the step) pass through the cells' shared corner: first to a point just inside
         their own cell (CORNER_GAP from the corner), then, from there, to a point just inside
-        the next cell, so no position on the way lies on a blocked cell."""
-        dr, dc = step[:, 0], step[:, 1]
-        # (by flat index; a column -1 wraps within its row, as pathable[row, -1] would)
-        open_cells = self.pathable.ravel()
-        squeezed = (dr != 0) & (dc != 0) & ~(open_cells[(row + dr) * self.cols + col]
-                                             & open_cells[row * self.cols + (col + dc) % self.cols])
-        if not squeezed.any():
+        the next cell, so no position on the way lies on a blocked cell. (`step`: each unit's
+        index into STEPS.)"""
+        squeezed = self._squeezes[(row * self.cols + col) * len(STEPS) + step]
+        if not any_true(squeezed):
             return
-        units, row, col = units[squeezed], row[squeezed], col[squeezed]
+        units, row, col, step = units[squeezed], row[squeezed], col[squeezed], step[squeezed]
+        dr, dc = STEPS[step, 0], STEPS[step, 1]
         # x and y apart (numpy is slow on [K, 2] arrays): the corner lies half a cell from the
         # cell's centre towards (dc, -dr) (rows count down).
-        toward_x, toward_y = dc[squeezed].astype(np.float64), (-dr[squeezed]).astype(np.float64)
+        toward_x, toward_y = dc.astype(np.float64), (-dr).astype(np.float64)
         corner_x = (col + 0.5) + 0.5 * toward_x
         corner_y = (self.rows - row - 0.5) + 0.5 * toward_y
         inside_x, inside_y = corner_x - CORNER_GAP * toward_x, corner_y - CORNER_GAP * toward_y
@@ -169,9 +179,8 @@ class Pathing:
             return waypoint
         goal_row, goal_col = self.cell_of(goal[detour])
         row, col = self.cell_of(start[detour])
-        step = np.array(_STEPS)
-        next_row = np.minimum(np.maximum(row[:, None] + step[:, 0], 0), self.rows - 1)
-        next_col = np.minimum(np.maximum(col[:, None] + step[:, 1], 0), self.cols - 1)
+        next_row = np.minimum(np.maximum(row[:, None] + STEPS[:, 0], 0), self.rows - 1)
+        next_col = np.minimum(np.maximum(col[:, None] + STEPS[:, 1], 0), self.cols - 1)
         # Each unit's distance field (one per goal cell, a few per loop), read from the store in
         # chunks of units whose goals' fields are all in it at once.
         goal_cells = goal_row * self.cols + goal_col
@@ -190,6 +199,6 @@ class Pathing:
         moving = np.flatnonzero(chosen >= 0)
         best = chosen[moving]
         waypoint[detour[moving]] = self.centre_of(next_row[moving, best], next_col[moving, best])
-        self._squeeze(start, waypoint, detour[moving], row[moving], col[moving], step[best])
+        self._squeeze(start, waypoint, detour[moving], row[moving], col[moving], best)
         waypoint[detour[stuck]] = start[detour[stuck]]  # no path: stay
         return waypoint
