@@ -22,7 +22,7 @@ import numpy as np
 
 from minigames import geometry
 from minigames.units import TABLE
-from minigames.world import any_true
+from minigames.world import any_true, points
 
 HIDDEN, SEEN, VISIBLE = 0, 1, 2
 STALE = -2  # a `Vision._centre` no unit has: the game's grids are redrawn at the next update
@@ -118,8 +118,12 @@ class Vision:
             self._corner = (env_player * padded_height + self._margin) * padded_width \
                 + self._margin
         seeing = world.alive & self._agents
-        row, col = self.cell_of(world.pos)
-        centre = np.where(seeing, self._corner + row * padded_width + col, -1)
+        # The cells of the seeing units only, by flat index env * U + slot (a few of the slots).
+        unit = seeing.ravel().nonzero()[0]
+        at = points(world.pos)[unit]  # (x, y) as x + iy: see world.points
+        row, col = geometry.cell_of_xy(at.real, at.imag, *self.shape)
+        centre = np.full(seeing.shape, -1)
+        centre.ravel()[unit] = self._corner.ravel()[unit] + row * padded_width + col
         sight = world.per_type(TABLE.sight)
         changed = (centre != self._centre) | (seeing & (sight != self._sight))
         redraw = np.flatnonzero(changed.any(axis=1))
