@@ -93,7 +93,8 @@ def tick(game, running, intents):
     start = pos.take(unit, axis=0)
     # The goal: the current order's point or the system's destination, picked as complex
     # numbers (world.points) and seen again as [K, 2] (x, y).
-    goal = np.where(by_order.ravel()[unit], points(world.order_point)[unit * MAX_ORDERS],
+    ordered = by_order.ravel()[unit]
+    goal = np.where(ordered, points(world.order_point)[unit * MAX_ORDERS],
                     points(intents.destination)[unit]).view(np.float64).reshape(-1, 2)
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
     delta = heading - start
@@ -130,8 +131,10 @@ def tick(game, running, intents):
     remaining = np.hypot(after[:, 0], after[:, 1])
     progress = to_goal - remaining
     blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
-    at_goal = reach if game.pathing is None else reach & (heading == goal).all(axis=1)
-    arrived = by_order.ravel()[unit] & (at_goal | blocked)
+    # (a waypoint is the goal when both coordinates are: compared as complex numbers, which is
+    # faster than reducing [K, 2] comparisons)
+    at_goal = reach if game.pathing is None else reach & (points(heading) == points(goal))
+    arrived = ordered & (at_goal | blocked)
     _arrive(world, unit[arrived])
 
 

@@ -47,6 +47,7 @@ class Pathing:
         _, (open_row, open_col) = ndimage.distance_transform_edt(~self.pathable,
                                                                  return_indices=True)
         self._open_centre = self.centre_of(open_row.ravel(), open_col.ravel())
+        self._open_cell = open_row.ravel() * self.cols + open_col.ravel()  # (its flat index)
         # [rows * cols * 8]: does the step STEPS[s] from cell c (at c * 8 + s) go diagonally past
         # a blocked cell, one or both of the two cells beside it (`_squeeze`; by flat index, a
         # row -1 or column -1 wraps as pathable[-1, col] and pathable[row, -1] would, a row past
@@ -87,11 +88,18 @@ class Pathing:
 
     def nearest_pathable(self, pos):
         """World points [K, 2] on unpathable cells moved to the nearest pathable cell's centre."""
+        return self._pathable_points(pos)[0]
+
+    def _pathable_points(self, pos):
+        """(`nearest_pathable(pos)`, the flat indices of their cells: a moved point's cell is the
+        pathable cell whose centre it is)."""
         pos = np.array(pos, np.float64)
         cell = self.flat_cell(pos)
-        blocked = ~self.pathable.ravel()[cell]
-        pos[blocked] = self._open_centre[cell[blocked]]
-        return pos
+        blocked = (~self.pathable.ravel()[cell]).nonzero()[0]
+        moved_to = cell[blocked]
+        pos[blocked] = self._open_centre[moved_to]
+        cell[blocked] = self._open_cell[moved_to]
+        return pos, cell
 
     def field_indices(self, cells):
         """Indices in `_store` of the shortest distances (in cells; inf where unreachable) to the
@@ -171,19 +179,18 @@ class Pathing:
     def waypoints(self, start, goal):
         """Where units at `start` [K, 2] should head this loop on their way to `goal` [K, 2]:
         the goal itself when the way is clear, else the next cell on a shortest path."""
-        goal = self.nearest_pathable(goal)
+        goal, goal_cells = self._pathable_points(goal)
         clear = self.clear_line(start, goal)
         waypoint = goal.copy()
-        detour = np.flatnonzero(~clear)
+        detour = (~clear).nonzero()[0]
         if detour.size == 0:
             return waypoint
-        goal_row, goal_col = self.cell_of(goal[detour])
+        goal_cells = goal_cells[detour]
         row, col = self.cell_of(start[detour])
         next_row = np.minimum(np.maximum(row[:, None] + STEPS[:, 0], 0), self.rows - 1)
         next_col = np.minimum(np.maximum(col[:, None] + STEPS[:, 1], 0), self.cols - 1)
         # Each unit's distance field (one per goal cell, a few per loop), read from the store in
         # chunks of units whose goals' fields are all in it at once.
-        goal_cells = goal_row * self.cols + goal_col
         ahead, here = np.empty((len(detour), len(_STEPS))), np.empty(len(detour))
         for units in self._goal_chunks(goal_cells):
             field = self.field_indices(goal_cells[units])
@@ -194,11 +201,12 @@ class Pathing:
             here[units] = store[field * cells + row[units] * self.cols + col[units]]
         best = ahead.argmin(axis=1)
         better = ahead[np.arange(len(detour)), best] < here
-        chosen = np.where(better, best, -1)  # index into _STEPS of each unit's next cell
         stuck = ~better & ~np.isfinite(here)
-        moving = np.flatnonzero(chosen >= 0)
-        best = chosen[moving]
-        waypoint[detour[moving]] = self.centre_of(next_row[moving, best], next_col[moving, best])
+        moving = better.nonzero()[0]
+        best = best[moving]  # index into STEPS of each moving unit's next cell
+        # (the next cell's centre, as `centre_of`, written column by column)
+        waypoint[detour[moving], 0] = next_col[moving, best] + 0.5
+        waypoint[detour[moving], 1] = self.rows - next_row[moving, best] - 0.5
         self._squeeze(start, waypoint, detour[moving], row[moving], col[moving], best)
         waypoint[detour[stuck]] = start[detour[stuck]]  # no path: stay
         return waypoint
