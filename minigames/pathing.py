@@ -60,6 +60,8 @@ class Pathing:
         self._squeezes = ((dr != 0) & (dc != 0) & ~beside_open).ravel()
 
     def _build_graph(self):
+        """The 8-connected steps between pathable cells as a sparse matrix of their lengths; each
+        step is in it both ways (every step of _STEPS has its reverse there too)."""
         rows, cols = self.rows, self.cols
         index = np.arange(rows * cols).reshape(rows, cols)
         sources, targets, costs = [], [], []
@@ -116,7 +118,10 @@ class Pathing:
                 entry = int(self._last_read.argmin())
                 if self._cell_of_field[entry] >= 0:
                     self._field_of_cell[self._cell_of_field[entry]] = -1
-                self._store[entry] = dijkstra(self._graph, directed=False,
+                # (directed: the graph holds every step both ways, so the directed search gives
+                # the undirected distances bit for bit, about twice as fast: scipy's undirected
+                # search makes a transposed copy of the graph on every call)
+                self._store[entry] = dijkstra(self._graph, directed=True,
                                               indices=cell).reshape(self.rows, self.cols)
                 self._field_of_cell[cell], self._cell_of_field[entry] = entry, cell
                 self._last_read[entry] = self._reads
