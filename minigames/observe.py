@@ -314,19 +314,23 @@ class Observer:
         game = self.game
         cell, inside, vision_cell = cells
         inside = inside[rows]
+        on_map = np.count_nonzero(inside) == inside.size  # (most screens): nothing to mask
+
+        def masked(values):
+            return values if on_map else np.where(inside, values, 0)
+
         # Gathers by flat index (one index array instead of two to four: faster).
         if ground:
             cell = cell[rows]
-            layers[rows, names.height_map.index] = np.where(
-                inside, game.height_grid.ravel()[cell], 0)
+            layers[rows, names.height_map.index] = masked(game.height_grid.ravel()[cell])
             height, width = game.vision.shape
             env_cell = rows[:, None, None] * (height * width) + cell
             for layer, grid in ((names.pathable, game.ground.pathable),
                                 (names.buildable, game.ground.buildable)):
-                layers[rows, layer.index] = np.where(inside, grid.ravel()[env_cell], 0)
+                layers[rows, layer.index] = masked(grid.ravel()[env_cell])
         else:
             visibility = game.vision.at_cells(rows, self.player, vision_cell[rows])
-            layers[rows, names.visibility_map.index] = np.where(inside, visibility, 0)
+            layers[rows, names.visibility_map.index] = masked(visibility)
 
     # ----------------------------------------------------------------------- vectors
     def _vectors(self, batch):
