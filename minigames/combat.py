@@ -96,7 +96,10 @@ def tick(game, running, intents):
     kind = world.current_order()
     _follow_attack_orders(world, active, kind)
     _has_target(world)
-    scanning = active & (world.game_loop % SCAN_EVERY == 0)[:, None]
+    # Only fighters pick targets or join fights (workers do neither): without a scanning
+    # fighter (a game of workers), there is nothing to scan for.
+    scanning = (active & (world.game_loop % SCAN_EVERY == 0)[:, None]
+                & world.per_type(FIGHTER))
     if any_true(scanning):
         sides = Sides(world)
         _acquire(world, sides, scanning, kind)

@@ -111,7 +111,7 @@ class Vision:
         world = self.game.world
         players = self.game.map.players
         _, _, padded_height, padded_width = self._padded.shape
-        if self._owner is None or not np.array_equal(self._owner, world.owner):
+        if self._owner is None or any_true(self._owner != world.owner):
             self._owner = world.owner.copy()
             self._agents = (world.owner > 0) & (world.owner <= players)
             env_player = np.arange(world.num_envs)[:, None] * 2 + world.owner.astype(np.int64) - 1
