@@ -102,6 +102,8 @@ class TerranBot:
     # ---------------------------------------------------------------------------- acting
     def act(self, game, rows):
         """One decision in each environment of `rows` (games that are running)."""
+        if rows.size == 0:  # (no game decides in 15 loops of 16)
+            return
         world = game.world
         has_hall, hall = self._first_slot(self._own(world, COMMAND_CENTER)
                                           & (world.build_progress >= 1.0))

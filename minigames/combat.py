@@ -96,7 +96,10 @@ def tick(game, running, intents):
     kind = world.current_order()
     _follow_attack_orders(world, active, kind)
     _has_target(world)
-    scanning = active & (world.game_loop % SCAN_EVERY == 0)[:, None]
+    # Only fighters pick targets or join fights (workers do neither): without a scanning
+    # fighter (a game of workers), there is nothing to scan for.
+    scanning = (active & (world.game_loop % SCAN_EVERY == 0)[:, None]
+                & world.per_type(FIGHTER))
     if any_true(scanning):
         sides = Sides(world)
         _acquire(world, sides, scanning, kind)
@@ -153,9 +156,10 @@ def _nearest(rows, candidates, score, row_slot, column_slot):
 
 def _follow_attack_orders(world, active, kind):
     """Units with an Attack order on a unit aim at it; the order ends when the target is gone."""
-    env, slot = nonzero(active & (kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
-    if env.size == 0:
+    attacking = active & (kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0)
+    if not any_true(attacking):  # (most loops: a cheaper test than nonzero's)
         return
+    env, slot = nonzero(attacking)
     target = world.order_target[env, slot, 0]
     ok = world.valid(env, target, world.order_target_tag[env, slot, 0])
     world.finish_order(env[~ok], slot[~ok])
@@ -166,6 +170,8 @@ def _follow_attack_orders(world, active, kind):
 def _has_target(world):
     """Targets that are gone (dead, or their slot reused) are dropped."""
     aiming = (world.target >= 0).ravel().nonzero()[0]  # flat indices env * U + slot
+    if aiming.size == 0:  # (most loops)
+        return
     target = world.target.ravel()[aiming]
     target_unit = aiming - aiming % world.max_units + target  # the target's flat index
     ok = world.alive.ravel()[target_unit] & (world.tag.ravel()[target_unit]

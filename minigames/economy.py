@@ -155,14 +155,17 @@ def _cycle(game, unit, kind, intents, income):
     target = world.order_target.ravel()[unit * MAX_ORDERS]
     _replace_lost_resources(game, unit, env, kind, phase, target)
     new_target = (kind == Order.GATHER) & (world.harvest_target.ravel()[unit] != target)
-    u, t = unit[new_target], target[new_target]
-    world.harvest_target.ravel()[u] = t
-    world.harvest_target_tag.ravel()[u] = world.tag.ravel()[world.flat_index(env[new_target], t)]
+    if any_true(new_target):  # (a few loops: new gathers)
+        u, t = unit[new_target], target[new_target]
+        world.harvest_target.ravel()[u] = t
+        world.harvest_target_tag.ravel()[u] = world.tag.ravel()[
+            world.flat_index(env[new_target], t)]
     # A new order starts; a worker with cargo drops it first.
     fresh = (phase == Phase.NONE) & (kind != Order.NONE)
-    loaded = (world.carry_minerals.ravel()[unit] > 0) | (world.carry_vespene.ravel()[unit] > 0)
-    to_drop_off = loaded | (kind == Order.RETURN)
-    phase[fresh] = np.where(to_drop_off[fresh], Phase.TO_DROP_OFF, Phase.TO_RESOURCE)
+    if any_true(fresh):  # (a few loops)
+        loaded = (world.carry_minerals.ravel()[unit] > 0) | (world.carry_vespene.ravel()[unit] > 0)
+        to_drop_off = loaded | (kind == Order.RETURN)
+        phase[fresh] = np.where(to_drop_off[fresh], Phase.TO_DROP_OFF, Phase.TO_RESOURCE)
     # Timed phases count down.
     timed = TIMED[phase]
     phase_loops = world.phase_loops.ravel()
@@ -288,6 +291,8 @@ def _walk_to_resource(game, unit, env, target, phase, intents):
     spot, there = _spot(world, u, r)
     intents.move_units(u[~there], spot[~there])
     phase[going[~there]] = Phase.TO_RESOURCE
+    if not any_true(there):  # (most loops: nobody at a resource, so nobody starts or waits)
+        return
     # At the resource: mine if it is free (lowest slot first), else try another field, else wait.
     occupied = np.zeros(world.alive.size, bool)  # by flat index
     occupied[resource[phase == Phase.MINING]] = True
@@ -331,6 +336,8 @@ def _walk_to_drop_off(game, unit, env, kind, phase, intents, income):
     going, u, e, hall = going[has], u[has], e[has], hall[has]
     spot, there = _spot(world, u, hall)
     intents.move_units(u[~there], spot[~there])
+    if not any_true(there):  # (most loops: nobody at a town hall drops anything; the stocks,
+        return               # never -0.0, would not change by adding 0.0)
     d_unit, d_env = u[there], e[there]
     # Sum the cargo dropped per (environment, player) and add it to the stock and the score.
     index = d_env * 2 + world.owner.ravel()[d_unit].astype(np.int64) - 1

@@ -62,6 +62,16 @@ class LayerTransform:
         offset = np.asarray(offset, np.float64)
         return self.to_world(pixels, offset[..., None, None, :] if offset.ndim else offset)
 
+    def pixel_centre_axes(self, offset=0.0):
+        """(x [..., width], y [..., height]): the world x of each pixel column's centre and the
+        world y of each pixel row's centre (offset [..., 2]). `pixel_centres` is their grid; this
+        is the same arithmetic along one axis each, on far fewer numbers."""
+        offset = np.asarray(offset, np.float64)
+        ox, oy = (offset[..., 0, None], offset[..., 1, None]) if offset.ndim else (offset, offset)
+        x = (np.arange(self.width, dtype=np.float64) + 0.5 - ox) / self.scale[0]
+        y = self.map_height - (np.arange(self.height, dtype=np.float64) + 0.5 - oy) / self.scale[1]
+        return x, y
+
     def pixel_centre_mask(self, world_rect, offset=0.0):
         """[..., height, width] bool: pixel centres inside the world rectangle (x0, y0, x1, y1)."""
         world = self.pixel_centres(offset)
@@ -102,8 +112,15 @@ def footprints(centre, radius, width, height):
     # it needs only its own pixel (minimap discs mostly are that small).
     reach = np.where(radius < 0.5, 0, np.ceil(radius)).astype(np.int64)
     base = np.floor(centre).astype(np.int64)
+    # A unit whose square of looked-at pixels lies off the layer covers none of its pixels (the
+    # bounds test below would drop them all): it is left out (reach -1) before any disc work.
+    on_layer = ((base[:, 0] + reach >= 0) & (base[:, 0] - reach < width)
+                & (base[:, 1] + reach >= 0) & (base[:, 1] - reach < height))
+    reach = np.where(on_layer, reach, -1)
     for r in np.unique(reach):
-        units = np.flatnonzero(reach == r)
+        if r < 0:
+            continue
+        units = (reach == r).nonzero()[0]
         offsets = np.arange(-r, r + 1)
         cols = base[units, 0, None, None] + offsets[None, None, :]  # [k, 1, 2r+1]
         rows = base[units, 1, None, None] + offsets[None, :, None]  # [k, 2r+1, 1]

@@ -93,7 +93,8 @@ def tick(game, running, intents):
     start = pos.take(unit, axis=0)
     # The goal: the current order's point or the system's destination, picked as complex
     # numbers (world.points) and seen again as [K, 2] (x, y).
-    goal = np.where(by_order.ravel()[unit], points(world.order_point)[unit * MAX_ORDERS],
+    ordered = by_order.ravel()[unit]
+    goal = np.where(ordered, points(world.order_point)[unit * MAX_ORDERS],
                     points(intents.destination)[unit]).view(np.float64).reshape(-1, 2)
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
     delta = heading - start
@@ -130,8 +131,10 @@ def tick(game, running, intents):
     remaining = np.hypot(after[:, 0], after[:, 1])
     progress = to_goal - remaining
     blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
-    at_goal = reach if game.pathing is None else reach & (heading == goal).all(axis=1)
-    arrived = by_order.ravel()[unit] & (at_goal | blocked)
+    # (a waypoint is the goal when both coordinates are: compared as complex numbers, which is
+    # faster than reducing [K, 2] comparisons)
+    at_goal = reach if game.pathing is None else reach & (points(heading) == points(goal))
+    arrived = ordered & (at_goal | blocked)
     _arrive(world, unit[arrived])
 
 
@@ -187,16 +190,23 @@ def _separate(game, intents, kind):
         return
     mine = rows.ravel().nonzero()[0]
     env = mine // units
-    pos = np.concatenate((points(world.pos), [complex(FAR, FAR)]))
-    radius = np.concatenate((world.radius.ravel(), [0.0]))
+    pos, radius = points(world.pos), world.radius.ravel()
+    # [E, S] positions and radii of the solid units, the padding FAR and 0 (gathered with the
+    # padding index clipped to a real unit's, then overwritten: cheaper than appending the
+    # padding unit to copies of the [E * U] arrays).
+    padded = solid_units == padding
+    solid_pos = pos.take(solid_units, mode="clip")
+    solid_pos[padded] = complex(FAR, FAR)
+    solid_radius = radius.take(solid_units, mode="clip")
+    solid_radius[padded] = 0.0
     # [R, S]: each row's game's solid units (whole rows taken from [E, S] arrays: faster than
     # gathering R * S elements).
     others = solid_units.take(env, axis=0)
-    delta = pos[mine][:, None] - pos[solid_units].take(env, axis=0)
+    delta = pos[mine][:, None] - solid_pos.take(env, axis=0)
     dx, dy = delta.real, delta.imag
     d2 = dx * dx
     d2 += dy * dy
-    reach = radius[mine][:, None] + radius[solid_units].take(env, axis=0)
+    reach = radius[mine][:, None] + solid_radius.take(env, axis=0)
     pair = (d2 < reach * reach).ravel().nonzero()[0]  # flat indices into the [R, S] arrays
     k, b = pair // others.shape[1], others.ravel()[pair]
     not_itself = b != mine[k]

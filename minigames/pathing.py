@@ -18,11 +18,13 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from minigames import geometry
+from minigames.world import any_true
 
 PATH_SAMPLE = 0.25
 CORNER_GAP = 0.05  # world units either side of a corner a unit squeezes through
 MAX_FIELDS = 512  # distance fields kept (each is one float per cell)
 _STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+STEPS = np.array(_STEPS)  # [8, (row step, column step)]
 
 
 class Pathing:
@@ -45,8 +47,21 @@ class Pathing:
         _, (open_row, open_col) = ndimage.distance_transform_edt(~self.pathable,
                                                                  return_indices=True)
         self._open_centre = self.centre_of(open_row.ravel(), open_col.ravel())
+        self._open_cell = open_row.ravel() * self.cols + open_col.ravel()  # (its flat index)
+        # [rows * cols * 8]: does the step STEPS[s] from cell c (at c * 8 + s) go diagonally past
+        # a blocked cell, one or both of the two cells beside it (`_squeeze`; by flat index, a
+        # row -1 or column -1 wraps as pathable[-1, col] and pathable[row, -1] would, a row past
+        # the last to row 0).
+        row, col = np.divmod(np.arange(self.rows * self.cols)[:, None], self.cols)
+        dr, dc = STEPS[:, 0], STEPS[:, 1]
+        open_cells = self.pathable.ravel()
+        beside_open = (open_cells.take((row + dr) * self.cols + col, mode="wrap")
+                       & open_cells[row * self.cols + (col + dc) % self.cols])
+        self._squeezes = ((dr != 0) & (dc != 0) & ~beside_open).ravel()
 
     def _build_graph(self):
+        """The 8-connected steps between pathable cells as a sparse matrix of their lengths; each
+        step is in it both ways (every step of _STEPS has its reverse there too)."""
         rows, cols = self.rows, self.cols
         index = np.arange(rows * cols).reshape(rows, cols)
         sources, targets, costs = [], [], []
@@ -75,11 +90,18 @@ class Pathing:
 
     def nearest_pathable(self, pos):
         """World points [K, 2] on unpathable cells moved to the nearest pathable cell's centre."""
+        return self._pathable_points(pos)[0]
+
+    def _pathable_points(self, pos):
+        """(`nearest_pathable(pos)`, the flat indices of their cells: a moved point's cell is the
+        pathable cell whose centre it is)."""
         pos = np.array(pos, np.float64)
         cell = self.flat_cell(pos)
-        blocked = ~self.pathable.ravel()[cell]
-        pos[blocked] = self._open_centre[cell[blocked]]
-        return pos
+        blocked = (~self.pathable.ravel()[cell]).nonzero()[0]
+        moved_to = cell[blocked]
+        pos[blocked] = self._open_centre[moved_to]
+        cell[blocked] = self._open_cell[moved_to]
+        return pos, cell
 
     def field_indices(self, cells):
         """Indices in `_store` of the shortest distances (in cells; inf where unreachable) to the
@@ -96,7 +118,10 @@ class Pathing:
                 entry = int(self._last_read.argmin())
                 if self._cell_of_field[entry] >= 0:
                     self._field_of_cell[self._cell_of_field[entry]] = -1
-                self._store[entry] = dijkstra(self._graph, directed=False,
+                # (directed: the graph holds every step both ways, so the directed search gives
+                # the undirected distances bit for bit, about twice as fast: scipy's undirected
+                # search makes a transposed copy of the graph on every call)
+                self._store[entry] = dijkstra(self._graph, directed=True,
                                               indices=cell).reshape(self.rows, self.cols)
                 self._field_of_cell[cell], self._cell_of_field[entry] = entry, cell
                 self._last_read[entry] = self._reads
@@ -139,18 +164,16 @@ class Pathing:
         """Units whose next cell is diagonal past a blocked cell (one or both of the two cells
         beside the step) pass through the cells' shared corner: first to a point just inside
         their own cell (CORNER_GAP from the corner), then, from there, to a point just inside
-        the next cell, so no position on the way lies on a blocked cell."""
-        dr, dc = step[:, 0], step[:, 1]
-        # (by flat index; a column -1 wraps within its row, as pathable[row, -1] would)
-        open_cells = self.pathable.ravel()
-        squeezed = (dr != 0) & (dc != 0) & ~(open_cells[(row + dr) * self.cols + col]
-                                             & open_cells[row * self.cols + (col + dc) % self.cols])
-        if not squeezed.any():
+        the next cell, so no position on the way lies on a blocked cell. (`step`: each unit's
+        index into STEPS.)"""
+        squeezed = self._squeezes[(row * self.cols + col) * len(STEPS) + step]
+        if not any_true(squeezed):
             return
-        units, row, col = units[squeezed], row[squeezed], col[squeezed]
+        units, row, col, step = units[squeezed], row[squeezed], col[squeezed], step[squeezed]
+        dr, dc = STEPS[step, 0], STEPS[step, 1]
         # x and y apart (numpy is slow on [K, 2] arrays): the corner lies half a cell from the
         # cell's centre towards (dc, -dr) (rows count down).
-        toward_x, toward_y = dc[squeezed].astype(np.float64), (-dr[squeezed]).astype(np.float64)
+        toward_x, toward_y = dc.astype(np.float64), (-dr).astype(np.float64)
         corner_x = (col + 0.5) + 0.5 * toward_x
         corner_y = (self.rows - row - 0.5) + 0.5 * toward_y
         inside_x, inside_y = corner_x - CORNER_GAP * toward_x, corner_y - CORNER_GAP * toward_y
@@ -161,20 +184,18 @@ class Pathing:
     def waypoints(self, start, goal):
         """Where units at `start` [K, 2] should head this loop on their way to `goal` [K, 2]:
         the goal itself when the way is clear, else the next cell on a shortest path."""
-        goal = self.nearest_pathable(goal)
+        goal, goal_cells = self._pathable_points(goal)
         clear = self.clear_line(start, goal)
         waypoint = goal.copy()
-        detour = np.flatnonzero(~clear)
+        detour = (~clear).nonzero()[0]
         if detour.size == 0:
             return waypoint
-        goal_row, goal_col = self.cell_of(goal[detour])
+        goal_cells = goal_cells[detour]
         row, col = self.cell_of(start[detour])
-        step = np.array(_STEPS)
-        next_row = np.minimum(np.maximum(row[:, None] + step[:, 0], 0), self.rows - 1)
-        next_col = np.minimum(np.maximum(col[:, None] + step[:, 1], 0), self.cols - 1)
+        next_row = np.minimum(np.maximum(row[:, None] + STEPS[:, 0], 0), self.rows - 1)
+        next_col = np.minimum(np.maximum(col[:, None] + STEPS[:, 1], 0), self.cols - 1)
         # Each unit's distance field (one per goal cell, a few per loop), read from the store in
         # chunks of units whose goals' fields are all in it at once.
-        goal_cells = goal_row * self.cols + goal_col
         ahead, here = np.empty((len(detour), len(_STEPS))), np.empty(len(detour))
         for units in self._goal_chunks(goal_cells):
             field = self.field_indices(goal_cells[units])
@@ -185,11 +206,12 @@ class Pathing:
             here[units] = store[field * cells + row[units] * self.cols + col[units]]
         best = ahead.argmin(axis=1)
         better = ahead[np.arange(len(detour)), best] < here
-        chosen = np.where(better, best, -1)  # index into _STEPS of each unit's next cell
         stuck = ~better & ~np.isfinite(here)
-        moving = np.flatnonzero(chosen >= 0)
-        best = chosen[moving]
-        waypoint[detour[moving]] = self.centre_of(next_row[moving, best], next_col[moving, best])
-        self._squeeze(start, waypoint, detour[moving], row[moving], col[moving], step[best])
+        moving = better.nonzero()[0]
+        best = best[moving]  # index into STEPS of each moving unit's next cell
+        # (the next cell's centre, as `centre_of`, written column by column)
+        waypoint[detour[moving], 0] = next_col[moving, best] + 0.5
+        waypoint[detour[moving], 1] = self.rows - next_row[moving, best] - 0.5
+        self._squeeze(start, waypoint, detour[moving], row[moving], col[moving], best)
         waypoint[detour[stuck]] = start[detour[stuck]]  # no path: stay
         return waypoint

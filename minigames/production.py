@@ -347,35 +347,38 @@ def _construct(game, running, intents, kind):
     gone = ((phase == Phase.CONSTRUCTING) & ~structure) | (
         structure & (world.build_progress.ravel()[built] >= 1.0))
     gone |= (target >= 0) & ~valid
-    world.finish_order(*np.divmod(builder[gone], units))
-    keep = ~gone
-    builder, env, order, phase, target, built, site, structure = (
-        a[keep] for a in (builder, env, order, phase, target, built, site, structure))
+    if any_true(gone):  # (a few loops)
+        world.finish_order(*np.divmod(builder[gone], units))
+        keep = ~gone
+        builder, env, order, phase, target, built, site, structure = (
+            a[keep] for a in (builder, env, order, phase, target, built, site, structure))
     phase[phase == Phase.NONE] = Phase.TO_SITE
     intents.stand.ravel()[builder[phase == Phase.CONSTRUCTING]] = True
     intents.passes_through.ravel()[builder] = True
     walking = (phase == Phase.TO_SITE).nonzero()[0]
-    build_type = np.where(structure, world.unit_type.ravel()[built],
-                          world.order_build_type.ravel()[order])
-    reach = TABLE.radius[build_type] + world.radius.ravel()[builder]
-    delta = pos[builder] - site
-    distance = np.hypot(delta[:, 0], delta[:, 1])
-    there = distance <= reach + economy.ARRIVED
-    go = walking[~there[walking]]
-    direction = np.where((distance[go] > 1e-9)[:, None],
-                         delta[go] / np.maximum(distance[go], 1e-9)[:, None], np.array([0.0, -1.0]))
-    intents.move_units(builder[go], site[go] + direction * reach[go, None])
-    arrived = walking[there[walking]]
-    resume = arrived[structure[arrived]]
-    phase[resume] = Phase.CONSTRUCTING
-    new = arrived[~structure[arrived]]
-    if new.size:
-        placed = _place(game, env[new], builder[new] % units, build_type[new], site[new],
-                        target[new])
-        phase[new[placed]] = Phase.CONSTRUCTING
-        failed = new[~placed]
-        world.finish_order(*np.divmod(builder[failed], units))
-        phase[failed] = Phase.NONE
+    if walking.size:  # (a few loops: builders mostly stand at their structures)
+        build_type = np.where(structure, world.unit_type.ravel()[built],
+                              world.order_build_type.ravel()[order])
+        reach = TABLE.radius[build_type] + world.radius.ravel()[builder]
+        delta = pos[builder] - site
+        distance = np.hypot(delta[:, 0], delta[:, 1])
+        there = distance <= reach + economy.ARRIVED
+        go = walking[~there[walking]]
+        direction = np.where((distance[go] > 1e-9)[:, None],
+                             delta[go] / np.maximum(distance[go], 1e-9)[:, None],
+                             np.array([0.0, -1.0]))
+        intents.move_units(builder[go], site[go] + direction * reach[go, None])
+        arrived = walking[there[walking]]
+        resume = arrived[structure[arrived]]
+        phase[resume] = Phase.CONSTRUCTING
+        new = arrived[~structure[arrived]]
+        if new.size:
+            placed = _place(game, env[new], builder[new] % units, build_type[new], site[new],
+                            target[new])
+            phase[new[placed]] = Phase.CONSTRUCTING
+            failed = new[~placed]
+            world.finish_order(*np.divmod(builder[failed], units))
+            phase[failed] = Phase.NONE
     world.phase.ravel()[builder] = phase
     _progress(game, builder[phase == Phase.CONSTRUCTING])
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from minigames import geometry
 from minigames.units import TABLE
-from minigames.world import any_true
+from minigames.world import any_true, points
 
 HIDDEN, SEEN, VISIBLE = 0, 1, 2
 STALE = -2  # a `Vision._centre` no unit has: the game's grids are redrawn at the next update
@@ -111,15 +111,19 @@ class Vision:
         world = self.game.world
         players = self.game.map.players
         _, _, padded_height, padded_width = self._padded.shape
-        if self._owner is None or not np.array_equal(self._owner, world.owner):
+        if self._owner is None or any_true(self._owner != world.owner):
             self._owner = world.owner.copy()
             self._agents = (world.owner > 0) & (world.owner <= players)
             env_player = np.arange(world.num_envs)[:, None] * 2 + world.owner.astype(np.int64) - 1
             self._corner = (env_player * padded_height + self._margin) * padded_width \
                 + self._margin
         seeing = world.alive & self._agents
-        row, col = self.cell_of(world.pos)
-        centre = np.where(seeing, self._corner + row * padded_width + col, -1)
+        # The cells of the seeing units only, by flat index env * U + slot (a few of the slots).
+        unit = seeing.ravel().nonzero()[0]
+        at = points(world.pos)[unit]  # (x, y) as x + iy: see world.points
+        row, col = geometry.cell_of_xy(at.real, at.imag, *self.shape)
+        centre = np.full(seeing.shape, -1)
+        centre.ravel()[unit] = self._corner.ravel()[unit] + row * padded_width + col
         sight = world.per_type(TABLE.sight)
         changed = (centre != self._centre) | (seeing & (sight != self._sight))
         redraw = np.flatnonzero(changed.any(axis=1))
@@ -160,11 +164,18 @@ class Vision:
             centres = centre[sight == radius]
             flat[(centres[:, None] + self._offsets[radius][None, :]).ravel()] = value
 
-    def sees(self, player):
-        """[E, U] bool: units `player` sees now."""
+    def sees(self, player, rows=None):
+        """[E, U] bool: units `player` sees now ([R, U] of environments `rows` only, when
+        given: the same rows, computed for those games alone)."""
         world = self.game.world
+        alive, owner, pos = world.alive, world.owner, world.pos
+        if rows is None:
+            rows = np.arange(self.game.num_envs)
+        else:
+            rows = np.asarray(rows, np.int64)
+            alive, owner, pos = alive[rows], owner[rows], pos[rows]
         if not self.game.map.fog:
-            return world.alive.copy()
-        cell = self.cell_index(*self.cell_of(world.pos))
-        visible = self.at_cells(np.arange(self.game.num_envs), player, cell) == VISIBLE
-        return world.alive & ((world.owner == player) | (world.owner == 0) | visible)
+            return alive.copy()
+        cell = self.cell_index(*self.cell_of(pos))
+        visible = self.at_cells(rows, player, cell) == VISIBLE
+        return alive & ((owner == player) | (owner == 0) | visible)

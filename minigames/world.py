@@ -358,13 +358,21 @@ def points(array):
 def compact(mask):
     """Gather the True slots of each row to the front: (slots [E, K], valid [E, K]) with K the
     largest count of any row (slots of invalid entries are 0)."""
-    units = mask.shape[1]
-    k = int(mask.sum(axis=1).max(initial=0))
-    slots = np.where(mask, np.arange(units), units)  # a sort puts the True slots first, in order
-    slots.sort(axis=1)
-    slots = slots[:, :k]
-    valid = slots < units
-    return np.where(valid, slots, 0), valid
+    rows, units = mask.shape
+    # From the True entries' flat indices (in row-major order): each one's row, and its rank
+    # among its row's entries (its column in the result). The engine's masks are sparse, so this
+    # is about twice as fast as sorting every row.
+    flat = mask.ravel().nonzero()[0]
+    row = flat // units
+    count = np.bincount(row, minlength=rows)
+    k = int(count.max(initial=0))
+    rank = np.arange(flat.size) - (np.cumsum(count) - count)[row]
+    slots = np.zeros((rows, k), np.int64)
+    valid = np.zeros((rows, k), bool)
+    cell = row * k + rank
+    slots.ravel()[cell] = flat - row * units
+    valid.ravel()[cell] = True
+    return slots, valid
 
 
 def gather(array, slots):

@@ -4,16 +4,20 @@ Each test checks one shortcut against a direct computation written here: increme
 against vision redrawn from scratch, vision drawn when read against vision drawn every game
 loop, the unit under a clicked pixel against the drawn footprints,
 spaced random points drawn in blocks against drawing them one by one, the store of distance
-fields at any size, and per-type lookups kept between game loops against looking them up afresh.
+fields at any size, distance fields searched one way against fields searched both ways,
+`world.compact` against the True slots of each row, and per-type lookups kept between game loops
+against looking them up afresh.
 """
 import numpy as np
 import pytest
 from pysc2.lib import units
+from scipy.sparse.csgraph import dijkstra
 
 from bench.random_policy import RandomPolicy
 import minigames
 from minigames import combat, geometry, movement, pathing, vision
 from minigames.units import TABLE
+from minigames.world import compact
 from minigames.maps.base import MapScript, far_from
 from tests.engine_helpers import empty_game, make_game
 
@@ -131,6 +135,33 @@ def test_waypoints_do_not_depend_on_the_size_of_the_field_store(monkeypatch):
     small = pathing.Pathing(terrain)
     np.testing.assert_array_equal(small.waypoints(start, goal), expected)
     assert (small._cell_of_field >= 0).sum() == 3
+
+
+def test_distance_fields_searched_one_way_equal_fields_searched_both_ways():
+    game = minigames.game.Game("Simple64", 1)
+    graph = game.pathing._graph
+    assert (graph != graph.T).nnz == 0  # every step is there both ways
+    cells = np.flatnonzero(game.pathing.pathable.ravel())[::50]
+    entries = game.pathing.field_indices(cells)
+    fields = game.pathing._store[entries]
+    for cell, field in zip(cells, fields):
+        undirected = dijkstra(graph, directed=False, indices=int(cell))
+        assert field.tobytes() == undirected.reshape(field.shape).tobytes()
+
+
+def test_compact_gathers_the_true_slots_of_each_row_in_order():
+    rng = np.random.default_rng(0)
+    for density in (0.0, 0.02, 0.3, 1.0):
+        mask = rng.random((7, 40)) < density
+        mask[2] = False  # a row without any
+        slots, valid = compact(mask)
+        width = max(int(mask.sum(axis=1).max()), 0)
+        assert slots.shape == valid.shape == (7, width) and slots.dtype == np.int64
+        for row in range(7):
+            true_slots = np.flatnonzero(mask[row])
+            np.testing.assert_array_equal(slots[row, :true_slots.size], true_slots)
+            np.testing.assert_array_equal(slots[row, true_slots.size:], 0)
+            np.testing.assert_array_equal(valid[row], np.arange(width) < true_slots.size)
 
 
 def test_per_type_lookups_follow_spawns_and_restored_states():
