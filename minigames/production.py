@@ -480,16 +480,13 @@ def _losses(game):
     np.add.at(world.score_cumulative, (env[enemy], killer, column), VALUE[dead_type[enemy]])
 
 
-_PLAYERS = np.array([1, 2])
-
-
 def _score(game, running):
     world = game.world
     idle_worker = world.alive & world.per_type(TABLE.is_worker) & (world.order_count == 0)
     idle_producer = (world.alive & world.per_type(IS_PRODUCER) & (world.queue_count == 0)
                      & (world.build_progress >= 1.0))
-    # [E, U, 2]: the unit belongs to player 1, 2 (both players at once: fewer numpy calls)
-    own = (world.owner[:, :, None] == _PLAYERS) & running[:, None, None]
-    for column, idle in ((SC.idle_worker_time, idle_worker),
-                         (SC.idle_production_time, idle_producer)):
-        world.score_cumulative[:, :, column] += (idle[:, :, None] & own).sum(axis=1)
+    for player in (1, 2):
+        own = (world.owner == player) & running[:, None]
+        world.score_cumulative[:, player - 1, SC.idle_worker_time] += (idle_worker & own).sum(1)
+        world.score_cumulative[:, player - 1, SC.idle_production_time] += (
+            idle_producer & own).sum(1)
