@@ -5,7 +5,8 @@ against vision redrawn from scratch, vision drawn when read against vision drawn
 loop, the unit under a clicked pixel against the drawn footprints,
 spaced random points drawn in blocks against drawing them one by one, the store of distance
 fields at any size, distance fields searched one way against fields searched both ways,
-`world.compact` against the True slots of each row, and per-type lookups kept between game loops
+`world.compact` against the True slots of each row, the town halls' compacted slots kept while
+their mask stays equal against compacting afresh, and per-type lookups kept between game loops
 against looking them up afresh.
 """
 import numpy as np
@@ -15,7 +16,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from bench.random_policy import RandomPolicy
 import minigames
-from minigames import combat, geometry, movement, pathing, vision
+from minigames import combat, economy, geometry, movement, pathing, vision
 from minigames.units import TABLE
 from minigames.world import compact
 from minigames.maps.base import MapScript, far_from
@@ -162,6 +163,16 @@ def test_compact_gathers_the_true_slots_of_each_row_in_order():
             np.testing.assert_array_equal(slots[row, :true_slots.size], true_slots)
             np.testing.assert_array_equal(slots[row, true_slots.size:], 0)
             np.testing.assert_array_equal(valid[row], np.arange(width) < true_slots.size)
+
+
+def test_compact_kept_for_the_last_mask_follows_every_change_of_the_mask():
+    rng = np.random.default_rng(1)
+    masks = [rng.random((5, 30)) < 0.2 for _ in range(3)]
+    kept = economy._LastCompact()
+    # equal masks in a row, changed ones, one of another shape, and the first one again
+    for mask in [masks[0], masks[0], masks[1], masks[2], masks[2][:, :20], masks[0]]:
+        for got, expected in zip(kept(mask.copy()), compact(mask)):
+            np.testing.assert_array_equal(got, expected)
 
 
 def test_per_type_lookups_follow_spawns_and_restored_states():
