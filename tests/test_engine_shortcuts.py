@@ -7,7 +7,8 @@ spaced random points drawn in blocks against drawing them one by one, the store 
 fields at any size, distance fields searched one way against fields searched both ways,
 `world.compact` against the True slots of each row, the town halls' compacted slots kept while
 their mask stays equal against compacting afresh, and per-type lookups kept between game loops
-against looking them up afresh.
+against looking them up afresh; and a unit's squeeze past a corner (read from tables) against
+the points worked out by hand.
 """
 import numpy as np
 import pytest
@@ -136,6 +137,19 @@ def test_waypoints_do_not_depend_on_the_size_of_the_field_store(monkeypatch):
     small = pathing.Pathing(terrain)
     np.testing.assert_array_equal(small.waypoints(start, goal), expected)
     assert (small._cell_of_field >= 0).sum() == 3
+
+
+def test_a_squeeze_heads_just_inside_its_cell_then_just_inside_the_next():
+    # Pathable cells (2, 0), (1, 1), (0, 2) only: the step up and right from (2, 0) passes the
+    # corner between two blocked cells, (1, 0) and (2, 1), at world point (1, 1).
+    paths = pathing.Pathing(np.eye(3, dtype=bool)[::-1])
+    gap = pathing.CORNER_GAP
+    up_right, right = 2, 4  # pathing.STEPS[2] = (-1, 1), STEPS[4] = (0, 1): no squeeze
+    start = np.array([[0.5, 0.5], [1 - gap, 1 - gap], [0.5, 0.5]])  # the last: a straight step
+    waypoint = np.full((3, 2), -7.0)
+    paths._squeeze(start, waypoint, np.arange(3), np.array([2, 2, 2]), np.array([0, 0, 0]),
+                   np.array([up_right, up_right, right]))
+    np.testing.assert_allclose(waypoint, [[1 - gap, 1 - gap], [1 + gap, 1 + gap], [-7, -7]])
 
 
 def test_distance_fields_searched_one_way_equal_fields_searched_both_ways():
