@@ -370,11 +370,28 @@ def _finish_returns(world, env, slot):
                       target_tag=world.tag[e, target])
 
 
+class _LastCompact:
+    """`compact(mask)`, kept for the last mask given: town halls come and go rarely, and the
+    result depends on the mask alone, so an equal mask gets the same (unmodified) arrays."""
+
+    def __init__(self):
+        self.mask = self.result = None
+
+    def __call__(self, mask):
+        if (self.mask is None or self.mask.shape != mask.shape
+                or np.count_nonzero(self.mask != mask)):
+            self.mask, self.result = mask, compact(mask)
+        return self.result
+
+
+_compact_town_halls = _LastCompact()
+
+
 def _nearest_town_hall(world, unit, env):
     """[K] flat index of the finished town hall of each worker's owner nearest to it (workers
     `unit`, flat indices, of games `env`; -1: none)."""
     halls = (world.alive & world.per_type(TABLE.is_townhall) & (world.build_progress >= 1.0))
-    h_slot, h_ok = compact(halls)
+    h_slot, h_ok = _compact_town_halls(halls)
     if h_slot.shape[1] == 0:
         return np.full(len(unit), -1, np.int64)
     # [K, H]: each worker's game's halls (whole rows of the [E, H] arrays), by flat index.

@@ -12,6 +12,8 @@ A unit's footprint on a layer is every pixel whose centre lies within the unit's
 pixel holding the unit's centre (so a unit smaller than a pixel is still drawn). The same footprint
 decides what `select_point` hits, so what an agent clicks is what it sees.
 """
+import functools
+
 import numpy as np
 
 
@@ -116,21 +118,24 @@ def footprints(centre, radius, width, height):
     # bounds test below would drop them all): it is left out (reach -1) before any disc work.
     on_layer = ((base[:, 0] + reach >= 0) & (base[:, 0] - reach < width)
                 & (base[:, 1] + reach >= 0) & (base[:, 1] - reach < height))
+    # Units whose whole square lies on the layer need no bounds test.
+    whole = ((base[:, 0] - reach >= 0) & (base[:, 0] + reach < width)
+             & (base[:, 1] - reach >= 0) & (base[:, 1] + reach < height))
     reach = np.where(on_layer, reach, -1)
-    for r in np.unique(reach):
+    for r in np.unique(reach).tolist():
         if r < 0:
             continue
         units = (reach == r).nonzero()[0]
-        offsets = np.arange(-r, r + 1)
+        offsets, own_pixel = _square(r)
         cols = base[units, 0, None, None] + offsets[None, None, :]  # [k, 1, 2r+1]
         rows = base[units, 1, None, None] + offsets[None, :, None]  # [k, 2r+1, 1]
         dx = cols + 0.5 - centre[units, 0, None, None]
         dy = rows + 0.5 - centre[units, 1, None, None]
         rr = radius[units, None, None]
-        inside = (dx * dx + dy * dy <= rr * rr) | (
-            (offsets[None, :, None] == 0) & (offsets[None, None, :] == 0))
-        # (columns [k, 1, side] and rows [k, side, 1] checked apart: one broadcast to [k, s, s])
-        inside &= ((cols >= 0) & (cols < width)) & ((rows >= 0) & (rows < height))
+        inside = (dx * dx + dy * dy <= rr * rr) | own_pixel
+        if np.count_nonzero(whole[units]) < len(units):
+            # (columns [k, 1, side] and rows [k, side, 1] checked apart: one broadcast)
+            inside &= ((cols >= 0) & (cols < width)) & ((rows >= 0) & (rows < height))
         # (k, row_i, col_i) of the covered pixels from flat indices (faster than np.nonzero's
         # three index arrays and gathers by them)
         side = 2 * r + 1
@@ -142,6 +147,17 @@ def footprints(centre, radius, width, height):
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
     return tuple(np.concatenate(p) for p in zip(*parts))
+
+
+@functools.lru_cache(maxsize=None)
+def _square(reach):
+    """The square of pixels within `reach` of a unit's pixel: ([2 reach + 1] offsets along an
+    axis, [side, side] bool: the unit's own pixel, which its footprint always covers)."""
+    offsets = np.arange(-reach, reach + 1)
+    own_pixel = (offsets[:, None] == 0) & (offsets[None, :] == 0)
+    offsets.setflags(write=False)
+    own_pixel.setflags(write=False)
+    return offsets, own_pixel
 
 
 def hits_footprint(centre, radius, pixel):

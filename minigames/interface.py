@@ -164,10 +164,18 @@ class Interface:
         mask[:, F.select_army.id] = self.army(player).any(axis=1)
         own = selected & (world.owner == player)
         commanded = own & (world.build_progress >= 1.0)
-        types = np.flatnonzero(np.bincount(world.unit_type[commanded]))  # (as np.unique, faster)
+        # The commanded units by flat index env * U + slot, their types, and the types present
+        # (np.bincount: as np.unique, faster).
+        unit = commanded.ravel().nonzero()[0]
+        unit_type = world.unit_type.ravel()[unit]
+        count = np.bincount(unit_type)
+        types = count.nonzero()[0]
         if types.size:
-            has_type = (commanded[:, :, None]
-                        & (world.unit_type[:, :, None] == types[None, None, :])).any(axis=1)
+            # [N, T] does the environment have a commanded unit of type types[t] (each unit's
+            # column t is its type's rank among the types present)
+            has_type = np.zeros((n, types.size), bool)
+            column_of_type = np.cumsum(count > 0) - 1
+            has_type[unit // world.max_units, column_of_type[unit_type]] = True
             functions = self.functions[types]
             free = functions.copy()
             for (unit_type, function), _ in self.requirements.items():

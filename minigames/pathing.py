@@ -18,7 +18,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from minigames import geometry
-from minigames.world import any_true
+from minigames.world import any_true, points
 
 PATH_SAMPLE = 0.25
 CORNER_GAP = 0.05  # world units either side of a corner a unit squeezes through
@@ -58,6 +58,25 @@ class Pathing:
         beside_open = (open_cells.take((row + dr) * self.cols + col, mode="wrap")
                        & open_cells[row * self.cols + (col + dc) % self.cols])
         self._squeezes = ((dr != 0) & (dc != 0) & ~beside_open).ravel()
+        self._squeeze_inside, self._squeeze_through = self._squeeze_points(row, col)
+
+    def _squeeze_points(self, row, col):
+        """[rows * cols * 8] complex x + iy, at c * 8 + s as `_squeezes`: the points a unit that
+        squeezes past a corner by step STEPS[s] from cell c (row, col [rows * cols, 1]) heads
+        for, first the one just inside its own cell, then the one just inside the next cell."""
+        dr, dc = STEPS[:, 0], STEPS[:, 1]
+        # x and y apart: the corner lies half a cell from the cell's centre towards (dc, -dr)
+        # (rows count down).
+        toward_x, toward_y = dc.astype(np.float64), (-dr).astype(np.float64)
+        corner_x = (col + 0.5) + 0.5 * toward_x
+        corner_y = (self.rows - row - 0.5) + 0.5 * toward_y
+        inside = np.empty(corner_x.shape, np.complex128)
+        inside.real = corner_x - CORNER_GAP * toward_x
+        inside.imag = corner_y - CORNER_GAP * toward_y
+        through = np.empty(corner_x.shape, np.complex128)
+        through.real = corner_x + CORNER_GAP * toward_x
+        through.imag = corner_y + CORNER_GAP * toward_y
+        return inside.ravel(), through.ravel()
 
     def _build_graph(self):
         """The 8-connected steps between pathable cells as a sparse matrix of their lengths; each
@@ -166,20 +185,15 @@ class Pathing:
         their own cell (CORNER_GAP from the corner), then, from there, to a point just inside
         the next cell, so no position on the way lies on a blocked cell. (`step`: each unit's
         index into STEPS.)"""
-        squeezed = self._squeezes[(row * self.cols + col) * len(STEPS) + step]
+        squeeze = (row * self.cols + col) * len(STEPS) + step  # index into the squeeze tables
+        squeezed = self._squeezes[squeeze]
         if not any_true(squeezed):
             return
-        units, row, col, step = units[squeezed], row[squeezed], col[squeezed], step[squeezed]
-        dr, dc = STEPS[step, 0], STEPS[step, 1]
-        # x and y apart (numpy is slow on [K, 2] arrays): the corner lies half a cell from the
-        # cell's centre towards (dc, -dr) (rows count down).
-        toward_x, toward_y = dc.astype(np.float64), (-dr).astype(np.float64)
-        corner_x = (col + 0.5) + 0.5 * toward_x
-        corner_y = (self.rows - row - 0.5) + 0.5 * toward_y
-        inside_x, inside_y = corner_x - CORNER_GAP * toward_x, corner_y - CORNER_GAP * toward_y
-        at_corner = np.hypot(start[units, 0] - inside_x, start[units, 1] - inside_y) < 1e-6
-        waypoint[units, 0] = np.where(at_corner, corner_x + CORNER_GAP * toward_x, inside_x)
-        waypoint[units, 1] = np.where(at_corner, corner_y + CORNER_GAP * toward_y, inside_y)
+        units, squeeze = units[squeezed], squeeze[squeezed]
+        # The two points from the tables (`_squeeze_points`: the same arithmetic, done once).
+        inside, through = self._squeeze_inside[squeeze], self._squeeze_through[squeeze]
+        at_corner = np.hypot(start[units, 0] - inside.real, start[units, 1] - inside.imag) < 1e-6
+        points(waypoint)[units] = np.where(at_corner, through, inside)
 
     def waypoints(self, start, goal):
         """Where units at `start` [K, 2] should head this loop on their way to `goal` [K, 2]:

@@ -13,10 +13,10 @@ beacons, shards) are always seen (the game shows resources as snapshots from the
 Cost: a game's vision is redrawn only when one of its seeing units entered another cell, came or
 went (a game where none did keeps its grid, which is what redrawing would give), and then by
 turning the discs last drawn by the units that changed to seen and drawing every unit's disc
-again, never by a pass over the grids. The discs of the visible cells are drawn only when the
-grids are next read (`grid`, `at_cells`), once for the game loops since then: a game loop's
-visible discs matter only as the discs that later turn to seen (each unit's, at every cell it
-entered, is kept until then), so the grids read are those of drawing them every game loop.
+again, never by a pass over the grids. Both are drawn only when the grids are next read
+(`grid`, `at_cells`), once for the game loops since then: a game loop's visible discs matter
+only as the discs that later turn to seen (each unit's, at every cell it entered, is kept until
+then), so the grids read are those of drawing them every game loop.
 """
 import numpy as np
 
@@ -62,6 +62,9 @@ class Vision:
         self._restored = False
         self.version = np.zeros(n, np.int64)  # [E] counts the changes of each game's grids
         self._undrawn = np.zeros(n, bool)  # [E] games whose visible discs are still to draw
+        # The discs (centres, sights) that turned to seen since the grids were last read, drawn
+        # when they are next read (`_draw_visible`).
+        self._seen_centres, self._seen_sights = [], []
         # What depends on the slots' owners only, kept while they stay the same: the owners, which
         # slots an agent player owns, and the flat index of cell (0, 0) of each slot's grid.
         self._owner = self._agents = self._corner = None
@@ -134,17 +137,23 @@ class Vision:
             np.minimum(agents, SEEN, out=agents)
             self._restored = False
         else:  # visible cells become seen: the cells of the discs drawn last by units that
-            # changed (the discs of the others are drawn again below)
-            self._draw(np.where(changed[redraw], self._centre[redraw], -1), self._sight[redraw],
-                       SEEN)
+            # changed (the discs of the others are drawn again), when the grids are next read
+            self._seen_centres.append(self._centre[changed])
+            self._seen_sights.append(self._sight[changed])
         self._centre[redraw] = centre[redraw]
         self._sight[redraw] = sight[redraw]
         self._undrawn[redraw] = True
         self.version[redraw] += 1
 
     def _draw_visible(self):
-        """Draw the discs of every seeing unit of the games that changed since the grids were
-        last read (`update` turns the changed units' old discs to seen at once)."""
+        """Turn the discs that `update` found changed to seen, then draw the discs of every
+        seeing unit of the games that changed since the grids were last read. (Nothing reads
+        the grids in between, and every disc turned to seen is written the same value, so one
+        draw of them all at the read gives the grids that a draw at every update gives.)"""
+        if self._seen_centres:
+            centres, sights = np.concatenate(self._seen_centres), np.concatenate(self._seen_sights)
+            self._seen_centres, self._seen_sights = [], []
+            self._draw(centres, sights, SEEN)
         if not any_true(self._undrawn):
             return
         rows = self._undrawn.nonzero()[0]

@@ -5,8 +5,10 @@ against vision redrawn from scratch, vision drawn when read against vision drawn
 loop, the unit under a clicked pixel against the drawn footprints,
 spaced random points drawn in blocks against drawing them one by one, the store of distance
 fields at any size, distance fields searched one way against fields searched both ways,
-`world.compact` against the True slots of each row, and per-type lookups kept between game loops
-against looking them up afresh.
+`world.compact` against the True slots of each row, the town halls' compacted slots kept while
+their mask stays equal against compacting afresh, and per-type lookups kept between game loops
+against looking them up afresh; and a unit's squeeze past a corner (read from tables) against
+the points worked out by hand.
 """
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from bench.random_policy import RandomPolicy
 import minigames
-from minigames import combat, geometry, movement, pathing, vision
+from minigames import combat, economy, geometry, movement, pathing, vision
 from minigames.units import TABLE
 from minigames.world import compact
 from minigames.maps.base import MapScript, far_from
@@ -137,6 +139,19 @@ def test_waypoints_do_not_depend_on_the_size_of_the_field_store(monkeypatch):
     assert (small._cell_of_field >= 0).sum() == 3
 
 
+def test_a_squeeze_heads_just_inside_its_cell_then_just_inside_the_next():
+    # Pathable cells (2, 0), (1, 1), (0, 2) only: the step up and right from (2, 0) passes the
+    # corner between two blocked cells, (1, 0) and (2, 1), at world point (1, 1).
+    paths = pathing.Pathing(np.eye(3, dtype=bool)[::-1])
+    gap = pathing.CORNER_GAP
+    up_right, right = 2, 4  # pathing.STEPS[2] = (-1, 1), STEPS[4] = (0, 1): no squeeze
+    start = np.array([[0.5, 0.5], [1 - gap, 1 - gap], [0.5, 0.5]])  # the last: a straight step
+    waypoint = np.full((3, 2), -7.0)
+    paths._squeeze(start, waypoint, np.arange(3), np.array([2, 2, 2]), np.array([0, 0, 0]),
+                   np.array([up_right, up_right, right]))
+    np.testing.assert_allclose(waypoint, [[1 - gap, 1 - gap], [1 + gap, 1 + gap], [-7, -7]])
+
+
 def test_distance_fields_searched_one_way_equal_fields_searched_both_ways():
     game = minigames.game.Game("Simple64", 1)
     graph = game.pathing._graph
@@ -162,6 +177,16 @@ def test_compact_gathers_the_true_slots_of_each_row_in_order():
             np.testing.assert_array_equal(slots[row, :true_slots.size], true_slots)
             np.testing.assert_array_equal(slots[row, true_slots.size:], 0)
             np.testing.assert_array_equal(valid[row], np.arange(width) < true_slots.size)
+
+
+def test_compact_kept_for_the_last_mask_follows_every_change_of_the_mask():
+    rng = np.random.default_rng(1)
+    masks = [rng.random((5, 30)) < 0.2 for _ in range(3)]
+    kept = economy._LastCompact()
+    # equal masks in a row, changed ones, one of another shape, and the first one again
+    for mask in [masks[0], masks[0], masks[1], masks[2], masks[2][:, :20], masks[0]]:
+        for got, expected in zip(kept(mask.copy()), compact(mask)):
+            np.testing.assert_array_equal(got, expected)
 
 
 def test_per_type_lookups_follow_spawns_and_restored_states():
