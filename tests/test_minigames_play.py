@@ -13,7 +13,7 @@ from agents.marine_rush import MarineRush
 from minigames import SC2Env, pysc2_batch_env
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEED = 3  # a game in which the marine rush's moved build points are refused
+SEED = 3  # (any game: the marine rush orders Marines into full queues, which the game refuses)
 
 
 def refusals_of_one_game(seed):
