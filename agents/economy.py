@@ -272,7 +272,7 @@ class _TerranEconomy(base_agent.BaseAgent):
 
     def placement(self, spot):
         """The screen point a Build command is given at: the free spot itself (the marine rush
-        sometimes moves it, to show its imitators a refused build and the retry)."""
+        can move it at random, `MarineRush.BUILD_NOISE`)."""
         return spot
 
     def _keep_clear(self):
