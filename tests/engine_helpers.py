@@ -1,7 +1,9 @@
 """Set-ups the engine's tests share: a game of any map, units placed by hand, one action."""
 import numpy as np
+from pysc2.env import sc2_env
 from pysc2.lib import actions
 
+from minigames import SC2Env, pysc2_batch_env
 from minigames.game import Game, View
 
 ARG = {t.name: t.id for t in actions.TYPES}
@@ -47,3 +49,12 @@ def select(game, env, slots, player=1):
 
 def run(game, loops):
     game.advance(loops, np.full(game.num_envs, 10 ** 9))
+
+
+def simple64_against_very_easy(use_feature_units=True, seed=1):
+    """Simple64 through pysc2's API against the very_easy AI, 32x32 layers, step_mul 8."""
+    return SC2Env(map_name="Simple64", players=pysc2_batch_env.players("Simple64"),
+                  agent_interface_format=sc2_env.AgentInterfaceFormat(
+                      feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32),
+                      use_feature_units=use_feature_units),
+                  step_mul=8, random_seed=seed)

@@ -4,21 +4,12 @@ import collections
 import numpy as np
 import pytest
 
-from pysc2.env import sc2_env
 from pysc2.lib import actions
 
 from agents.marine_rush import MarineRush
-from minigames import SC2Env, pysc2_batch_env
+from tests.engine_helpers import simple64_against_very_easy
 
 F = actions.FUNCTIONS
-
-
-def simple64_against_very_easy(use_feature_units):
-    return SC2Env(map_name="Simple64", players=pysc2_batch_env.players("Simple64"),
-                  agent_interface_format=sc2_env.AgentInterfaceFormat(
-                      feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32),
-                      use_feature_units=use_feature_units),
-                  step_mul=8, random_seed=1)
 
 
 def test_the_marine_rush_builds_two_barracks_and_destroys_the_very_easy_ai():

@@ -6,11 +6,10 @@ import subprocess
 import sys
 
 import numpy as np
-from pysc2.env import sc2_env
 from s2clientprotocol import error_pb2
 
 from agents.marine_rush import MarineRush
-from minigames import SC2Env, pysc2_batch_env
+from tests.engine_helpers import simple64_against_very_easy
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 3  # (any game: the marine rush orders Marines into full queues, which the game refuses)
@@ -19,11 +18,7 @@ SEED = 3  # (any game: the marine rush orders Marines into full queues, which th
 def refusals_of_one_game(seed):
     """The marine rush's game of `seed`, as `minigames.play --seed` plays it, counted here."""
     np.random.seed(seed)
-    env = SC2Env(map_name="Simple64", players=pysc2_batch_env.players("Simple64"),
-                 agent_interface_format=sc2_env.AgentInterfaceFormat(
-                     feature_dimensions=sc2_env.Dimensions(screen=32, minimap=32),
-                     use_feature_units=True),
-                 step_mul=8, random_seed=seed)
+    env = simple64_against_very_easy(seed=seed)
     agent = MarineRush()
     agent.setup(env.observation_spec()[0], env.action_spec()[0])
     agent.reset()
