@@ -29,10 +29,12 @@ import numpy as np
 from pysc2.agents import base_agent
 from scipy import ndimage
 from pysc2.lib import actions, features, units
+from s2clientprotocol import error_pb2
 
 F = actions.FUNCTIONS
 SELF = features.PlayerRelative.SELF
 NEUTRAL = features.PlayerRelative.NEUTRAL
+NOT_ENOUGH_MINERALS = error_pb2.ActionResult.NotEnoughMinerals
 CAMERA_WIDTH = 24.0  # pysc2's default camera_width_world_units
 SCV = units.Terran.SCV
 COMMAND_CENTER, SUPPLY_DEPOT = units.Terran.CommandCenter, units.Terran.SupplyDepot
@@ -150,8 +152,10 @@ class _TerranEconomy(base_agent.BaseAgent):
 
     # --------------------------------------------------------------------- what is where
     def _note_refusals(self):
-        """A building spot the game refused is not used again."""
-        if self._last_build is not None and len(self.obs.action_result):
+        """A building spot the game refused is not used again (unless only the minerals were
+        short: the spot is not at fault)."""
+        reasons = set(int(r) for r in self.obs.action_result)
+        if self._last_build is not None and reasons - {NOT_ENOUGH_MINERALS}:
             self._refused.add(tuple(self._last_build[1]))
         self._last_build = None
 
@@ -244,8 +248,13 @@ class _TerranEconomy(base_agent.BaseAgent):
 
     def supply_needed(self, margin):
         p = self.player
-        return (p.food_cap - p.food_used <= margin and p.food_cap < 200 and p.minerals >= 100
+        return (p.food_cap - p.food_used <= margin and p.food_cap < 200 and self.affordable(100)
                 and not self.under_construction(SUPPLY_DEPOT))
+
+    def affordable(self, cost):
+        """Whether to order a building of `cost` minerals now: when the minerals pay for it (the
+        marine rush sometimes orders one early, `MarineRush.EARLY_BUILD`)."""
+        return self.player.minerals >= cost
 
     def build(self, unit_type, function):
         """Select an SCV of the mineral line, then order the building at a free spot. An order
@@ -385,7 +394,7 @@ class BuildMarines(_TerranEconomy):
         return None
 
     def add_barracks(self, barracks):
-        if (barracks >= self.MAX_BARRACKS or self.player.minerals < 150
+        if (barracks >= self.MAX_BARRACKS or not self.affordable(150)
                 or self.workers() < self.BARRACKS_AT or self.under_construction(BARRACKS)
                 or not self.screen.mask([SUPPLY_DEPOT], SELF).any()):
             return None

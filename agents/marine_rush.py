@@ -29,9 +29,15 @@ imitates it can tell from its input when to attack. And with probability PAUSE i
 it sees rather than on the game loop (DART, Laskey et al. 2017, injects noise into the
 demonstrator for the same reason). The pause never falls between a selection and its command.
 
-A refused build (`action_result`) is ordered again at once at another free spot, instead of
-after BUILD_WAIT steps (the SCV is not walking anywhere). With probability BUILD_NOISE (default 0)
-a Build command's point is moved by up to BUILD_NOISE_UNITS world units in x and y (uniform on
+A refused build (`action_result`) is ordered again at once (at another free spot when the spot
+was at fault), instead of after BUILD_WAIT steps (the SCV is not walking anywhere). With
+probability EARLY_BUILD per step it orders a building when its minerals are short of the cost by
+at most EARLY_MINERALS: the game refuses the order (NotEnoughMinerals) and the recorded games show
+the recovery, ordering it again once the minerals suffice. An imitator needs that: its own orders
+come early or at a bad spot now and then, and an SL agent that never saw a refused build waited
+for the building forever (README, Simple64). The labels stay the demonstrator's own choices.
+
+With probability BUILD_NOISE (default 0) a Build command's point is moved by up to BUILD_NOISE_UNITS world units in x and y (uniform on
 whole pixels), so that some builds are refused and the games show the recovery, a state an
 imitator's own imprecise clicks lead to. It is off because a replay records the moved point, so
 the imitator learns the noise as well as the recovery: an agent trained with 0.3 in its games won
@@ -61,6 +67,8 @@ class MarineRush(BuildMarines):
     RALLY_FRACTION = 0.2  # of the way from the own base to the enemy's
     BUILD_NOISE = 0.0   # chance a Build command's point is moved (see the docstring)
     BUILD_NOISE_UNITS = 3.0  # by up to this many world units in x and y
+    EARLY_BUILD = 0.2  # chance, per step, of ordering a building up to EARLY_MINERALS early
+    EARLY_MINERALS = 50
 
     def reset(self):
         super().reset()
@@ -76,6 +84,13 @@ class MarineRush(BuildMarines):
         if np.random.random() < self.PAUSE:
             return None
         return super().decide()
+
+    def affordable(self, cost):
+        """The minerals pay for it, or with probability EARLY_BUILD they are short by at most
+        EARLY_MINERALS (the game refuses the order, see the docstring)."""
+        minerals = self.player.minerals
+        return minerals >= cost or (minerals >= cost - self.EARLY_MINERALS
+                                    and np.random.random() < self.EARLY_BUILD)
 
     def placement(self, spot):
         """The free spot, or with probability BUILD_NOISE a point up to BUILD_NOISE_UNITS away
