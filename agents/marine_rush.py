@@ -37,11 +37,11 @@ the recovery, ordering it again once the minerals suffice. An imitator needs tha
 come early or at a bad spot now and then, and an SL agent that never saw a refused build waited
 for the building forever (README, Simple64). The labels stay the demonstrator's own choices.
 
-With probability BUILD_NOISE (default 0) a Build command's point is moved by up to BUILD_NOISE_UNITS world units in x and y (uniform on
-whole pixels), so that some builds are refused and the games show the recovery, a state an
-imitator's own imprecise clicks lead to. It is off because a replay records the moved point, so
-the imitator learns the noise as well as the recovery: an agent trained with 0.3 in its games won
-less often than one trained without (README, Simple64).
+With probability BUILD_NOISE (default 0) a Build command's point is moved by up to
+BUILD_NOISE_UNITS world units in x and y (uniform on whole pixels), so that some builds are
+refused for their spot. It is off because a replay records the moved point, so the imitator
+learns the noise as well as the recovery: an agent trained with 0.3 in its games won less often
+than one trained without (README, Simple64).
 """
 import numpy as np
 from pysc2.lib import actions, features, units

@@ -6,6 +6,7 @@ import pytest
 
 from pysc2.lib import actions
 
+from agents.economy import NOT_ENOUGH_MINERALS
 from agents.marine_rush import MarineRush
 from tests.engine_helpers import simple64_against_very_easy
 
@@ -42,8 +43,10 @@ def test_the_marine_rush_needs_feature_units_and_says_so():
 
 
 class AlwaysMovedBuilds(MarineRush):
-    """The demonstrator with every Build command's point moved (its DART noise always on)."""
+    """The demonstrator with every Build command's point moved (its DART noise always on), and
+    never ordering a building early (only spots are refused)."""
     BUILD_NOISE = 1.0
+    EARLY_BUILD = 0.0
 
 
 def test_a_refused_build_is_ordered_again_at_once_at_another_spot():
@@ -68,3 +71,30 @@ def test_a_refused_build_is_ordered_again_at_once_at_another_spot():
         retry = next(order for order in orders[i + 1:] if order[1] == function)
         assert retry[0] - step <= 3, "ordered again only after waiting for the SCV"
         assert retry[2] != point
+
+
+class AlwaysEarlyBuilds(MarineRush):
+    """The demonstrator ordering every building as soon as it is EARLY_MINERALS short."""
+    EARLY_BUILD = 1.0
+
+
+def test_a_building_ordered_early_is_refused_and_ordered_again_at_the_same_spot():
+    env = simple64_against_very_easy(use_feature_units=True)
+    np.random.seed(3)
+    agent = AlwaysEarlyBuilds()
+    agent.setup(env.observation_spec()[0], env.action_spec()[0])
+    agent.reset()
+    timestep, = env.reset()
+    orders = []  # [minerals when ordered, point, refused]
+    for _ in range(400):
+        call = agent.step(timestep)
+        minerals = int(timestep.observation.player.minerals)
+        timestep, = env.step([call])
+        if call.function == F.Build_SupplyDepot_screen.id:
+            orders.append((minerals, tuple(call.arguments[1]),
+                           list(timestep.observation.action_result)))
+    first_accepted = next(i for i, order in enumerate(orders) if not order[2])
+    assert first_accepted > 0, "the first depot was not ordered early"
+    assert orders[0][0] < 100
+    assert all(order[2] == [NOT_ENOUGH_MINERALS] for order in orders[:first_accepted])
+    assert orders[1][1] == orders[0][1], "a spot refused for want of minerals was avoided"
