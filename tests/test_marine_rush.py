@@ -42,6 +42,26 @@ def test_the_marine_rush_needs_feature_units_and_says_so():
         agent.step(timestep)
 
 
+def build_orders(agent_class, functions, seed=3, steps=400):
+    """Play `steps` agent steps of `agent_class` against very_easy; its orders of `functions`:
+    [(agent step, minerals when ordered, function, point, the game's refusals)]."""
+    env = simple64_against_very_easy(use_feature_units=True)
+    np.random.seed(seed)
+    agent = agent_class()
+    agent.setup(env.observation_spec()[0], env.action_spec()[0])
+    agent.reset()
+    timestep, = env.reset()
+    orders = []
+    for step in range(steps):
+        call = agent.step(timestep)
+        minerals = int(timestep.observation.player.minerals)
+        timestep, = env.step([call])
+        if call.function in functions:
+            orders.append((step, minerals, call.function, tuple(call.arguments[1]),
+                           [int(r) for r in timestep.observation.action_result]))
+    return orders
+
+
 class AlwaysMovedBuilds(MarineRush):
     """The demonstrator with every Build command's point moved (its DART noise always on), and
     never ordering a building early (only spots are refused)."""
@@ -50,27 +70,15 @@ class AlwaysMovedBuilds(MarineRush):
 
 
 def test_a_refused_build_is_ordered_again_at_once_at_another_spot():
-    env = simple64_against_very_easy(use_feature_units=True)
-    np.random.seed(3)
-    agent = AlwaysMovedBuilds()
-    agent.setup(env.observation_spec()[0], env.action_spec()[0])
-    agent.reset()
-    timestep, = env.reset()
-    builds = {F.Build_SupplyDepot_screen.id, F.Build_Barracks_screen.id}
-    orders = []  # [agent step, function, point, refused]
-    for step in range(400):
-        call = agent.step(timestep)
-        timestep, = env.step([call])
-        if call.function in builds:
-            orders.append((step, call.function, tuple(call.arguments[1]),
-                           len(timestep.observation.action_result) > 0))
-    refused = [i for i, order in enumerate(orders) if order[3]]
+    orders = build_orders(AlwaysMovedBuilds,
+                          {F.Build_SupplyDepot_screen.id, F.Build_Barracks_screen.id})
+    refused = [i for i, order in enumerate(orders) if order[4]]
     assert refused, "no Build command was refused: the test shows nothing"
     for i in refused:
-        step, function, point, _ = orders[i]
-        retry = next(order for order in orders[i + 1:] if order[1] == function)
+        step, _, function, point, _ = orders[i]
+        retry = next(order for order in orders[i + 1:] if order[2] == function)
         assert retry[0] - step <= 3, "ordered again only after waiting for the SCV"
-        assert retry[2] != point
+        assert retry[3] != point
 
 
 class AlwaysEarlyBuilds(MarineRush):
@@ -79,22 +87,9 @@ class AlwaysEarlyBuilds(MarineRush):
 
 
 def test_a_building_ordered_early_is_refused_and_ordered_again_at_the_same_spot():
-    env = simple64_against_very_easy(use_feature_units=True)
-    np.random.seed(3)
-    agent = AlwaysEarlyBuilds()
-    agent.setup(env.observation_spec()[0], env.action_spec()[0])
-    agent.reset()
-    timestep, = env.reset()
-    orders = []  # [minerals when ordered, point, refused]
-    for _ in range(400):
-        call = agent.step(timestep)
-        minerals = int(timestep.observation.player.minerals)
-        timestep, = env.step([call])
-        if call.function == F.Build_SupplyDepot_screen.id:
-            orders.append((minerals, tuple(call.arguments[1]),
-                           list(timestep.observation.action_result)))
-    first_accepted = next(i for i, order in enumerate(orders) if not order[2])
+    orders = build_orders(AlwaysEarlyBuilds, {F.Build_SupplyDepot_screen.id})
+    first_accepted = next(i for i, order in enumerate(orders) if not order[4])
     assert first_accepted > 0, "the first depot was not ordered early"
-    assert orders[0][0] < 100
-    assert all(order[2] == [NOT_ENOUGH_MINERALS] for order in orders[:first_accepted])
-    assert orders[1][1] == orders[0][1], "a spot refused for want of minerals was avoided"
+    assert orders[0][1] < 100
+    assert all(order[4] == [NOT_ENOUGH_MINERALS] for order in orders[:first_accepted])
+    assert orders[1][3] == orders[0][3], "a spot refused for want of minerals was avoided"
