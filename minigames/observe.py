@@ -172,7 +172,8 @@ class Observer:
 
     def _draw_units(self, layers, previous, env, slot, row, col, view, names, unit_layers,
                     draw_unit_type):
-        """Clear the unit pixels of last time, draw the top unit of every covered pixel.
+        """Clear the unit pixels of last time not drawn again, draw the top unit of every covered
+        pixel.
 
         Pixels are written through flat indices into `layers` [E, layers, H, W] (one index array
         per write instead of four); returns the flat indices of the drawn pixels in layer 0.
@@ -180,8 +181,6 @@ class Observer:
         world = self.game.world
         plane = view.height * view.width
         cells = layers.reshape(-1)
-        if previous is not None:
-            cells[(previous[:, None] + unit_layers[None, :] * plane).ravel()] = 0
         flat = (env * view.height + row) * view.width + col
         # The covered pixels (in order), how many units cover each, and the key of the top one
         # (from the few covered pixels rather than from every pixel of every layer): each
@@ -202,6 +201,12 @@ class Observer:
         e = pixel // plane
         u = world.flat_index(e, best % world.max_units)  # the top unit
         drawn = pixel + e * (layers.shape[1] - 1) * plane  # the pixel in layer 0 of its env
+        if previous is not None:
+            # Pixels drawn again get every unit layer written below (the unit type, when it is
+            # not drawn, is never written: it stays 0), so only the pixels no unit covers now
+            # are cleared.
+            gone = previous[~_sorted_contains(drawn, previous)]
+            cells[(gone[:, None] + unit_layers[None, :] * plane).ravel()] = 0
 
         def put(layer, values):
             cells[drawn + layer.index * plane] = values
@@ -529,6 +534,15 @@ def harvesters(world):
 def relative(owner, player):
     """pysc2's PlayerRelative of units of `owner` seen by `player`."""
     return np.where(owner == NEUTRAL, _NEUTRAL, np.where(owner == player, _SELF, _ENEMY))
+
+
+def _sorted_contains(haystack, values):
+    """[K] bool: is each of `values` [K] in `haystack`, a sorted array (np.isin through one
+    binary search per value: faster on the few thousand pixels of a layer's units)."""
+    if haystack.size == 0:
+        return np.zeros(values.shape, bool)
+    at = np.minimum(np.searchsorted(haystack, values), haystack.size - 1)
+    return haystack[at] == values
 
 
 def _ratio(value, maximum):

@@ -7,7 +7,8 @@ spaced random points drawn in blocks against drawing them one by one, the store 
 fields at any size, distance fields searched one way against fields searched both ways,
 `world.compact` against the True slots of each row, the town halls' compacted slots kept while
 their mask stays equal against compacting afresh, and per-type lookups kept between game loops
-against looking them up afresh; and a unit's squeeze past a corner (read from tables) against
+against looking them up afresh, unit layers drawn over the last ones against layers drawn afresh;
+and a unit's squeeze past a corner (read from tables) against
 the points worked out by hand.
 """
 import numpy as np
@@ -17,11 +18,11 @@ from scipy.sparse.csgraph import dijkstra
 
 from bench.random_policy import RandomPolicy
 import minigames
-from minigames import combat, economy, geometry, movement, pathing, vision
+from minigames import combat, economy, geometry, movement, observe, pathing, vision
 from minigames.units import TABLE
 from minigames.world import compact
 from minigames.maps.base import MapScript, far_from
-from tests.engine_helpers import empty_game, make_game
+from tests.engine_helpers import empty_game, make_game, run
 
 NEVER = 10 ** 9  # an end loop no test reaches
 
@@ -98,6 +99,39 @@ def test_unit_at_a_pixel_is_the_top_unit_of_the_drawn_footprints():
             pixels = np.tile([x, y], (3, 1))
             np.testing.assert_array_equal(observer.unit_at(rows, pixels), expected[:, y, x])
     assert (covering >= 2).sum() > 20  # units overlap: which one is on top matters
+
+
+@pytest.mark.parametrize("cheating_layers", [False, True])
+def test_unit_layers_drawn_over_the_last_ones_equal_layers_drawn_afresh(cheating_layers):
+    # The observer clears only the unit pixels of last time that no unit covers now (the others
+    # are written over). After every step its layers must equal those of an observer that
+    # draws the same game for the first time.
+    game = make_game("Simple64", n=4, screen=64, allow_cheating_layers=cheating_layers)
+    env = minigames.BatchEnv(map_name="Simple64", num_envs=4, seed=0)
+    observer = game.observers[0]
+    drawn_before, again, gone = None, 0, 0
+    for step in random_actions(env, seed=2, steps=25):
+        game.apply(*step)
+        run(game, 8)
+        batch = observer.observe()
+        afresh = observe.Observer(game, 1).observe()
+        for name in ("feature_screen", "feature_minimap"):
+            np.testing.assert_array_equal(batch[name], afresh[name])
+        drawn_now = observer._screen_drawn
+        if drawn_before is not None:
+            kept = np.isin(drawn_before, drawn_now)
+            again, gone = again + kept.sum(), gone + (~kept).sum()
+        drawn_before = drawn_now
+    assert again > 1000 and gone > 100  # pixels were drawn again and pixels were left uncovered
+
+
+def test_sorted_contains_is_isin():
+    rng = np.random.default_rng(4)
+    for size in (0, 1, 7, 300):
+        haystack = np.unique(rng.integers(0, 500, size))
+        values = rng.integers(-5, 505, 200)
+        np.testing.assert_array_equal(observe._sorted_contains(haystack, values),
+                                      np.isin(values, haystack))
 
 
 def one_by_one(rng, rect, count, others, min_distance, spacing):
