@@ -7,8 +7,8 @@ spaced random points drawn in blocks against drawing them one by one, the store 
 fields at any size, distance fields searched one way against fields searched both ways,
 `world.compact` against the True slots of each row, the town halls' compacted slots kept while
 their mask stays equal against compacting afresh, and per-type lookups kept between game loops
-against looking them up afresh, unit layers drawn over the last ones against layers drawn afresh;
-and a unit's squeeze past a corner (read from tables) against
+against looking them up afresh, unit layers drawn over the last ones against layers drawn afresh,
+a segment's samples checked at once against checking them one by one; and a unit's squeeze past a corner (read from tables) against
 the points worked out by hand.
 """
 import numpy as np
@@ -158,6 +158,39 @@ def test_spaced_points_drawn_in_blocks_match_drawing_one_by_one():
                                          keep=lambda c: far_from(c, others, 9.0))
         np.testing.assert_array_equal(points, expected)
         assert blocked.random() == plain.random()  # the generator is left where the loop left it
+
+
+def clear_one_by_one(path, start, goal):
+    """The plain loop `Pathing.clear_line` must match for one segment: every sample's cell,
+    clipped to the grid, is pathable."""
+    delta = goal - start
+    samples = int(np.ceil(np.hypot(*delta) / pathing.PATH_SAMPLE)) + 1
+    for j in range(samples):
+        t = j / max(samples - 1, 1)
+        row, col = geometry.cell_of_xy(np.float64(start[0] + delta[0] * t),
+                                       np.float64(start[1] + delta[1] * t), path.rows, path.cols)
+        if not path.pathable[row, col]:
+            return False
+    return True
+
+
+def test_clear_line_equals_checking_each_sample():
+    # Samples are clipped to the grid only when some segment's end lies near or past its edges:
+    # batches well inside it and batches with ends outside must both match the plain loop.
+    rng = np.random.default_rng(5)
+    terrain = rng.random((24, 20)) < 0.9
+    path = pathing.Pathing(terrain)
+    for low, high in ((1.0, 19.0), (-3.0, 27.0), (0.0, 20.0)):
+        start = rng.uniform(low, high, size=(300, 2))
+        goal = start + rng.normal(0, 3, size=(300, 2)) * (rng.random((300, 1)) < 0.9)
+        if low > 0:
+            goal = np.clip(goal, low, high)
+        if low == 0:  # ends on the grid's edges and cell borders
+            start, goal = np.round(start), np.round(goal)
+        clear = path.clear_line(start, goal)
+        np.testing.assert_array_equal(clear, [clear_one_by_one(path, s, g)
+                                              for s, g in zip(start, goal)])
+        assert 30 < clear.sum() < 270  # both outcomes are checked
 
 
 def test_waypoints_do_not_depend_on_the_size_of_the_field_store(monkeypatch):
