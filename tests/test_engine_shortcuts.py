@@ -1,8 +1,8 @@
 """The engine's shortcuts for speed give what the plain computation gives.
 
 Each test checks one shortcut against a direct computation written here: incremental vision
-against vision redrawn from scratch, vision drawn when read against vision drawn every game
-loop, the unit under a clicked pixel against the drawn footprints,
+against vision redrawn from scratch, the units seen against the plain rule, vision drawn when
+read against vision drawn every game loop, the unit under a clicked pixel against the drawn footprints,
 spaced random points drawn in blocks against drawing them one by one, the store of distance
 fields at any size, distance fields searched one way against fields searched both ways,
 `world.compact` against the True slots of each row, the town halls' compacted slots kept while
@@ -70,6 +70,27 @@ def test_vision_drawn_when_read_equals_vision_drawn_every_game_loop(map_name):
         np.testing.assert_array_equal(every_step.vision.grid, drawn)
     assert (drawn == vision.VISIBLE).any()
     assert (every_step.vision.version > 20).all()  # every game's grids changed many times
+
+
+def test_units_seen_are_own_neutral_and_others_on_visible_cells():
+    # `Vision.sees` looks up only the other players' units in the grids; every unit of every
+    # slot must be as the plain rule says, for all games and for some of them.
+    env = minigames.BatchEnv(map_name="Simple64", num_envs=4, seed=0)
+    game, world = env.core, env.core.world
+    # enemy marines in each player 1 base, which it sees
+    world.spawn(np.arange(4), [units.Terran.Marine] * 4, 2, world.camera[:, 0] + [3.0, 3.0])
+    hidden = seen_enemies = 0
+    for step in random_actions(env, seed=3, steps=40):
+        game.apply(*step)
+        run(game, 8)
+        row, col = game.vision.cell_of(world.pos)
+        on_visible = game.vision.grid[np.arange(4)[:, None], 0, row, col] == vision.VISIBLE
+        expected = world.alive & ((world.owner == 1) | (world.owner == 0) | on_visible)
+        np.testing.assert_array_equal(game.vision.sees(1), expected)
+        np.testing.assert_array_equal(game.vision.sees(1, [3, 1]), expected[[3, 1]])
+        hidden += (world.alive & ~expected).sum()
+        seen_enemies += (expected & (world.owner == 2)).sum()
+    assert hidden > 0 and seen_enemies > 0, (hidden, seen_enemies)  # both cases were checked
 
 
 def test_unit_at_a_pixel_is_the_top_unit_of_the_drawn_footprints():
