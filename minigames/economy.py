@@ -387,10 +387,38 @@ class _LastCompact:
 _compact_town_halls = _LastCompact()
 
 
+class _LastSoleHalls:
+    """The one town hall of each (game, owner), when no owner has two in a game: [E * 3] flat
+    index at env * 3 + owner (-1: none), or None when one has. Kept for the last mask [E, U] of
+    halls and owners [E, U] given (as `_LastCompact`: halls and owners change rarely)."""
+
+    def __init__(self):
+        self.mask = self.owner = self.result = None
+
+    def __call__(self, mask, owner):
+        if (self.mask is None or self.mask.shape != mask.shape
+                or np.count_nonzero(self.mask != mask) or np.count_nonzero(self.owner != owner)):
+            self.mask, self.owner, self.result = mask, owner.copy(), None
+            hall = mask.ravel().nonzero()[0]
+            key = (hall // mask.shape[1]) * 3 + owner.ravel()[hall]
+            if np.unique(key).size == key.size:
+                self.result = np.full(mask.shape[0] * 3, -1, np.int64)
+                self.result[key] = hall
+        return self.result
+
+
+_sole_town_halls = _LastSoleHalls()
+
+
 def _nearest_town_hall(world, unit, env):
     """[K] flat index of the finished town hall of each worker's owner nearest to it (workers
     `unit`, flat indices, of games `env`; -1: none)."""
     halls = (world.alive & world.per_type(TABLE.is_townhall) & (world.build_progress >= 1.0))
+    sole = _sole_town_halls(halls, world.owner)
+    if sole is not None:
+        # No owner has two halls in a game: a worker's own hall, if any, is the nearest (the
+        # search below finds it too, every other hall being at infinity).
+        return sole[env * 3 + world.owner.ravel()[unit]]
     h_slot, h_ok = _compact_town_halls(halls)
     if h_slot.shape[1] == 0:
         return np.full(len(unit), -1, np.int64)

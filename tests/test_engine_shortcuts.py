@@ -2,14 +2,15 @@
 
 Each test checks one shortcut against a direct computation written here: incremental vision
 against vision redrawn from scratch, the units seen against the plain rule, vision drawn when
-read against vision drawn every game loop, the unit under a clicked pixel against the drawn footprints,
-spaced random points drawn in blocks against drawing them one by one, the store of distance
-fields at any size, distance fields searched one way against fields searched both ways,
-`world.compact` against the True slots of each row, the town halls' compacted slots kept while
-their mask stays equal against compacting afresh, and per-type lookups kept between game loops
-against looking them up afresh, unit layers drawn over the last ones against layers drawn afresh,
-a segment's samples checked at once against checking them one by one; and a unit's squeeze past a corner (read from tables) against
-the points worked out by hand.
+read against vision drawn every game loop, the unit under a clicked pixel against the drawn
+footprints, unit layers drawn over the last ones against layers drawn afresh, spaced random
+points drawn in blocks against drawing them one by one, a segment's samples checked at once
+against checking them one by one, the store of distance fields at any size, distance fields
+searched one way against fields searched both ways, `world.compact` against the True slots of
+each row, the town halls' compacted slots kept while their mask stays equal against compacting
+afresh, a worker's nearest town hall read from a table of sole halls against the search, and
+per-type lookups kept between game loops against looking them up afresh; and a unit's squeeze
+past a corner (read from tables) against the points worked out by hand.
 """
 import numpy as np
 import pytest
@@ -275,6 +276,35 @@ def test_compact_kept_for_the_last_mask_follows_every_change_of_the_mask():
     for mask in [masks[0], masks[0], masks[1], masks[2], masks[2][:, :20], masks[0]]:
         for got, expected in zip(kept(mask.copy()), compact(mask)):
             np.testing.assert_array_equal(got, expected)
+
+
+def test_nearest_town_hall_read_from_the_sole_halls_equals_the_search(monkeypatch):
+    # While no player has two town halls in a game, a worker's nearest hall is read from a
+    # table kept for the last halls and owners: it must be the hall the distance search finds,
+    # after every change of the halls or their owners too.
+    env = minigames.BatchEnv(map_name="Simple64", num_envs=3, seed=0)
+    world = env.core.world
+    workers = np.flatnonzero(world.alive & TABLE.is_worker[world.unit_type])
+    halls = world.alive & TABLE.is_townhall[world.unit_type]
+
+    def check(table_used):
+        mask = halls & world.alive
+        assert (economy._sole_town_halls(mask, world.owner) is not None) == table_used
+        kept = economy._nearest_town_hall(world, workers, workers // world.max_units)
+        with monkeypatch.context() as search_only:
+            search_only.setattr(economy, "_sole_town_halls", lambda mask, owner: None)
+            searched = economy._nearest_town_hall(world, workers, workers // world.max_units)
+        np.testing.assert_array_equal(kept, searched)
+        return kept
+
+    assert (check(table_used=True) >= 0).all()
+    second = np.flatnonzero(halls[1] & (world.owner[1] == 2))[0]
+    world.owner[1, second] = 1  # player 1 has both halls of game 1
+    check(table_used=False)
+    world.owner[1, second] = 2
+    check(table_used=True)
+    world.alive[2, np.flatnonzero(halls[2] & (world.owner[2] == 1))] = False
+    assert (check(table_used=True) == -1).sum() == (workers // world.max_units == 2).sum() / 2
 
 
 def test_per_type_lookups_follow_spawns_and_restored_states():
