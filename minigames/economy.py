@@ -51,7 +51,7 @@ from pysc2.lib import features
 from s2clientprotocol import error_pb2
 
 from minigames.units import TABLE
-from minigames.world import (MAX_ORDERS, Order, Phase, any_true, compact,
+from minigames.world import (MAX_ORDERS, KeptForLast, Order, Phase, any_true, compact,
                              gather as gather_rows, points)
 
 MINERALS_PER_TRIP = 5
@@ -370,44 +370,21 @@ def _finish_returns(world, env, slot):
                       target_tag=world.tag[e, target])
 
 
-class _LastCompact:
-    """`compact(mask)`, kept for the last mask given: town halls come and go rarely, and the
-    result depends on the mask alone, so an equal mask gets the same (unmodified) arrays."""
-
-    def __init__(self):
-        self.mask = self.result = None
-
-    def __call__(self, mask):
-        if (self.mask is None or self.mask.shape != mask.shape
-                or np.count_nonzero(self.mask != mask)):
-            self.mask, self.result = mask, compact(mask)
-        return self.result
-
-
-_compact_town_halls = _LastCompact()
-
-
-class _LastSoleHalls:
+def _sole_halls(halls, owner):
     """The one town hall of each (game, owner), when no owner has two in a game: [E * 3] flat
-    index at env * 3 + owner (-1: none), or None when one has. Kept for the last mask [E, U] of
-    halls and owners [E, U] given (as `_LastCompact`: halls and owners change rarely)."""
-
-    def __init__(self):
-        self.mask = self.owner = self.result = None
-
-    def __call__(self, mask, owner):
-        if (self.mask is None or self.mask.shape != mask.shape
-                or np.count_nonzero(self.mask != mask) or np.count_nonzero(self.owner != owner)):
-            self.mask, self.owner, self.result = mask, owner.copy(), None
-            hall = mask.ravel().nonzero()[0]
-            key = (hall // mask.shape[1]) * 3 + owner.ravel()[hall]
-            if np.unique(key).size == key.size:
-                self.result = np.full(mask.shape[0] * 3, -1, np.int64)
-                self.result[key] = hall
-        return self.result
+    index at env * 3 + owner (-1: none), or None when one has (`halls`, `owner`: [E, U])."""
+    hall = halls.ravel().nonzero()[0]
+    key = (hall // halls.shape[1]) * 3 + owner.ravel()[hall]
+    if np.unique(key).size < key.size:
+        return None
+    sole = np.full(halls.shape[0] * 3, -1, np.int64)
+    sole[key] = hall
+    return sole
 
 
-_sole_town_halls = _LastSoleHalls()
+# (town halls and their owners change rarely)
+_compact_town_halls = KeptForLast(compact)
+_sole_town_halls = KeptForLast(_sole_halls)
 
 
 def _nearest_town_hall(world, unit, env):

@@ -32,7 +32,7 @@ import numpy as np
 
 from minigames import geometry
 from minigames.units import TABLE
-from minigames.world import MAX_ORDERS, NEUTRAL, Order, any_true, points
+from minigames.world import MAX_ORDERS, NEUTRAL, KeptForLast, Order, any_true, points
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -179,22 +179,17 @@ def _separate(game, intents, kind):
     # pair by pair in the order (game, awake unit's slot, other unit's slot).
     # Units by flat index env * U + slot into positions (as complex numbers x + iy,
     # `world.points`: one subtraction gives both differences, exactly as x and y apart) and
-    # radii. The solid units of each game are sorted to the front of its row; the rest point at
-    # one more unit after the last, FAR away and of radius 0, which overlaps nothing.
-    units = world.max_units
-    padding = world.num_envs * units
-    solid_units = np.where(solid, np.arange(padding).reshape(solid.shape), padding)
-    solid_units.sort(axis=1)
-    solid_units = solid_units[:, :int(solid.sum(axis=1).max())]
+    # radii. The padding after each game's solid units is FAR away and of radius 0, which
+    # overlaps nothing.
+    solid_units, padded = _kept_solid_lists(solid)
     if solid_units.shape[1] < 2:
         return
     mine = rows.ravel().nonzero()[0]
-    env = mine // units
+    env = mine // world.max_units
     pos, radius = points(world.pos), world.radius.ravel()
     # [E, S] positions and radii of the solid units, the padding FAR and 0 (gathered with the
     # padding index clipped to a real unit's, then overwritten: cheaper than appending the
     # padding unit to copies of the [E * U] arrays).
-    padded = solid_units == padding
     solid_pos = pos.take(solid_units, mode="clip")
     solid_pos[padded] = complex(FAR, FAR)
     solid_radius = radius.take(solid_units, mode="clip")
@@ -233,6 +228,22 @@ def _separate(game, intents, kind):
     _push(world, np.concatenate([a, b[still]]),
           np.concatenate([along_x * overlap * share, -along_x[still] * b_overlap * 0.5]),
           np.concatenate([along_y * overlap * share, -along_y[still] * b_overlap * 0.5]))
+
+
+def _solid_lists(solid):
+    """The solid units [E, U] of each game by flat index env * U + slot, sorted to the front of
+    its row, the rest of the row pointing at one more unit after the last ([E, S], S the most
+    solid units of a game); and [E, S] bool: the entries that are that padding."""
+    padding = solid.size
+    solid_units = np.where(solid, np.arange(padding).reshape(solid.shape), padding)
+    solid_units.sort(axis=1)
+    solid_units = solid_units[:, :int(solid.sum(axis=1).max())]
+    return solid_units, solid_units == padding
+
+
+# (which units are solid changes in about one game loop of a hundred: units come and go, and
+# workers start and stop passing through others)
+_kept_solid_lists = KeptForLast(_solid_lists)
 
 
 def _push(world, unit, shift_x, shift_y):

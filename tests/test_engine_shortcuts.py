@@ -21,7 +21,7 @@ from bench.random_policy import RandomPolicy
 import minigames
 from minigames import combat, economy, geometry, movement, observe, pathing, vision
 from minigames.units import TABLE
-from minigames.world import compact
+from minigames.world import KeptForLast, compact
 from minigames.maps.base import MapScript, far_from
 from tests.engine_helpers import empty_game, make_game, run
 
@@ -271,7 +271,7 @@ def test_compact_gathers_the_true_slots_of_each_row_in_order():
 def test_compact_kept_for_the_last_mask_follows_every_change_of_the_mask():
     rng = np.random.default_rng(1)
     masks = [rng.random((5, 30)) < 0.2 for _ in range(3)]
-    kept = economy._LastCompact()
+    kept = KeptForLast(compact)
     # equal masks in a row, changed ones, one of another shape, and the first one again
     for mask in [masks[0], masks[0], masks[1], masks[2], masks[2][:, :20], masks[0]]:
         for got, expected in zip(kept(mask.copy()), compact(mask)):
