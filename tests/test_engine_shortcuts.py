@@ -147,13 +147,15 @@ def test_unit_layers_drawn_over_the_last_ones_equal_layers_drawn_afresh(cheating
     assert again > 1000 and gone > 100  # pixels were drawn again and pixels were left uncovered
 
 
-def test_sorted_contains_is_isin():
+def test_contains_through_marks_is_isin():
     rng = np.random.default_rng(4)
+    marks = np.zeros(600, bool)
     for size in (0, 1, 7, 300):
-        haystack = np.unique(rng.integers(0, 500, size))
-        values = rng.integers(-5, 505, 200)
-        np.testing.assert_array_equal(observe._sorted_contains(haystack, values),
+        haystack = rng.integers(0, 600, size)
+        values = rng.integers(0, 600, 200)
+        np.testing.assert_array_equal(observe._contains(haystack, values, marks),
                                       np.isin(values, haystack))
+        assert not marks.any()  # left as it was given
 
 
 def one_by_one(rng, rect, count, others, min_distance, spacing):
