@@ -118,7 +118,7 @@ class Observer:
         view = self.game.screen
         visible = np.flatnonzero(visible)  # flat index (faster gathers than by (env, slot))
         env, slot = np.divmod(visible, world.max_units)
-        offset = view.camera_offset(np.take(world.camera[:, self.player - 1], env, axis=0))
+        offset = view.camera_offset(world.camera[:, self.player - 1]).take(env, axis=0)
         centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0), offset)
         unit, row, col = geometry.footprints(
             centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
