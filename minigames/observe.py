@@ -38,7 +38,7 @@ from pysc2.lib import actions, features
 
 from minigames import batch_format, geometry, production
 from minigames.units import GROUND, TABLE
-from minigames.world import NEUTRAL, Order, compact, gather, nonzero
+from minigames.world import NEUTRAL, KeptForLast, Order, compact, gather, nonzero
 
 SCREEN = features.SCREEN_FEATURES
 MINIMAP = features.MINIMAP_FEATURES
@@ -439,17 +439,23 @@ class Observer:
         game, world = self.game, self.game.world
         view = game.screen
         p = self.player
-        offset = view.camera_offset(world.camera[:, p - 1])
-        pixel = view.to_pixels(world.pos, offset[:, None, :])
-        on_screen = (visible & (pixel[..., 0] >= 0) & (pixel[..., 0] < view.width)
-                     & (pixel[..., 1] >= 0) & (pixel[..., 1] < view.height))
+        # The screen pixels of the visible units (by flat index env * U + slot: a few of the
+        # slots), and which of them are on the screen.
+        seen = visible.ravel().nonzero()[0]
+        offset = view.camera_offset(world.camera[:, p - 1]).take(seen // world.max_units, axis=0)
+        pixel = view.to_pixels(world.pos.reshape(-1, 2).take(seen, axis=0), offset)
+        inside = ((pixel[:, 0] >= 0) & (pixel[:, 0] < view.width)
+                  & (pixel[:, 1] >= 0) & (pixel[:, 1] < view.height))
+        on_screen = np.zeros(visible.shape, bool)
+        on_screen.ravel()[seen[inside]] = True
         table, count = batch["feature_units"], batch["feature_units_count"]
         limit = table.shape[1]
         table[:, :count.max(initial=0)] = 0
         rank = np.cumsum(on_screen, axis=1) - 1
         # Units by flat index env * U + slot, rows of the table by flat index env * limit + rank
         # (gathers by one index array are several times faster than by two).
-        unit = np.flatnonzero(on_screen & (rank < limit))
+        listed = rank.ravel()[seen[inside]] < limit  # (of the units on the screen, in order)
+        unit = seen[inside][listed]
         env = unit // world.max_units
         row_index = env * limit + rank.ravel()[unit]
         # The rows to write, column by column: [columns, K], so that each column is contiguous
@@ -475,7 +481,7 @@ class Observer:
         rows[FU.energy_ratio] = _ratio(energy, TABLE.max_energy[unit_type])
         rows[FU.display_type] = 1  # visible
         rows[FU.owner] = np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)
-        unit_pixel = np.take(pixel.reshape(-1, 2), unit, axis=0)
+        unit_pixel = pixel[inside][listed]
         rows[FU.x] = np.floor(unit_pixel[:, 0])
         rows[FU.y] = np.floor(unit_pixel[:, 1])
         rows[FU.facing] = of(world.facing)
@@ -529,15 +535,26 @@ def harvesters(world):
     ideal[refinery & (world.build_progress >= 1.0)] = HARVESTERS_PER_REFINERY
     if halls.any():
         fields = world.alive & (world.minerals_left > 0)
-        h_slot, h_ok = compact(halls)
-        f_slot, f_ok = compact(fields)
-        delta = gather(world.pos, h_slot)[:, :, None, :] - gather(world.pos, f_slot)[:, None]
-        near = (np.hypot(delta[..., 0], delta[..., 1]) <= NEAR_TOWN_HALL) & (
-            h_ok[:, :, None] & f_ok[:, None, :])
+        h_slot, h_ok = _compact_halls(halls)
+        f_slot, f_ok = _compact_fields(fields)
+        near = _kept_near_fields(gather(world.pos, h_slot), gather(world.pos, f_slot), h_ok, f_ok)
         e, k = nonzero(h_ok)
         assigned[e, h_slot[e, k]] = (near * gather(on, f_slot)[:, None, :]).sum(axis=2)[e, k]
         ideal[e, h_slot[e, k]] = near.sum(axis=2)[e, k] * HARVESTERS_PER_FIELD
     return assigned, ideal
+
+
+def _near_fields(hall_pos, field_pos, h_ok, f_ok):
+    """[E, H, F] bool: the fields within NEAR_TOWN_HALL of each town hall, from the positions
+    [E, H, 2] and [E, F, 2] of the halls and fields of each game (`compact`ed: h_ok, f_ok)."""
+    delta = hall_pos[:, :, None, :] - field_pos[:, None]
+    return (np.hypot(delta[..., 0], delta[..., 1]) <= NEAR_TOWN_HALL) & (
+        h_ok[:, :, None] & f_ok[:, None, :])
+
+
+# (town halls and mineral fields come and go rarely, and neither moves)
+_compact_halls, _compact_fields = KeptForLast(compact), KeptForLast(compact)
+_kept_near_fields = KeptForLast(_near_fields)
 
 
 def relative(owner, player):
