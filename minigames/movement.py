@@ -77,23 +77,26 @@ class Intents:
 def tick(game, running, intents):
     world = game.world
     before = world.pos.copy()
-    active = world.alive & running[:, None] & world.per_type(MOBILE)
     kind = world.current_order()
-    free = active & ~intents.stand
-    by_order = free & ~intents.wants_move & MOVES_TO_POINT[kind]
+    # Units by flat index env * U + slot (gathers by one index array are several times faster
+    # than by (env, slot)); rows of positions are gathered with ndarray.take. (The ndarray
+    # methods, not np.take and np.flatnonzero, which add a Python call each.) The units free
+    # to move (a few of the slots) move when a system asks them to, or by their orders.
+    free = (world.alive & running[:, None] & world.per_type(MOBILE)
+            & ~intents.stand).ravel().nonzero()[0]
+    asked = intents.wants_move.ravel()[free]
+    free_kind = kind.ravel()[free]
+    by_order = ~asked & MOVES_TO_POINT[free_kind]
     # An Attack order on a unit moves only by chasing (combat's intents), never to its point.
-    by_order &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
-    moving = (free & intents.wants_move) | by_order
-
-    # Moving units by flat index env * U + slot (gathers by one index array are several times
-    # faster than by (env, slot)); rows of positions are gathered with ndarray.take. (The
-    # ndarray methods, not np.take and np.flatnonzero, which add a Python call each.)
-    unit = moving.ravel().nonzero()[0]
+    by_order &= ~((free_kind == Order.ATTACK)
+                  & (world.order_target.ravel()[free * MAX_ORDERS] >= 0))
+    moving = asked | by_order
+    unit = free[moving]
     pos = world.pos.reshape(-1, 2)
     start = pos.take(unit, axis=0)
     # The goal: the current order's point or the system's destination, picked as complex
     # numbers (world.points) and seen again as [K, 2] (x, y).
-    ordered = by_order.ravel()[unit]
+    ordered = by_order[moving]
     goal = np.where(ordered, points(world.order_point)[unit * MAX_ORDERS],
                     points(intents.destination)[unit]).view(np.float64).reshape(-1, 2)
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
