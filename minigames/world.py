@@ -358,7 +358,8 @@ def points(array):
 class KeptForLast:
     """`function(*arrays)`, kept for the last arrays given: for arrays that change rarely between
     game loops (the town halls and their owners, the solid units) and a result that depends on
-    them alone, equal arrays get the same result (which callers must not modify)."""
+    them alone, equal arrays get the same result (an array, a tuple of arrays or None; the
+    arrays are made read-only, as they are shared)."""
 
     def __init__(self, function):
         self.function = function
@@ -369,6 +370,9 @@ class KeptForLast:
                                       for kept, array in zip(self.arrays, arrays)):
             self.arrays = [array.copy() for array in arrays]  # (the world's change in place)
             self.result = self.function(*arrays)
+            for result in (self.result if isinstance(self.result, tuple) else (self.result,)):
+                if result is not None:
+                    result.setflags(write=False)
         return self.result
 
 

@@ -278,6 +278,8 @@ def test_compact_kept_for_the_last_mask_follows_every_change_of_the_mask():
     for mask in [masks[0], masks[0], masks[1], masks[2], masks[2][:, :20], masks[0]]:
         for got, expected in zip(kept(mask.copy()), compact(mask)):
             np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError):  # kept results are shared: nobody may write into them
+        kept(masks[0])[0][0, 0] = 1
 
 
 def test_nearest_town_hall_read_from_the_sole_halls_equals_the_search(monkeypatch):
