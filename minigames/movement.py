@@ -125,9 +125,10 @@ def tick(game, running, intents):
 
     _separate(game, intents, kind)
     moved = world.alive & (points(world.pos) != points(before)).reshape(world.alive.shape)
-    _keep_inside(game, moved)
+    moved_units = moved.ravel().nonzero()[0]  # flat indices env * U + slot
+    _keep_inside(game, moved_units)
     if game.pathing is not None:
-        _keep_on_ground(game, moved, before)
+        _keep_on_ground(game, moved_units, before)
     world.awake = moved
 
     after = pos.take(unit, axis=0) - goal
@@ -257,11 +258,11 @@ def _push(world, unit, shift_x, shift_y):
     np.add.at(points(world.pos), unit, shift)
 
 
-def _keep_inside(game, mobile):
-    """Units `mobile` [E, U] are moved back into the playable area (as `clamp_to_playable`)."""
+def _keep_inside(game, unit):
+    """Units `unit` (flat indices env * U + slot) are moved back into the playable area (as
+    `clamp_to_playable`)."""
     world = game.world
     x0, y0, x1, y1 = game.map.playable
-    unit = mobile.ravel().nonzero()[0]  # flat indices env * U + slot: only these are read
     radius = world.radius.ravel()[unit]
     pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1
     # (one axis at a time: numpy is slow on [K, 2] arrays broadcast against [2] bounds)
@@ -270,13 +271,12 @@ def _keep_inside(game, mobile):
         pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)
 
 
-def _keep_on_ground(game, moved, before):
-    """A unit that a step or a push would put on an unpathable cell (a cliff) slides along it:
-    it keeps the part of the move along x, or else along y, that stays on pathable ground, or
-    stays where it was."""
+def _keep_on_ground(game, unit, before):
+    """A unit of `unit` (flat indices env * U + slot, units that moved) that a step or a push
+    would put on an unpathable cell (a cliff) slides along it: it keeps the part of the move
+    along x, or else along y, that stays on pathable ground, or stays where it was."""
     world = game.world
     pathing = game.pathing
-    unit = moved.ravel().nonzero()[0]  # flat indices env * U + slot
     end = points(world.pos)[unit]  # (x, y) as x + iy: see world.points
     end_row, end_col = geometry.cell_of_xy(end.real, end.imag, pathing.rows, pathing.cols)
     open_cells = pathing.pathable.ravel()

@@ -203,7 +203,8 @@ class Pathing:
         units, squeeze = units[squeezed], squeeze[squeezed]
         # The two points from the tables (`_squeeze_points`: the same arithmetic, done once).
         inside, through = self._squeeze_inside[squeeze], self._squeeze_through[squeeze]
-        at_corner = np.hypot(start[units, 0] - inside.real, start[units, 1] - inside.imag) < 1e-6
+        off_corner = points(np.ascontiguousarray(start))[units] - inside  # (x, y apart: complex)
+        at_corner = np.hypot(off_corner.real, off_corner.imag) < 1e-6
         points(waypoint)[units] = np.where(at_corner, through, inside)
 
     def waypoints(self, start, goal):
