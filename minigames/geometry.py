@@ -119,15 +119,18 @@ def footprints(centre, radius, width, height):
     on_layer = ((base[:, 0] + reach >= 0) & (base[:, 0] - reach < width)
                 & (base[:, 1] + reach >= 0) & (base[:, 1] - reach < height))
     reach = np.where(on_layer, reach, -1)
+    # x and y apart, contiguous (gathers from them are faster than indexing [K, 2] arrays)
+    base_x, base_y = base[:, 0].copy(), base[:, 1].copy()
+    centre_x, centre_y = centre[:, 0].copy(), centre[:, 1].copy()
     for r in np.unique(reach).tolist():
         if r < 0:
             continue
         units = (reach == r).nonzero()[0]
         offsets, own_pixel = _square(r)
-        cols = base[units, 0, None, None] + offsets[None, None, :]  # [k, 1, 2r+1]
-        rows = base[units, 1, None, None] + offsets[None, :, None]  # [k, 2r+1, 1]
-        dx = cols + 0.5 - centre[units, 0, None, None]
-        dy = rows + 0.5 - centre[units, 1, None, None]
+        cols = base_x[units][:, None, None] + offsets[None, None, :]  # [k, 1, 2r+1]
+        rows = base_y[units][:, None, None] + offsets[None, :, None]  # [k, 2r+1, 1]
+        dx = cols + 0.5 - centre_x[units][:, None, None]
+        dy = rows + 0.5 - centre_y[units][:, None, None]
         rr = radius[units, None, None]
         inside = (dx * dx + dy * dy <= rr * rr) | own_pixel
         # (k, row_i, col_i) of the covered pixels from flat indices (faster than np.nonzero's
@@ -135,8 +138,8 @@ def footprints(centre, radius, width, height):
         side = 2 * r + 1
         k, pixel = np.divmod(inside.ravel().nonzero()[0], side * side)
         row_i, col_i = np.divmod(pixel, side)
-        parts.append((units[k], base[units[k], 1] + offsets[row_i],
-                      base[units[k], 0] + offsets[col_i]))
+        unit = units[k]
+        parts.append((unit, base_y[unit] + offsets[row_i], base_x[unit] + offsets[col_i]))
     if not parts:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
