@@ -51,7 +51,7 @@ from pysc2.lib import features
 from s2clientprotocol import error_pb2
 
 from minigames.units import TABLE
-from minigames.world import (MAX_ORDERS, Order, Phase, any_true, compact,
+from minigames.world import (MAX_ORDERS, KeptForLast, Order, Phase, any_true, compact,
                              gather as gather_rows, points)
 
 MINERALS_PER_TRIP = 5
@@ -370,27 +370,32 @@ def _finish_returns(world, env, slot):
                       target_tag=world.tag[e, target])
 
 
-class _LastCompact:
-    """`compact(mask)`, kept for the last mask given: town halls come and go rarely, and the
-    result depends on the mask alone, so an equal mask gets the same (unmodified) arrays."""
-
-    def __init__(self):
-        self.mask = self.result = None
-
-    def __call__(self, mask):
-        if (self.mask is None or self.mask.shape != mask.shape
-                or np.count_nonzero(self.mask != mask)):
-            self.mask, self.result = mask, compact(mask)
-        return self.result
+def _sole_halls(halls, owner):
+    """The one town hall of each (game, owner), when no owner has two in a game: [E * 3] flat
+    index at env * 3 + owner (-1: none), or None when one has (`halls`, `owner`: [E, U])."""
+    hall = halls.ravel().nonzero()[0]
+    key = (hall // halls.shape[1]) * 3 + owner.ravel()[hall]
+    if np.unique(key).size < key.size:
+        return None
+    sole = np.full(halls.shape[0] * 3, -1, np.int64)
+    sole[key] = hall
+    return sole
 
 
-_compact_town_halls = _LastCompact()
+# (town halls and their owners change rarely)
+_compact_town_halls = KeptForLast(compact)
+_sole_town_halls = KeptForLast(_sole_halls)
 
 
 def _nearest_town_hall(world, unit, env):
     """[K] flat index of the finished town hall of each worker's owner nearest to it (workers
     `unit`, flat indices, of games `env`; -1: none)."""
     halls = (world.alive & world.per_type(TABLE.is_townhall) & (world.build_progress >= 1.0))
+    sole = _sole_town_halls(halls, world.owner)
+    if sole is not None:
+        # No owner has two halls in a game: a worker's own hall, if any, is the nearest (the
+        # search below finds it too, every other hall being at infinity).
+        return sole[env * 3 + world.owner.ravel()[unit]]
     h_slot, h_ok = _compact_town_halls(halls)
     if h_slot.shape[1] == 0:
         return np.full(len(unit), -1, np.int64)

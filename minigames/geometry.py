@@ -115,38 +115,41 @@ def footprints(centre, radius, width, height):
     reach = np.where(radius < 0.5, 0, np.ceil(radius)).astype(np.int64)
     base = np.floor(centre).astype(np.int64)
     # A unit whose square of looked-at pixels lies off the layer covers none of its pixels (the
-    # bounds test below would drop them all): it is left out (reach -1) before any disc work.
+    # bounds test at the end would drop them all): it is left out (reach -1) before any disc work.
     on_layer = ((base[:, 0] + reach >= 0) & (base[:, 0] - reach < width)
                 & (base[:, 1] + reach >= 0) & (base[:, 1] - reach < height))
-    # Units whose whole square lies on the layer need no bounds test.
-    whole = ((base[:, 0] - reach >= 0) & (base[:, 0] + reach < width)
-             & (base[:, 1] - reach >= 0) & (base[:, 1] + reach < height))
     reach = np.where(on_layer, reach, -1)
+    # x and y apart, contiguous (gathers from them are faster than indexing [K, 2] arrays)
+    base_x, base_y = base[:, 0].copy(), base[:, 1].copy()
+    centre_x, centre_y = centre[:, 0].copy(), centre[:, 1].copy()
     for r in np.unique(reach).tolist():
         if r < 0:
             continue
         units = (reach == r).nonzero()[0]
         offsets, own_pixel = _square(r)
-        cols = base[units, 0, None, None] + offsets[None, None, :]  # [k, 1, 2r+1]
-        rows = base[units, 1, None, None] + offsets[None, :, None]  # [k, 2r+1, 1]
-        dx = cols + 0.5 - centre[units, 0, None, None]
-        dy = rows + 0.5 - centre[units, 1, None, None]
+        cols = base_x[units][:, None, None] + offsets[None, None, :]  # [k, 1, 2r+1]
+        rows = base_y[units][:, None, None] + offsets[None, :, None]  # [k, 2r+1, 1]
+        dx = cols + 0.5 - centre_x[units][:, None, None]
+        dy = rows + 0.5 - centre_y[units][:, None, None]
         rr = radius[units, None, None]
         inside = (dx * dx + dy * dy <= rr * rr) | own_pixel
-        if np.count_nonzero(whole[units]) < len(units):
-            # (columns [k, 1, side] and rows [k, side, 1] checked apart: one broadcast)
-            inside &= ((cols >= 0) & (cols < width)) & ((rows >= 0) & (rows < height))
         # (k, row_i, col_i) of the covered pixels from flat indices (faster than np.nonzero's
         # three index arrays and gathers by them)
         side = 2 * r + 1
         k, pixel = np.divmod(inside.ravel().nonzero()[0], side * side)
         row_i, col_i = np.divmod(pixel, side)
-        parts.append((units[k], base[units[k], 1] + offsets[row_i],
-                      base[units[k], 0] + offsets[col_i]))
+        unit = units[k]
+        parts.append((unit, base_y[unit] + offsets[row_i], base_x[unit] + offsets[col_i]))
     if not parts:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
-    return tuple(np.concatenate(p) for p in zip(*parts))
+    unit, row, col = (np.concatenate(p) for p in zip(*parts))
+    # The pixels off the layer are dropped, once for the discs of every size (cheaper than a
+    # bounds test on each size's squares).
+    on = (row >= 0) & (row < height) & (col >= 0) & (col < width)
+    if np.count_nonzero(on) < on.size:
+        unit, row, col = unit[on], row[on], col[on]
+    return unit, row, col
 
 
 @functools.lru_cache(maxsize=None)

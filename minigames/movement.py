@@ -32,7 +32,7 @@ import numpy as np
 
 from minigames import geometry
 from minigames.units import TABLE
-from minigames.world import MAX_ORDERS, NEUTRAL, Order, any_true, points
+from minigames.world import MAX_ORDERS, NEUTRAL, KeptForLast, Order, any_true, points
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -77,23 +77,26 @@ class Intents:
 def tick(game, running, intents):
     world = game.world
     before = world.pos.copy()
-    active = world.alive & running[:, None] & world.per_type(MOBILE)
     kind = world.current_order()
-    free = active & ~intents.stand
-    by_order = free & ~intents.wants_move & MOVES_TO_POINT[kind]
+    # Units by flat index env * U + slot (gathers by one index array are several times faster
+    # than by (env, slot)); rows of positions are gathered with ndarray.take. (The ndarray
+    # methods, not np.take and np.flatnonzero, which add a Python call each.) The units free
+    # to move (a few of the slots) move when a system asks them to, or by their orders.
+    free = (world.alive & running[:, None] & world.per_type(MOBILE)
+            & ~intents.stand).ravel().nonzero()[0]
+    asked = intents.wants_move.ravel()[free]
+    free_kind = kind.ravel()[free]
+    by_order = ~asked & MOVES_TO_POINT[free_kind]
     # An Attack order on a unit moves only by chasing (combat's intents), never to its point.
-    by_order &= ~((kind == Order.ATTACK) & (world.order_target[:, :, 0] >= 0))
-    moving = (free & intents.wants_move) | by_order
-
-    # Moving units by flat index env * U + slot (gathers by one index array are several times
-    # faster than by (env, slot)); rows of positions are gathered with ndarray.take. (The
-    # ndarray methods, not np.take and np.flatnonzero, which add a Python call each.)
-    unit = moving.ravel().nonzero()[0]
+    by_order &= ~((free_kind == Order.ATTACK)
+                  & (world.order_target.ravel()[free * MAX_ORDERS] >= 0))
+    moving = asked | by_order
+    unit = free[moving]
     pos = world.pos.reshape(-1, 2)
     start = pos.take(unit, axis=0)
     # The goal: the current order's point or the system's destination, picked as complex
     # numbers (world.points) and seen again as [K, 2] (x, y).
-    ordered = by_order.ravel()[unit]
+    ordered = by_order[moving]
     goal = np.where(ordered, points(world.order_point)[unit * MAX_ORDERS],
                     points(intents.destination)[unit]).view(np.float64).reshape(-1, 2)
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
@@ -122,9 +125,10 @@ def tick(game, running, intents):
 
     _separate(game, intents, kind)
     moved = world.alive & (points(world.pos) != points(before)).reshape(world.alive.shape)
-    _keep_inside(game, moved)
+    moved_units = moved.ravel().nonzero()[0]  # flat indices env * U + slot
+    _keep_inside(game, moved_units)
     if game.pathing is not None:
-        _keep_on_ground(game, moved, before)
+        _keep_on_ground(game, moved_units, before)
     world.awake = moved
 
     after = pos.take(unit, axis=0) - goal
@@ -179,22 +183,17 @@ def _separate(game, intents, kind):
     # pair by pair in the order (game, awake unit's slot, other unit's slot).
     # Units by flat index env * U + slot into positions (as complex numbers x + iy,
     # `world.points`: one subtraction gives both differences, exactly as x and y apart) and
-    # radii. The solid units of each game are sorted to the front of its row; the rest point at
-    # one more unit after the last, FAR away and of radius 0, which overlaps nothing.
-    units = world.max_units
-    padding = world.num_envs * units
-    solid_units = np.where(solid, np.arange(padding).reshape(solid.shape), padding)
-    solid_units.sort(axis=1)
-    solid_units = solid_units[:, :int(solid.sum(axis=1).max())]
+    # radii. The padding after each game's solid units is FAR away and of radius 0, which
+    # overlaps nothing.
+    solid_units, padded = _kept_solid_lists(solid)
     if solid_units.shape[1] < 2:
         return
     mine = rows.ravel().nonzero()[0]
-    env = mine // units
+    env = mine // world.max_units
     pos, radius = points(world.pos), world.radius.ravel()
     # [E, S] positions and radii of the solid units, the padding FAR and 0 (gathered with the
     # padding index clipped to a real unit's, then overwritten: cheaper than appending the
     # padding unit to copies of the [E * U] arrays).
-    padded = solid_units == padding
     solid_pos = pos.take(solid_units, mode="clip")
     solid_pos[padded] = complex(FAR, FAR)
     solid_radius = radius.take(solid_units, mode="clip")
@@ -235,6 +234,22 @@ def _separate(game, intents, kind):
           np.concatenate([along_y * overlap * share, -along_y[still] * b_overlap * 0.5]))
 
 
+def _solid_lists(solid):
+    """The solid units [E, U] of each game by flat index env * U + slot, sorted to the front of
+    its row, the rest of the row pointing at one more unit after the last ([E, S], S the most
+    solid units of a game); and [E, S] bool: the entries that are that padding."""
+    padding = solid.size
+    solid_units = np.where(solid, np.arange(padding).reshape(solid.shape), padding)
+    solid_units.sort(axis=1)
+    solid_units = solid_units[:, :int(solid.sum(axis=1).max())]
+    return solid_units, solid_units == padding
+
+
+# (which units are solid changes in about one game loop of a hundred: units come and go, and
+# workers start and stop passing through others)
+_kept_solid_lists = KeptForLast(_solid_lists)
+
+
 def _push(world, unit, shift_x, shift_y):
     """world.pos at flat indices `unit` (env * U + slot) += (shift_x, shift_y) [K], one pair
     after another (np.add.at)."""
@@ -243,11 +258,11 @@ def _push(world, unit, shift_x, shift_y):
     np.add.at(points(world.pos), unit, shift)
 
 
-def _keep_inside(game, mobile):
-    """Units `mobile` [E, U] are moved back into the playable area (as `clamp_to_playable`)."""
+def _keep_inside(game, unit):
+    """Units `unit` (flat indices env * U + slot) are moved back into the playable area (as
+    `clamp_to_playable`)."""
     world = game.world
     x0, y0, x1, y1 = game.map.playable
-    unit = mobile.ravel().nonzero()[0]  # flat indices env * U + slot: only these are read
     radius = world.radius.ravel()[unit]
     pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1
     # (one axis at a time: numpy is slow on [K, 2] arrays broadcast against [2] bounds)
@@ -256,13 +271,12 @@ def _keep_inside(game, mobile):
         pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)
 
 
-def _keep_on_ground(game, moved, before):
-    """A unit that a step or a push would put on an unpathable cell (a cliff) slides along it:
-    it keeps the part of the move along x, or else along y, that stays on pathable ground, or
-    stays where it was."""
+def _keep_on_ground(game, unit, before):
+    """A unit of `unit` (flat indices env * U + slot, units that moved) that a step or a push
+    would put on an unpathable cell (a cliff) slides along it: it keeps the part of the move
+    along x, or else along y, that stays on pathable ground, or stays where it was."""
     world = game.world
     pathing = game.pathing
-    unit = moved.ravel().nonzero()[0]  # flat indices env * U + slot
     end = points(world.pos)[unit]  # (x, y) as x + iy: see world.points
     end_row, end_col = geometry.cell_of_xy(end.real, end.imag, pathing.rows, pathing.cols)
     open_cells = pathing.pathable.ravel()

@@ -38,7 +38,7 @@ from pysc2.lib import actions, features
 
 from minigames import batch_format, geometry, production
 from minigames.units import GROUND, TABLE
-from minigames.world import NEUTRAL, Order, compact, gather, nonzero
+from minigames.world import NEUTRAL, KeptForLast, Order, compact, gather, nonzero
 
 SCREEN = features.SCREEN_FEATURES
 MINIMAP = features.MINIMAP_FEATURES
@@ -88,6 +88,7 @@ class Observer:
         self.batch = None
         self._screen_drawn = None  # flat indices (layer 0) of the unit pixels drawn last time
         self._minimap_drawn = None
+        self._pixel_marks = {}  # layers' size -> all-False bool scratch array (`_contains`)
         # Map cells under every pixel: (row, col, inside the map), [E, H, W] each; the screen's
         # follow the camera (`_static_camera`).
         self._screen_cells = self._minimap_cells = self._minimap_centres = None
@@ -117,7 +118,7 @@ class Observer:
         view = self.game.screen
         visible = np.flatnonzero(visible)  # flat index (faster gathers than by (env, slot))
         env, slot = np.divmod(visible, world.max_units)
-        offset = view.camera_offset(np.take(world.camera[:, self.player - 1], env, axis=0))
+        offset = view.camera_offset(world.camera[:, self.player - 1]).take(env, axis=0)
         centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0), offset)
         unit, row, col = geometry.footprints(
             centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
@@ -172,7 +173,8 @@ class Observer:
 
     def _draw_units(self, layers, previous, env, slot, row, col, view, names, unit_layers,
                     draw_unit_type):
-        """Clear the unit pixels of last time, draw the top unit of every covered pixel.
+        """Clear the unit pixels of last time not drawn again, draw the top unit of every covered
+        pixel.
 
         Pixels are written through flat indices into `layers` [E, layers, H, W] (one index array
         per write instead of four); returns the flat indices of the drawn pixels in layer 0.
@@ -180,8 +182,6 @@ class Observer:
         world = self.game.world
         plane = view.height * view.width
         cells = layers.reshape(-1)
-        if previous is not None:
-            cells[(previous[:, None] + unit_layers[None, :] * plane).ravel()] = 0
         flat = (env * view.height + row) * view.width + col
         # The covered pixels (in order), how many units cover each, and the key of the top one
         # (from the few covered pixels rather than from every pixel of every layer): each
@@ -189,7 +189,7 @@ class Observer:
         # np.sort of integers: several times faster than np.unique and np.maximum.at), puts a
         # pixel's pairs together with its top unit last.
         span = (DRAW_LEVEL.max() + 1) * world.max_units  # above every draw_priority
-        pair = flat * span + self.draw_priority()[env, slot]
+        pair = flat * span + self.draw_priority().ravel()[env * world.max_units + slot]
         pair.sort()
         covered = pair // span
         last = np.empty(pair.size, bool)  # the last pair of each pixel
@@ -198,10 +198,18 @@ class Observer:
         end = last.nonzero()[0]
         pixel = covered[end]
         best = pair[end] - pixel * span
-        density = np.diff(end, prepend=-1)
+        density = np.empty_like(end)  # pairs per pixel (np.diff(end, prepend=-1), cheaper)
+        density[:1] = end[:1] + 1
+        np.subtract(end[1:], end[:-1], out=density[1:])
         e = pixel // plane
         u = world.flat_index(e, best % world.max_units)  # the top unit
         drawn = pixel + e * (layers.shape[1] - 1) * plane  # the pixel in layer 0 of its env
+        if previous is not None:
+            # Pixels drawn again get every unit layer written below (the unit type, when it is
+            # not drawn, is never written: it stays 0), so only the pixels no unit covers now
+            # are cleared.
+            gone = previous[~_contains(drawn, previous, self._marks(layers))]
+            cells[(gone[:, None] + unit_layers[None, :] * plane).ravel()] = 0
 
         def put(layer, values):
             cells[drawn + layer.index * plane] = values
@@ -230,6 +238,12 @@ class Observer:
             progress = world.build_progress.ravel()[u]
             put(SCREEN.build_progress, np.where(progress < 1.0, progress * 255, 0))
         return drawn
+
+    def _marks(self, layers):
+        """An all-False bool array, one entry per cell of `layers` (kept, and left all False)."""
+        if layers.size not in self._pixel_marks:
+            self._pixel_marks[layers.size] = np.zeros(layers.size, bool)
+        return self._pixel_marks[layers.size]
 
     def _draw_static_screen(self, layers):
         """The ground layers where the camera moved or the ground changed; visibility also where
@@ -425,17 +439,23 @@ class Observer:
         game, world = self.game, self.game.world
         view = game.screen
         p = self.player
-        offset = view.camera_offset(world.camera[:, p - 1])
-        pixel = view.to_pixels(world.pos, offset[:, None, :])
-        on_screen = (visible & (pixel[..., 0] >= 0) & (pixel[..., 0] < view.width)
-                     & (pixel[..., 1] >= 0) & (pixel[..., 1] < view.height))
+        # The screen pixels of the visible units (by flat index env * U + slot: a few of the
+        # slots), and which of them are on the screen.
+        seen = visible.ravel().nonzero()[0]
+        offset = view.camera_offset(world.camera[:, p - 1]).take(seen // world.max_units, axis=0)
+        pixel = view.to_pixels(world.pos.reshape(-1, 2).take(seen, axis=0), offset)
+        inside = ((pixel[:, 0] >= 0) & (pixel[:, 0] < view.width)
+                  & (pixel[:, 1] >= 0) & (pixel[:, 1] < view.height))
+        on_screen = np.zeros(visible.shape, bool)
+        on_screen.ravel()[seen[inside]] = True
         table, count = batch["feature_units"], batch["feature_units_count"]
         limit = table.shape[1]
         table[:, :count.max(initial=0)] = 0
         rank = np.cumsum(on_screen, axis=1) - 1
         # Units by flat index env * U + slot, rows of the table by flat index env * limit + rank
         # (gathers by one index array are several times faster than by two).
-        unit = np.flatnonzero(on_screen & (rank < limit))
+        listed = rank.ravel()[seen[inside]] < limit  # (of the units on the screen, in order)
+        unit = seen[inside][listed]
         env = unit // world.max_units
         row_index = env * limit + rank.ravel()[unit]
         # The rows to write, column by column: [columns, K], so that each column is contiguous
@@ -461,7 +481,7 @@ class Observer:
         rows[FU.energy_ratio] = _ratio(energy, TABLE.max_energy[unit_type])
         rows[FU.display_type] = 1  # visible
         rows[FU.owner] = np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)
-        unit_pixel = np.take(pixel.reshape(-1, 2), unit, axis=0)
+        unit_pixel = pixel[inside][listed]
         rows[FU.x] = np.floor(unit_pixel[:, 0])
         rows[FU.y] = np.floor(unit_pixel[:, 1])
         rows[FU.facing] = of(world.facing)
@@ -515,20 +535,41 @@ def harvesters(world):
     ideal[refinery & (world.build_progress >= 1.0)] = HARVESTERS_PER_REFINERY
     if halls.any():
         fields = world.alive & (world.minerals_left > 0)
-        h_slot, h_ok = compact(halls)
-        f_slot, f_ok = compact(fields)
-        delta = gather(world.pos, h_slot)[:, :, None, :] - gather(world.pos, f_slot)[:, None]
-        near = (np.hypot(delta[..., 0], delta[..., 1]) <= NEAR_TOWN_HALL) & (
-            h_ok[:, :, None] & f_ok[:, None, :])
+        h_slot, h_ok = _compact_halls(halls)
+        f_slot, f_ok = _compact_fields(fields)
+        near = _kept_near_fields(gather(world.pos, h_slot), gather(world.pos, f_slot), h_ok, f_ok)
         e, k = nonzero(h_ok)
         assigned[e, h_slot[e, k]] = (near * gather(on, f_slot)[:, None, :]).sum(axis=2)[e, k]
         ideal[e, h_slot[e, k]] = near.sum(axis=2)[e, k] * HARVESTERS_PER_FIELD
     return assigned, ideal
 
 
+def _near_fields(hall_pos, field_pos, h_ok, f_ok):
+    """[E, H, F] bool: the fields within NEAR_TOWN_HALL of each town hall, from the positions
+    [E, H, 2] and [E, F, 2] of the halls and fields of each game (`compact`ed: h_ok, f_ok)."""
+    delta = hall_pos[:, :, None, :] - field_pos[:, None]
+    return (np.hypot(delta[..., 0], delta[..., 1]) <= NEAR_TOWN_HALL) & (
+        h_ok[:, :, None] & f_ok[:, None, :])
+
+
+# (town halls and mineral fields come and go rarely, and neither moves)
+_compact_halls, _compact_fields = KeptForLast(compact), KeptForLast(compact)
+_kept_near_fields = KeptForLast(_near_fields)
+
+
 def relative(owner, player):
     """pysc2's PlayerRelative of units of `owner` seen by `player`."""
     return np.where(owner == NEUTRAL, _NEUTRAL, np.where(owner == player, _SELF, _ENEMY))
+
+
+def _contains(haystack, values, marks):
+    """[K] bool: is each of `values` [K] in `haystack` (np.isin of integers in [0, marks.size)),
+    through `marks`, an all-False bool array it leaves all False: faster than np.isin's sorting
+    on the few thousand pixels of a layer's units."""
+    marks[haystack] = True
+    found = marks[values]
+    marks[haystack] = False
+    return found
 
 
 def _ratio(value, maximum):

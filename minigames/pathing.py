@@ -21,6 +21,7 @@ from minigames import geometry
 from minigames.world import any_true, points
 
 PATH_SAMPLE = 0.25
+CLIP_MARGIN = 1e-6  # world units (`Pathing.clear_line`)
 CORNER_GAP = 0.05  # world units either side of a corner a unit squeezes through
 MAX_FIELDS = 512  # distance fields kept (each is one float per cell)
 _STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
@@ -172,10 +173,20 @@ class Pathing:
             """[K] -> the value of each sample's segment (np.repeat: faster than a gather)."""
             return np.repeat(values, samples)
 
-        t = (np.arange(end[-1]) - each(first)) / each(np.maximum(samples - 1, 1))
+        # (sample index within its segment / (samples - 1), in floats: the integers are exact
+        # and the division is the one integers would be converted for)
+        t = ((np.arange(end[-1], dtype=np.float64) - each(first.astype(np.float64)))
+             / each(np.maximum(samples - 1, 1).astype(np.float64)))
         x = each(start[:, 0]) + each(delta[:, 0]) * t
         y = each(start[:, 1]) + each(delta[:, 1]) * t
-        row, col = geometry.cell_of_xy(x, y, self.rows, self.cols)
+        # Clipping to the grid (`geometry.cell_of_xy`) changes no sample's cell when the
+        # segments' ends lie inside it (x and y at least CLIP_MARGIN from the edges it clips at,
+        # which the rounding of a sample between two ends stays far below): the usual case.
+        ends = np.concatenate([start, goal])
+        if ends.min() > CLIP_MARGIN and ends.max() < min(self.cols, self.rows) - CLIP_MARGIN:
+            row, col = (self.rows - y).astype(np.int64), x.astype(np.int64)
+        else:
+            row, col = geometry.cell_of_xy(x, y, self.rows, self.cols)
         walkable = self.pathable.ravel()[row * self.cols + col]
         return np.logical_and.reduceat(walkable, first)
 
@@ -192,7 +203,8 @@ class Pathing:
         units, squeeze = units[squeezed], squeeze[squeezed]
         # The two points from the tables (`_squeeze_points`: the same arithmetic, done once).
         inside, through = self._squeeze_inside[squeeze], self._squeeze_through[squeeze]
-        at_corner = np.hypot(start[units, 0] - inside.real, start[units, 1] - inside.imag) < 1e-6
+        off_corner = points(np.ascontiguousarray(start))[units] - inside  # (x, y apart: complex)
+        at_corner = np.hypot(off_corner.real, off_corner.imag) < 1e-6
         points(waypoint)[units] = np.where(at_corner, through, inside)
 
     def waypoints(self, start, goal):

@@ -480,13 +480,21 @@ def _losses(game):
     np.add.at(world.score_cumulative, (env[enemy], killer, column), VALUE[dead_type[enemy]])
 
 
+_IDLE_TIMES = [int(SC.idle_worker_time), int(SC.idle_production_time)]
+
+
 def _score(game, running):
+    """Every idle worker and idle production structure of a player adds a game loop to the
+    player's idle times."""
     world = game.world
     idle_worker = world.alive & world.per_type(TABLE.is_worker) & (world.order_count == 0)
     idle_producer = (world.alive & world.per_type(IS_PRODUCER) & (world.queue_count == 0)
                      & (world.build_progress >= 1.0))
-    for player in (1, 2):
-        own = (world.owner == player) & running[:, None]
-        world.score_cumulative[:, player - 1, SC.idle_worker_time] += (idle_worker & own).sum(1)
-        world.score_cumulative[:, player - 1, SC.idle_production_time] += (
-            idle_producer & own).sum(1)
+    # Both counts of every (game, owner) at once: each idle unit of a running game is counted
+    # in bin (env, owner, producer) (no slot is both: workers are not structures). The counts
+    # are integers, added to the scores as the sums per player and kind were.
+    unit = ((idle_worker | idle_producer) & running[:, None]).ravel().nonzero()[0]
+    bins = ((unit // world.max_units) * 3 + world.owner.ravel()[unit]) * 2 + \
+        idle_producer.ravel()[unit]
+    counts = np.bincount(bins, minlength=world.num_envs * 6).reshape(world.num_envs, 3, 2)
+    world.score_cumulative[:, :, _IDLE_TIMES] += counts[:, 1:]

@@ -185,6 +185,12 @@ class Vision:
             alive, owner, pos = alive[rows], owner[rows], pos[rows]
         if not self.game.map.fog:
             return alive.copy()
-        cell = self.cell_index(*self.cell_of(pos))
-        visible = self.at_cells(rows, player, cell) == VISIBLE
-        return alive & ((owner == player) | (owner == 0) | visible)
+        seen = alive & ((owner == player) | (owner == 0))
+        # Only the other units are looked up in the grids (a few of the slots), by flat index
+        # row * U + slot; positions as x + iy (`world.points`).
+        other = (alive & ~seen).ravel().nonzero()[0]
+        at = points(pos)[other]
+        cell = self.cell_index(*geometry.cell_of_xy(at.real, at.imag, *self.shape))
+        seen.ravel()[other] = self.at_cells(rows[other // alive.shape[1]], player,
+                                            cell) == VISIBLE
+        return seen

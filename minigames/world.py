@@ -355,6 +355,27 @@ def points(array):
     return array.reshape(-1).view(np.complex128)
 
 
+class KeptForLast:
+    """`function(*arrays)`, kept for the last arrays given: for arrays that change rarely between
+    game loops (the town halls and their owners, the solid units) and a result that depends on
+    them alone, equal arrays get the same result (an array, a tuple of arrays or None; the
+    arrays are made read-only, as they are shared)."""
+
+    def __init__(self, function):
+        self.function = function
+        self.arrays = self.result = None
+
+    def __call__(self, *arrays):
+        if self.arrays is None or any(kept.shape != array.shape or np.count_nonzero(kept != array)
+                                      for kept, array in zip(self.arrays, arrays)):
+            self.arrays = [array.copy() for array in arrays]  # (the world's change in place)
+            self.result = self.function(*arrays)
+            for result in (self.result if isinstance(self.result, tuple) else (self.result,)):
+                if result is not None:
+                    result.setflags(write=False)
+        return self.result
+
+
 def compact(mask):
     """Gather the True slots of each row to the front: (slots [E, K], valid [E, K]) with K the
     largest count of any row (slots of invalid entries are 0)."""

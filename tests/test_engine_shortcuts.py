@@ -1,14 +1,16 @@
 """The engine's shortcuts for speed give what the plain computation gives.
 
 Each test checks one shortcut against a direct computation written here: incremental vision
-against vision redrawn from scratch, vision drawn when read against vision drawn every game
-loop, the unit under a clicked pixel against the drawn footprints,
-spaced random points drawn in blocks against drawing them one by one, the store of distance
-fields at any size, distance fields searched one way against fields searched both ways,
-`world.compact` against the True slots of each row, the town halls' compacted slots kept while
-their mask stays equal against compacting afresh, and per-type lookups kept between game loops
-against looking them up afresh; and a unit's squeeze past a corner (read from tables) against
-the points worked out by hand.
+against vision redrawn from scratch, the units seen against the plain rule, vision drawn when
+read against vision drawn every game loop, the unit under a clicked pixel against the drawn
+footprints, unit layers drawn over the last ones against layers drawn afresh, spaced random
+points drawn in blocks against drawing them one by one, a segment's samples checked at once
+against checking them one by one, the store of distance fields at any size, distance fields
+searched one way against fields searched both ways, `world.compact` against the True slots of
+each row, the town halls' compacted slots kept while their mask stays equal against compacting
+afresh, a worker's nearest town hall read from a table of sole halls against the search, and
+per-type lookups kept between game loops against looking them up afresh; and a unit's squeeze
+past a corner (read from tables) against the points worked out by hand.
 """
 import numpy as np
 import pytest
@@ -17,11 +19,11 @@ from scipy.sparse.csgraph import dijkstra
 
 from bench.random_policy import RandomPolicy
 import minigames
-from minigames import combat, economy, geometry, movement, pathing, vision
+from minigames import combat, economy, geometry, movement, observe, pathing, vision
 from minigames.units import TABLE
-from minigames.world import compact
+from minigames.world import KeptForLast, compact
 from minigames.maps.base import MapScript, far_from
-from tests.engine_helpers import empty_game, make_game
+from tests.engine_helpers import empty_game, make_game, run
 
 NEVER = 10 ** 9  # an end loop no test reaches
 
@@ -71,6 +73,27 @@ def test_vision_drawn_when_read_equals_vision_drawn_every_game_loop(map_name):
     assert (every_step.vision.version > 20).all()  # every game's grids changed many times
 
 
+def test_units_seen_are_own_neutral_and_others_on_visible_cells():
+    # `Vision.sees` looks up only the other players' units in the grids; every unit of every
+    # slot must be as the plain rule says, for all games and for some of them.
+    env = minigames.BatchEnv(map_name="Simple64", num_envs=4, seed=0)
+    game, world = env.core, env.core.world
+    # enemy marines in each player 1 base, which it sees
+    world.spawn(np.arange(4), [units.Terran.Marine] * 4, 2, world.camera[:, 0] + [3.0, 3.0])
+    hidden = seen_enemies = 0
+    for step in random_actions(env, seed=3, steps=40):
+        game.apply(*step)
+        run(game, 8)
+        row, col = game.vision.cell_of(world.pos)
+        on_visible = game.vision.grid[np.arange(4)[:, None], 0, row, col] == vision.VISIBLE
+        expected = world.alive & ((world.owner == 1) | (world.owner == 0) | on_visible)
+        np.testing.assert_array_equal(game.vision.sees(1), expected)
+        np.testing.assert_array_equal(game.vision.sees(1, [3, 1]), expected[[3, 1]])
+        hidden += (world.alive & ~expected).sum()
+        seen_enemies += (expected & (world.owner == 2)).sum()
+    assert hidden > 0 and seen_enemies > 0, (hidden, seen_enemies)  # both cases were checked
+
+
 def test_unit_at_a_pixel_is_the_top_unit_of_the_drawn_footprints():
     game = empty_game("DefeatZerglingsAndBanelings", n=3, screen=64)
     rng = np.random.default_rng(3)
@@ -100,6 +123,41 @@ def test_unit_at_a_pixel_is_the_top_unit_of_the_drawn_footprints():
     assert (covering >= 2).sum() > 20  # units overlap: which one is on top matters
 
 
+@pytest.mark.parametrize("cheating_layers", [False, True])
+def test_unit_layers_drawn_over_the_last_ones_equal_layers_drawn_afresh(cheating_layers):
+    # The observer clears only the unit pixels of last time that no unit covers now (the others
+    # are written over). After every step its layers must equal those of an observer that
+    # draws the same game for the first time.
+    game = make_game("Simple64", n=4, screen=64, allow_cheating_layers=cheating_layers)
+    env = minigames.BatchEnv(map_name="Simple64", num_envs=4, seed=0)
+    observer = game.observers[0]
+    drawn_before, again, gone = None, 0, 0
+    for step in random_actions(env, seed=2, steps=25):
+        game.apply(*step)
+        run(game, 8)
+        batch = observer.observe()
+        afresh = observe.Observer(game, 1).observe()
+        for name in ("feature_screen", "feature_minimap"):
+            np.testing.assert_array_equal(batch[name], afresh[name])
+        drawn_now = observer._screen_drawn
+        if drawn_before is not None:
+            kept = np.isin(drawn_before, drawn_now)
+            again, gone = again + kept.sum(), gone + (~kept).sum()
+        drawn_before = drawn_now
+    assert again > 1000 and gone > 100  # pixels were drawn again and pixels were left uncovered
+
+
+def test_contains_through_marks_is_isin():
+    rng = np.random.default_rng(4)
+    marks = np.zeros(600, bool)
+    for size in (0, 1, 7, 300):
+        haystack = rng.integers(0, 600, size)
+        values = rng.integers(0, 600, 200)
+        np.testing.assert_array_equal(observe._contains(haystack, values, marks),
+                                      np.isin(values, haystack))
+        assert not marks.any()  # left as it was given
+
+
 def one_by_one(rng, rect, count, others, min_distance, spacing):
     """The plain loop `MapScript.spaced_points` must match: draw (x, y), keep it when it is far
     enough from `others` and from the points kept before it."""
@@ -124,6 +182,39 @@ def test_spaced_points_drawn_in_blocks_match_drawing_one_by_one():
                                          keep=lambda c: far_from(c, others, 9.0))
         np.testing.assert_array_equal(points, expected)
         assert blocked.random() == plain.random()  # the generator is left where the loop left it
+
+
+def clear_one_by_one(path, start, goal):
+    """The plain loop `Pathing.clear_line` must match for one segment: every sample's cell,
+    clipped to the grid, is pathable."""
+    delta = goal - start
+    samples = int(np.ceil(np.hypot(*delta) / pathing.PATH_SAMPLE)) + 1
+    for j in range(samples):
+        t = j / max(samples - 1, 1)
+        row, col = geometry.cell_of_xy(np.float64(start[0] + delta[0] * t),
+                                       np.float64(start[1] + delta[1] * t), path.rows, path.cols)
+        if not path.pathable[row, col]:
+            return False
+    return True
+
+
+def test_clear_line_equals_checking_each_sample():
+    # Samples are clipped to the grid only when some segment's end lies near or past its edges:
+    # batches well inside it and batches with ends outside must both match the plain loop.
+    rng = np.random.default_rng(5)
+    terrain = rng.random((24, 20)) < 0.9
+    path = pathing.Pathing(terrain)
+    for low, high in ((1.0, 19.0), (-3.0, 27.0), (0.0, 20.0)):
+        start = rng.uniform(low, high, size=(300, 2))
+        goal = start + rng.normal(0, 3, size=(300, 2)) * (rng.random((300, 1)) < 0.9)
+        if low > 0:
+            goal = np.clip(goal, low, high)
+        if low == 0:  # ends on the grid's edges and cell borders
+            start, goal = np.round(start), np.round(goal)
+        clear = path.clear_line(start, goal)
+        np.testing.assert_array_equal(clear, [clear_one_by_one(path, s, g)
+                                              for s, g in zip(start, goal)])
+        assert 30 < clear.sum() < 270  # both outcomes are checked
 
 
 def test_waypoints_do_not_depend_on_the_size_of_the_field_store(monkeypatch):
@@ -182,11 +273,42 @@ def test_compact_gathers_the_true_slots_of_each_row_in_order():
 def test_compact_kept_for_the_last_mask_follows_every_change_of_the_mask():
     rng = np.random.default_rng(1)
     masks = [rng.random((5, 30)) < 0.2 for _ in range(3)]
-    kept = economy._LastCompact()
+    kept = KeptForLast(compact)
     # equal masks in a row, changed ones, one of another shape, and the first one again
     for mask in [masks[0], masks[0], masks[1], masks[2], masks[2][:, :20], masks[0]]:
         for got, expected in zip(kept(mask.copy()), compact(mask)):
             np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError):  # kept results are shared: nobody may write into them
+        kept(masks[0])[0][0, 0] = 1
+
+
+def test_nearest_town_hall_read_from_the_sole_halls_equals_the_search(monkeypatch):
+    # While no player has two town halls in a game, a worker's nearest hall is read from a
+    # table kept for the last halls and owners: it must be the hall the distance search finds,
+    # after every change of the halls or their owners too.
+    env = minigames.BatchEnv(map_name="Simple64", num_envs=3, seed=0)
+    world = env.core.world
+    workers = np.flatnonzero(world.alive & TABLE.is_worker[world.unit_type])
+    halls = world.alive & TABLE.is_townhall[world.unit_type]
+
+    def check(table_used):
+        mask = halls & world.alive
+        assert (economy._sole_town_halls(mask, world.owner) is not None) == table_used
+        kept = economy._nearest_town_hall(world, workers, workers // world.max_units)
+        with monkeypatch.context() as search_only:
+            search_only.setattr(economy, "_sole_town_halls", lambda mask, owner: None)
+            searched = economy._nearest_town_hall(world, workers, workers // world.max_units)
+        np.testing.assert_array_equal(kept, searched)
+        return kept
+
+    assert (check(table_used=True) >= 0).all()
+    second = np.flatnonzero(halls[1] & (world.owner[1] == 2))[0]
+    world.owner[1, second] = 1  # player 1 has both halls of game 1
+    check(table_used=False)
+    world.owner[1, second] = 2
+    check(table_used=True)
+    world.alive[2, np.flatnonzero(halls[2] & (world.owner[2] == 1))] = False
+    assert (check(table_used=True) == -1).sum() == (workers // world.max_units == 2).sum() / 2
 
 
 def test_per_type_lookups_follow_spawns_and_restored_states():

@@ -80,18 +80,23 @@ class Simple64(MapScript):
                     0, np.tile(terrain.ROCKS, (len(rows), 1)))
 
     def ended(self, game):
-        return (self.structures(game, 1) == 0) | (self.structures(game, 2) == 0)
+        lost = self.lost(game)
+        return lost[:, 0] | lost[:, 1]
 
     def outcome(self, game):
         """[E, 2] +1 win, -1 loss, 0 tie (or not over) for players 1 and 2."""
-        lost = np.stack([self.structures(game, 1) == 0, self.structures(game, 2) == 0], axis=1)
+        lost = self.lost(game)
         return np.where(lost, -1, np.where(lost[:, ::-1], 1, 0))
 
     @staticmethod
-    def structures(game, player):
+    def lost(game):
+        """[E, 2] bool: players 1 and 2 have no structure left."""
         world = game.world
-        return (world.alive & (world.owner == player)
-                & world.per_type(TABLE.is_structure)).sum(axis=1)
+        # (one pass for both players, every game loop: each structure marks (env, owner))
+        structure = (world.alive & world.per_type(TABLE.is_structure)).ravel().nonzero()[0]
+        has = np.zeros((world.num_envs, 3), bool)  # owners 0 (neutral), 1, 2
+        has.ravel()[(structure // world.max_units) * 3 + world.owner.ravel()[structure]] = True
+        return ~has[:, 1:]
 
 
 def worker_arc(centre, towards, count=START_WORKERS, distance=3.75):
