@@ -45,32 +45,38 @@ for _function in F:
 
 
 def carried_out(interface, player, rows, function_ids, values, point, under):
-    """Carry out the commands of rows [R] (`point` [R, 2] world, `under` [R] unit slot or -1).
+    """Carry out the commands of rows [R] (`point` [R, 2] world, `under` [R] slot of the unit
+    under a screen point, -1 where none or the point is not on the screen).
 
     Returns ([R] bool: some unit took the command, [R] ActionResult code of a refused one)."""
     taken = np.zeros(len(rows), bool)
     error = np.zeros(len(rows), np.int64)
-    for function_id in np.unique(function_ids).tolist():  # ints, compared faster than IntEnums
-        r = np.flatnonzero(function_ids == function_id)
-        takers = _takers(interface, player, rows[r], function_id)
+    # One call per handler for all its functions (every Build_*, every Train_*, ...): each game
+    # gives one command, and a game's command touches that game alone, so the order in which the
+    # games' commands are carried out changes nothing.
+    handler_of = _HANDLER_INDEX[function_ids]
+    for handler in np.unique(handler_of).tolist():
+        r = np.flatnonzero(handler_of == handler)
+        takers = _takers(interface, player, rows[r], function_ids[r])
         queued = values[r, actions.TYPES.queued.id, 0] == 1
-        taken[r], error[r] = _HANDLERS[function_id](
-            interface.game, rows[r], takers, point[r], under[r], queued, function_id)
+        taken[r], error[r] = _HANDLERS[handler](
+            interface.game, rows[r], takers, point[r], under[r], queued, function_ids[r])
     return taken, error
 
 
-def _takers(interface, player, rows, function_id):
-    """[R, U] the selected own units of rows that offer the function: finished units with it on
-    their command card; for Cancel, structures under construction; for Cancel_Last, structures
-    with units in their queue (the cancel buttons are not on the cards of the unit data)."""
+def _takers(interface, player, rows, function_ids):
+    """[R, U] the selected own units of rows that offer their row's function: finished units with
+    it on their command card; for Cancel, structures under construction; for Cancel_Last,
+    structures with units in their queue (the cancel buttons are not on the cards of the unit
+    data). (The rows given share one handler: all cancels or none.)"""
     world = interface.game.world
     own = world.selected[rows, player - 1] & world.alive[rows] & (world.owner[rows] == player)
     finished = world.build_progress[rows] >= 1.0
-    if function_id == CANCEL:
+    if function_ids[0] == CANCEL:
         return own & ~finished & TABLE.is_structure[world.unit_type[rows]]
-    if function_id == CANCEL_LAST:
+    if function_ids[0] == CANCEL_LAST:
         return own & finished & (world.queue_count[rows] > 0)
-    return own & finished & interface.functions[world.unit_type[rows], function_id]
+    return own & finished & interface.functions[world.unit_type[rows], function_ids[:, None]]
 
 
 def smart(game, env, slot, target, point, queued):
@@ -140,53 +146,50 @@ def _one_per_row(takers, key):
     return r, slot
 
 
-def _gather(game, rows, takers, point, under, queued, function_id):
+def _gather(game, rows, takers, point, under, queued, function_ids):
     r, slot = nonzero(takers)
     errors = economy.gather(game, rows[r], slot, under[r], queued[r])
     return _outcome(r, errors, len(rows))
 
 
-def _return(game, rows, takers, point, under, queued, function_id):
+def _return(game, rows, takers, point, under, queued, function_ids):
     r, slot = nonzero(takers & economy.carries(game.world)[rows])
     errors = economy.return_cargo(game, rows[r], slot, queued[r])
     return _outcome(r, errors, len(rows))
 
 
-def _build(game, rows, takers, point, under, queued, function_id):
+def _build(game, rows, takers, point, under, queued, function_ids):
     world = game.world
     delta = world.pos[rows] - point[:, None, :]
     r, slot = _one_per_row(takers, np.hypot(delta[..., 0], delta[..., 1]))
-    errors = production.build(game, rows[r], slot,
-                              np.full(len(r), int(production.BUILD_FUNCTIONS[function_id])),
-                              point[r], target=under[r], queued=queued[r])
+    errors = production.build(game, rows[r], slot, _MADE[function_ids[r]], point[r],
+                              target=under[r], queued=queued[r])
     return _outcome(r, errors, len(rows))
 
 
-def _train(game, rows, takers, point, under, queued, function_id):
+def _train(game, rows, takers, point, under, queued, function_ids):
     world = game.world
     key = world.queue_count[rows] * world.max_units + np.arange(world.max_units)
     r, slot = _one_per_row(takers, key)
-    errors = production.train(game, rows[r], slot,
-                              np.full(len(r), int(production.TRAIN_FUNCTIONS[function_id])))
+    errors = production.train(game, rows[r], slot, _MADE[function_ids[r]])
     return _outcome(r, errors, len(rows))
 
 
-def _rally(game, rows, takers, point, under, queued, function_id):
+def _rally(game, rows, takers, point, under, queued, function_ids):
     r, slot = nonzero(takers)
-    on_screen = actions.FUNCTIONS[function_id].function_type is actions.cmd_screen
-    target = under[r] if on_screen else np.full(len(r), -1)
+    target = under[r]  # (-1 on the minimap: a rally there names no unit)
     errors = production.set_rally(game, rows[r], slot, point[r], np.where(target == slot, -1,
                                                                          target))
     return _outcome(r, errors, len(rows))
 
 
-def _cancel(game, rows, takers, point, under, queued, function_id):
+def _cancel(game, rows, takers, point, under, queued, function_ids):
     r, slot = nonzero(takers)
     errors = production.cancel_construction(game, rows[r], slot)
     return _outcome(r, errors, len(rows))
 
 
-def _cancel_last(game, rows, takers, point, under, queued, function_id):
+def _cancel_last(game, rows, takers, point, under, queued, function_ids):
     world = game.world
     r, slot = _one_per_row(takers, -world.queue_count[rows] * world.max_units
                            + np.arange(world.max_units))
@@ -194,7 +197,14 @@ def _cancel_last(game, rows, takers, point, under, queued, function_id):
     return _outcome(r, errors, len(rows))
 
 
-_HANDLERS = {GATHER: _gather, RETURN: _return, CANCEL_LAST: _cancel_last, CANCEL: _cancel,
-             **{f: _build for f in production.BUILD_FUNCTIONS},
-             **{f: _train for f in production.TRAIN_FUNCTIONS},
-             **{f: _rally for f in RALLY_FUNCTIONS}}
+# The handlers, and each handled function's index among them.
+_HANDLERS = (_gather, _return, _cancel_last, _cancel, _build, _train, _rally)
+_HANDLER_INDEX = np.full(len(F), -1)
+for _handler, _functions in zip(_HANDLERS, (
+        [GATHER], [RETURN], [CANCEL_LAST], [CANCEL], production.BUILD_FUNCTIONS,
+        production.TRAIN_FUNCTIONS, RALLY_FUNCTIONS)):
+    _HANDLER_INDEX[list(_functions)] = _HANDLERS.index(_handler)
+# Train_* and Build_* -> the unit type they make.
+_MADE = np.zeros(len(F), np.int64)
+for _function, _unit_type in production.MAKES.items():
+    _MADE[_function] = _unit_type

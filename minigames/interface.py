@@ -71,6 +71,9 @@ for _function, _order, _layer in (
         (F.HoldPosition_quick, Order.HOLD, NO_POINT), (F.Stop_quick, Order.NONE, NO_POINT)):
     COMMAND_ORDER[_function.id] = _order
     COMMAND_LAYER[_function.id] = _layer
+# The functions that click a unit on the screen: select_point and the commands on a screen point.
+CLICKS_SCREEN = COMMAND_LAYER == SCREEN_POINT
+CLICKS_SCREEN[F.select_point.id] = True
 # Army units (select_army, food_army): units with supply that are neither workers nor structures.
 IS_ARMY = ~TABLE.is_structure & ~TABLE.is_worker & (TABLE.supply > 0)
 IS_COMMAND = np.zeros(len(F), bool)
@@ -223,9 +226,17 @@ class Interface:
         function_ids = command_card.GENERAL[function_ids]
         executed = function_ids != int(F.no_op.id)
         refused = np.zeros(len(function_ids), np.int64)  # ActionResult codes
+        # The unit under the screen point of every game that clicks the screen, looked up in one
+        # go: a game takes one action, and reads the unit before its action changes anything (the
+        # other games' actions leave it alone), so this is what each handler would read.
+        under = np.full(len(function_ids), -1)
+        clicks = np.flatnonzero(CLICKS_SCREEN[function_ids])
+        if clicks.size:
+            under[clicks] = self._unit_under(player, clicks, values[clicks, SCREEN_ARG])
         handlers = {  # by int id: numpy compares ints faster than pysc2's IntEnum ids
             int(F.move_camera.id): self._move_camera,
-            int(F.select_point.id): self._select_point,
+            int(F.select_point.id): lambda player, rows, values: self._select_point(
+                player, rows, values, under[rows]),
             int(F.select_rect.id): self._select_rect,
             int(F.select_control_group.id): self._control_group,
             int(F.select_unit.id): self._select_unit,
@@ -241,11 +252,16 @@ class Interface:
             taken, refused[rows] = command_card.cancel_queued(
                 self.game, player, rows, values[rows, T.build_queue_id.id, 0])
             executed[rows[~taken]] = False
+        # The commands' points, likewise in one go (commands without one get 0, as before).
+        rows = np.flatnonzero(COMMAND_LAYER[function_ids] != NO_POINT)
+        point = np.zeros((len(function_ids), 2))
+        point[rows] = self._command_points(player, rows, function_ids[rows], values[rows])
         for is_kind, carry_out in ((IS_COMMAND, self._commands),
                                    (command_card.HANDLED, self._economy_commands)):
             rows = np.flatnonzero(is_kind[function_ids])
             if rows.size:
-                taken, refused[rows] = carry_out(player, rows, function_ids[rows], values[rows])
+                taken, refused[rows] = carry_out(player, rows, function_ids[rows], values[rows],
+                                                 point[rows], under[rows])
                 executed[rows[~taken]] = False
         rows = np.flatnonzero(executed)
         self._record(self.pending_actions, self.pending_count, rows, p, given[rows])
@@ -270,10 +286,10 @@ class Interface:
         unit = self.game.observers[player - 1].unit_at(rows, pixels)
         return np.where(inside, unit, -1)
 
-    def _select_point(self, player, rows, values):
+    def _select_point(self, player, rows, values, unit):
+        """`unit` [R]: the slot of the unit under each row's point (-1: none)."""
         world = self.game.world
         act = values[:, T.select_point_act.id, 0]
-        unit = self._unit_under(player, rows, values[:, T.screen.id])
         hit = np.zeros((len(rows), world.max_units), bool)
         found = unit >= 0
         hit[np.flatnonzero(found), unit[found]] = True
@@ -384,32 +400,28 @@ class Interface:
 
     # Commands.
     def _command_points(self, player, rows, function_ids, values):
-        """([R, 2] world point of each row's command, [R] slot of the unit under a screen
-        point or -1)."""
+        """[R, 2] world point of each row's command (0 for commands without one)."""
         world = self.game.world
         layer = COMMAND_LAYER[function_ids]
         point = np.zeros((len(rows), 2))
-        under = np.full(len(rows), -1)
         on_screen = np.flatnonzero(layer == SCREEN_POINT)
         if on_screen.size:
-            screen_rows = rows[on_screen]
-            offset = self.game.screen.camera_offset(world.camera[screen_rows, player - 1])
-            pixels = values[on_screen, SCREEN_ARG]
-            point[on_screen] = self.game.screen.to_world(pixels.astype(np.float64), offset)
-            under[on_screen] = self._unit_under(player, screen_rows, pixels)
+            offset = self.game.screen.camera_offset(world.camera[rows[on_screen], player - 1])
+            point[on_screen] = self.game.screen.to_world(
+                values[on_screen, SCREEN_ARG].astype(np.float64), offset)
         on_minimap = np.flatnonzero(layer == MINIMAP_POINT)
         point[on_minimap] = self.game.minimap.to_world(
             values[on_minimap, MINIMAP_ARG].astype(np.float64))
-        return point, under
+        return point
 
-    def _economy_commands(self, player, rows, function_ids, values):
+    def _economy_commands(self, player, rows, function_ids, values, point, under):
         """Workers' and structures' commands (`minigames.command_card`); ([R] taken, [R] codes)."""
-        point, under = self._command_points(player, rows, function_ids, values)
         return command_card.carried_out(self, player, rows, function_ids, values, point, under)
 
-    def _commands(self, player, rows, function_ids, values):
-        """Give each row's command to its selected own units that offer it; ([R] bool: taken,
-        [R] ActionResult codes, all 0: these commands are never refused)."""
+    def _commands(self, player, rows, function_ids, values, point, under):
+        """Give each row's command to its selected own units that offer it (`point` [R, 2] world,
+        `under` [R] unit slot or -1); ([R] bool: taken, [R] ActionResult codes, all 0: these
+        commands are never refused)."""
         world = self.game.world
         takers = (world.selected[rows, player - 1] & self._own(player, rows)
                   & (world.build_progress[rows] >= 1.0)
@@ -418,7 +430,6 @@ class Interface:
         env = rows[r]
         function = function_ids[r]
         layer = COMMAND_LAYER[function_ids]
-        point, under = self._command_points(player, rows, function_ids, values)
         point = np.where((layer[r] == NO_POINT)[:, None], world.pos[env, slot],
                          movement.clamp_to_playable(
                              self.game, point[r] + _formation_offsets(world, r, env, slot,
