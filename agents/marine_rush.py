@@ -30,12 +30,14 @@ it sees rather than on the game loop (DART, Laskey et al. 2017, injects noise in
 demonstrator for the same reason). The pause never falls between a selection and its command.
 
 A refused build (`action_result`) is ordered again at once (at another free spot when the spot
-was at fault), instead of after BUILD_WAIT steps (the SCV is not walking anywhere). With
-probability EARLY_BUILD per step it orders a building when its minerals are short of the cost by
-at most EARLY_MINERALS: the game refuses the order (NotEnoughMinerals) and the recorded games show
-the recovery, ordering it again once the minerals suffice. An imitator needs that: its own orders
-come early or at a bad spot now and then, and an SL agent that never saw a refused build waited
-for the building forever (README, Simple64). The labels stay the demonstrator's own choices.
+was at fault), instead of after BUILD_WAIT steps (the SCV is not walking anywhere).
+
+With probability EARLY_BUILD per step (default 0) it orders a building when its minerals are short
+of the cost by at most EARLY_MINERALS: the game refuses the order (NotEnoughMinerals) and the
+recorded games show the recovery, ordering it again once the minerals suffice, with the
+demonstrator's own choices as the labels. The SL agent's lost games began with a refused build it
+then waited for forever; trained with 0.2 in half its games it lost fewer games but tied more (it
+went on building Supply Depots), the same win rate in all (README, Simple64), so it is off.
 
 With probability BUILD_NOISE (default 0) a Build command's point is moved by up to
 BUILD_NOISE_UNITS world units in x and y (uniform on whole pixels), so that some builds are
@@ -67,7 +69,7 @@ class MarineRush(BuildMarines):
     RALLY_FRACTION = 0.2  # of the way from the own base to the enemy's
     BUILD_NOISE = 0.0   # chance a Build command's point is moved (see the docstring)
     BUILD_NOISE_UNITS = 3.0  # by up to this many world units in x and y
-    EARLY_BUILD = 0.2  # chance, per step, of ordering a building up to EARLY_MINERALS early
+    EARLY_BUILD = 0.0  # chance, per step, of ordering a building up to EARLY_MINERALS early (see the docstring)
     EARLY_MINERALS = 50
 
     def reset(self):
@@ -89,8 +91,11 @@ class MarineRush(BuildMarines):
         """The minerals pay for it, or with probability EARLY_BUILD they are short by at most
         EARLY_MINERALS (the game refuses the order, see the docstring)."""
         minerals = self.player.minerals
-        return minerals >= cost or (minerals >= cost - self.EARLY_MINERALS
-                                    and np.random.random() < self.EARLY_BUILD)
+        if minerals >= cost:
+            return True
+        # (no draw when it is off, so the games are those of the demonstrator without it)
+        return (self.EARLY_BUILD > 0 and minerals >= cost - self.EARLY_MINERALS
+                and np.random.random() < self.EARLY_BUILD)
 
     def placement(self, spot):
         """The free spot, or with probability BUILD_NOISE a point up to BUILD_NOISE_UNITS away
