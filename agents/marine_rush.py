@@ -69,7 +69,7 @@ class MarineRush(BuildMarines):
     RALLY_FRACTION = 0.2  # of the way from the own base to the enemy's
     BUILD_NOISE = 0.0   # chance a Build command's point is moved (see the docstring)
     BUILD_NOISE_UNITS = 3.0  # by up to this many world units in x and y
-    EARLY_BUILD = 0.0  # chance, per step, of ordering a building up to EARLY_MINERALS early (see the docstring)
+    EARLY_BUILD = 0.0  # chance per step of ordering a building EARLY_MINERALS early (docstring)
     EARLY_MINERALS = 50
 
     def reset(self):
