@@ -51,8 +51,8 @@ from pysc2.lib import features
 from s2clientprotocol import error_pb2
 
 from minigames.units import TABLE
-from minigames.world import (MAX_ORDERS, KeptForLast, Order, Phase, any_true, compact,
-                             gather as gather_rows, points)
+from minigames.world import (MAX_ORDERS, OWNERS, KeptForLast, Order, Phase, any_true, compact,
+                             gather as gather_rows, owner_key, points)
 
 MINERALS_PER_TRIP = 5
 GAS_PER_TRIP = 4
@@ -371,13 +371,13 @@ def _finish_returns(world, env, slot):
 
 
 def _sole_halls(halls, owner):
-    """The one town hall of each (game, owner), when no owner has two in a game: [E * 3] flat
-    index at env * 3 + owner (-1: none), or None when one has (`halls`, `owner`: [E, U])."""
+    """The one town hall of each (game, owner), when no owner has two in a game: [E * OWNERS]
+    flat index at `owner_key` (-1: none), or None when one has (`halls`, `owner`: [E, U])."""
     hall = halls.ravel().nonzero()[0]
-    key = (hall // halls.shape[1]) * 3 + owner.ravel()[hall]
+    key = owner_key(hall, owner)
     if np.unique(key).size < key.size:
         return None
-    sole = np.full(halls.shape[0] * 3, -1, np.int64)
+    sole = np.full(halls.shape[0] * OWNERS, -1, np.int64)
     sole[key] = hall
     return sole
 
@@ -395,7 +395,7 @@ def _nearest_town_hall(world, unit, env):
     if sole is not None:
         # No owner has two halls in a game: a worker's own hall, if any, is the nearest (the
         # search below finds it too, every other hall being at infinity).
-        return sole[env * 3 + world.owner.ravel()[unit]]
+        return sole[owner_key(unit, world.owner)]
     h_slot, h_ok = _compact_town_halls(halls)
     if h_slot.shape[1] == 0:
         return np.full(len(unit), -1, np.int64)

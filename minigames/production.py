@@ -49,7 +49,8 @@ from s2clientprotocol import error_pb2
 
 from minigames import economy, placement
 from minigames.units import TABLE
-from minigames.world import MAX_ORDERS, QUEUE_SIZE, Order, Phase, Rally, any_true, nonzero
+from minigames.world import (MAX_ORDERS, OWNERS, QUEUE_SIZE, Order, Phase, Rally, any_true,
+                             nonzero, owner_key)
 
 F = actions.FUNCTIONS
 SC = features.ScoreCumulative
@@ -494,7 +495,7 @@ def _score(game, running):
     # in bin (env, owner, producer) (no slot is both: workers are not structures). The counts
     # are integers, added to the scores as the sums per player and kind were.
     unit = ((idle_worker | idle_producer) & running[:, None]).ravel().nonzero()[0]
-    bins = ((unit // world.max_units) * 3 + world.owner.ravel()[unit]) * 2 + \
-        idle_producer.ravel()[unit]
-    counts = np.bincount(bins, minlength=world.num_envs * 6).reshape(world.num_envs, 3, 2)
+    bins = owner_key(unit, world.owner) * 2 + idle_producer.ravel()[unit]
+    counts = np.bincount(bins, minlength=world.num_envs * OWNERS * 2).reshape(
+        world.num_envs, OWNERS, 2)
     world.score_cumulative[:, :, _IDLE_TIMES] += counts[:, 1:]

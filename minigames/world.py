@@ -23,6 +23,7 @@ import numpy as np
 from minigames.units import TABLE
 
 NEUTRAL = 0
+OWNERS = 3  # neutral (0) and players 1 and 2
 MAX_ORDERS = 8  # a command queued beyond this many orders is dropped
 NUM_CONTROL_GROUPS = 10
 QUEUE_SIZE = 5  # a structure's training queue
@@ -331,6 +332,12 @@ class World:
         for name, value in state.items():
             getattr(self, name)[...] = value
         self._types_version += 1
+
+
+def owner_key(unit, owner):
+    """[K] flat index env * OWNERS + owner of units `unit` [K] (flat indices env * U + slot),
+    `owner` [E, U]: one bin per (game, owner), for counting or marking them all at once."""
+    return (unit // owner.shape[1]) * OWNERS + owner.ravel()[unit]
 
 
 def any_true(array):

@@ -20,6 +20,7 @@ from pysc2.lib import units
 from minigames.maps import simple64_terrain as terrain
 from minigames.maps.base import MapScript
 from minigames.units import TABLE
+from minigames.world import OWNERS, owner_key
 
 COMMAND_CENTER = int(units.Terran.CommandCenter)  # ints: numpy compares them faster than IntEnums
 SCV = int(units.Terran.SCV)
@@ -94,8 +95,8 @@ class Simple64(MapScript):
         world = game.world
         # (one pass for both players, every game loop: each structure marks (env, owner))
         structure = (world.alive & world.per_type(TABLE.is_structure)).ravel().nonzero()[0]
-        has = np.zeros((world.num_envs, 3), bool)  # owners 0 (neutral), 1, 2
-        has.ravel()[(structure // world.max_units) * 3 + world.owner.ravel()[structure]] = True
+        has = np.zeros((world.num_envs, OWNERS), bool)  # owners 0 (neutral), 1, 2
+        has.ravel()[owner_key(structure, world.owner)] = True
         return ~has[:, 1:]
 
 
