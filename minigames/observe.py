@@ -88,6 +88,11 @@ class Observer:
         self.batch = None
         self._screen_drawn = None  # flat indices (layer 0) of the unit pixels drawn last time
         self._minimap_drawn = None
+        # Each unit's footprint on either layer, kept while its disc stays the same.
+        slots = game.num_envs * game.world.max_units
+        self._screen_kept = geometry.KeptFootprints(slots, game.screen.width, game.screen.height)
+        self._minimap_kept = geometry.KeptFootprints(slots, game.minimap.width,
+                                                     game.minimap.height)
         self._pixel_marks = {}  # layers' size -> all-False bool scratch array (`_contains`)
         # Map cells under every pixel: (row, col, inside the map), [E, H, W] each; the screen's
         # follow the camera (`_static_camera`).
@@ -113,16 +118,15 @@ class Observer:
         return np.where(owner == NEUTRAL, 0, level) * world.max_units + np.arange(world.max_units)
 
     def _screen_footprints(self, visible):
-        """(env, slot, row, col) of the screen pixels covered by the units `visible` [E, U]."""
+        """(unit, row, col) of the screen pixels covered by the units `visible` [E, U] (units by
+        flat index env * U + slot)."""
         world = self.game.world
         view = self.game.screen
         visible = np.flatnonzero(visible)  # flat index (faster gathers than by (env, slot))
-        env, slot = np.divmod(visible, world.max_units)
-        offset = view.camera_offset(world.camera[:, self.player - 1]).take(env, axis=0)
+        offset = view.camera_offset(world.camera[:, self.player - 1]).take(
+            visible // world.max_units, axis=0)
         centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0), offset)
-        unit, row, col = geometry.footprints(
-            centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
-        return env[unit], slot[unit], row, col
+        return self._screen_kept(visible, centre, view.radius_pixels(world.radius.ravel()[visible]))
 
     def unit_at(self, rows, pixels):
         """[R] slot of the top unit drawn at screen pixel (x, y) [R, 2] of environments `rows`
@@ -163,18 +167,18 @@ class Observer:
         return batch
 
     def _minimap_footprints(self, visible):
+        """(unit, row, col) of the minimap pixels covered by the units `visible` [E, U]."""
         world = self.game.world
         view = self.game.minimap
         visible = np.flatnonzero(visible)  # flat index env * U + slot
         centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0))
-        unit, row, col = geometry.footprints(
-            centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
-        return (*np.divmod(visible[unit], world.max_units), row, col)
+        return self._minimap_kept(visible, centre,
+                                  view.radius_pixels(world.radius.ravel()[visible]))
 
-    def _draw_units(self, layers, previous, env, slot, row, col, view, names, unit_layers,
+    def _draw_units(self, layers, previous, unit, row, col, view, names, unit_layers,
                     draw_unit_type):
         """Clear the unit pixels of last time not drawn again, draw the top unit of every covered
-        pixel.
+        pixel (pixels (row, col) covered by units `unit`, flat indices env * U + slot).
 
         Pixels are written through flat indices into `layers` [E, layers, H, W] (one index array
         per write instead of four); returns the flat indices of the drawn pixels in layer 0.
@@ -182,14 +186,14 @@ class Observer:
         world = self.game.world
         plane = view.height * view.width
         cells = layers.reshape(-1)
-        flat = (env * view.height + row) * view.width + col
+        flat = (unit // world.max_units * view.height + row) * view.width + col
         # The covered pixels (in order), how many units cover each, and the key of the top one
         # (from the few covered pixels rather than from every pixel of every layer): each
         # (pixel, unit) pair as one number pixel * span + the unit's draw priority, sorted (one
         # np.sort of integers: several times faster than np.unique and np.maximum.at), puts a
         # pixel's pairs together with its top unit last.
         span = (DRAW_LEVEL.max() + 1) * world.max_units  # above every draw_priority
-        pair = flat * span + self.draw_priority().ravel()[env * world.max_units + slot]
+        pair = flat * span + self.draw_priority().ravel()[unit]
         pair.sort()
         covered = pair // span
         last = np.empty(pair.size, bool)  # the last pair of each pixel

@@ -1,16 +1,17 @@
 """The engine's shortcuts for speed give what the plain computation gives.
 
-Each test checks one shortcut against a direct computation written here: incremental vision
-against vision redrawn from scratch, the units seen against the plain rule, vision drawn when
-read against vision drawn every game loop, the unit under a clicked pixel against the drawn
-footprints, unit layers drawn over the last ones against layers drawn afresh, spaced random
-points drawn in blocks against drawing them one by one, a segment's samples checked at once
-against checking them one by one, the store of distance fields at any size, distance fields
-searched one way against fields searched both ways, `world.compact` against the True slots of
-each row, the town halls' compacted slots kept while their mask stays equal against compacting
-afresh, a worker's nearest town hall read from a table of sole halls against the search, and
-per-type lookups kept between game loops against looking them up afresh; and a unit's squeeze
-past a corner (read from tables) against the points worked out by hand.
+Each test checks one shortcut against a direct computation written here: incremental vision against
+vision redrawn from scratch, the units seen against the plain rule, vision drawn when read against
+vision drawn every game loop, the unit under a clicked pixel against the drawn footprints,
+footprints kept for unchanged discs against footprints worked out afresh, unit layers drawn over
+the last ones against layers drawn afresh, spaced random points drawn in blocks against drawing
+them one by one, a segment's samples checked at once against checking them one by one, the store of
+distance fields at any size, distance fields searched one way against fields searched both ways,
+`world.compact` against the True slots of each row, the town halls' compacted slots kept while
+their mask stays equal against compacting afresh, a worker's nearest town hall read from a table of
+sole halls against the search, and per-type lookups kept between game loops against looking them up
+afresh; and a unit's squeeze past a corner (read from tables) against the points worked out by
+hand.
 """
 import numpy as np
 import pytest
@@ -145,6 +146,27 @@ def test_unit_layers_drawn_over_the_last_ones_equal_layers_drawn_afresh(cheating
             again, gone = again + kept.sum(), gone + (~kept).sum()
         drawn_before = drawn_now
     assert again > 1000 and gone > 100  # pixels were drawn again and pixels were left uncovered
+
+
+def test_footprints_kept_for_unchanged_discs_equal_footprints_worked_out_afresh():
+    # Each call some discs move, grow, appear or go; the pixels given must be those of
+    # `footprints` for the discs of this call (as a set: the order may differ).
+    rng = np.random.default_rng(5)
+    slots, width, height = 40, 32, 24
+    kept = geometry.KeptFootprints(slots, width, height)
+    centre = rng.uniform(-3, 35, (slots, 2))
+    radius = rng.choice([0.3, 0.7, 1.0, 2.5, 4.0], slots)
+    for call in range(30):
+        moved = rng.random(slots) < 0.2
+        centre[moved] = rng.uniform(-3, 35, (moved.sum(), 2))
+        grown = rng.random(slots) < 0.05
+        radius[grown] = rng.choice([0.3, 0.7, 1.0, 2.5, 4.0], grown.sum())
+        shown = np.flatnonzero(rng.random(slots) < 0.8)  # the units given this call
+        slot, row, col = kept(shown, centre[shown], radius[shown])
+        unit, fresh_row, fresh_col = geometry.footprints(centre[shown], radius[shown], width,
+                                                         height)
+        got = sorted(zip(slot.tolist(), row.tolist(), col.tolist()))
+        assert got == sorted(zip(shown[unit].tolist(), fresh_row.tolist(), fresh_col.tolist()))
 
 
 def test_contains_through_marks_is_isin():
