@@ -168,26 +168,37 @@ class Pathing:
         samples = np.ceil(length / PATH_SAMPLE).astype(np.int64) + 1
         end = np.cumsum(samples)
         first = end - samples  # each segment's first sample
-
-        def each(values):
-            """[K] -> the value of each sample's segment (np.repeat: faster than a gather)."""
-            return np.repeat(values, samples)
-
-        # (sample index within its segment / (samples - 1), in floats: the integers are exact
-        # and the division is the one integers would be converted for)
-        t = ((np.arange(end[-1], dtype=np.float64) - each(first.astype(np.float64)))
-             / each(np.maximum(samples - 1, 1).astype(np.float64)))
-        x = each(start[:, 0]) + each(delta[:, 0]) * t
-        y = each(start[:, 1]) + each(delta[:, 1]) * t
+        # What each sample needs of its segment, repeated for every sample in one call (rows:
+        # first sample, samples - 1 (at least 1), start x and y, delta x and y; [6, samples]).
+        per_segment = np.empty((6, len(start)))
+        per_segment[0] = first
+        per_segment[1] = np.maximum(samples - 1, 1)
+        per_segment[2:4] = start.T
+        per_segment[4:6] = delta.T
+        each = per_segment.repeat(samples, axis=1)
+        # t = (sample index within its segment) / (samples - 1), in floats (the integers are
+        # exact and the division is the one integers would be converted for); then x and y
+        # (rows 4 and 5 of `each`, overwritten) = start + delta * t, both in one operation.
+        t = np.arange(end[-1], dtype=np.float64)
+        t -= each[0]
+        t /= each[1]
+        xy = each[4:6]
+        xy *= t
+        xy += each[2:4]
+        x, y = xy
         # Clipping to the grid (`geometry.cell_of_xy`) changes no sample's cell when the
         # segments' ends lie inside it (x and y at least CLIP_MARGIN from the edges it clips at,
         # which the rounding of a sample between two ends stays far below): the usual case.
         ends = np.concatenate([start, goal])
         if ends.min() > CLIP_MARGIN and ends.max() < min(self.cols, self.rows) - CLIP_MARGIN:
-            row, col = (self.rows - y).astype(np.int64), x.astype(np.int64)
+            np.subtract(self.rows, y, out=y)  # (the row is the integer part of rows - y)
+            cell = xy.astype(np.int64)
+            index = cell[1] * self.cols
+            index += cell[0]
         else:
             row, col = geometry.cell_of_xy(x, y, self.rows, self.cols)
-        walkable = self.pathable.ravel()[row * self.cols + col]
+            index = row * self.cols + col
+        walkable = self.pathable.ravel()[index]
         return np.logical_and.reduceat(walkable, first)
 
     def _squeeze(self, start, waypoint, units, row, col, step):
