@@ -269,13 +269,14 @@ class Observer:
             for cached, new in zip(self._screen_cells, cells):
                 cached[rows] = new
             self._static_camera = camera.copy()
+        # (the games as masks, OR-ed: their indices are those np.union1d would give, cheaper)
         version = game.ground.version
         if self._static_version is not None:
-            rows = np.union1d(rows, np.flatnonzero(self._static_version != version))
-        self._sample(layers, rows, self._screen_cells, SCREEN, ground=True)
+            moved |= self._static_version != version
+        self._sample(layers, moved.nonzero()[0], self._screen_cells, SCREEN, ground=True)
         if self._screen_vision is not None:
-            rows = np.union1d(rows, np.flatnonzero(self._screen_vision != game.vision.version))
-        self._sample(layers, rows, self._screen_cells, SCREEN, ground=False)
+            moved |= self._screen_vision != game.vision.version
+        self._sample(layers, moved.nonzero()[0], self._screen_cells, SCREEN, ground=False)
         self._static_version = version.copy()
         self._screen_vision = game.vision.version.copy()
 
@@ -330,8 +331,11 @@ class Observer:
         if rows.size == 0:
             return
         game = self.game
+        # `rows` are sorted and distinct: all of them are every environment (the usual case for
+        # visibility), whose arrays are taken whole (a view) instead of gathered row by row.
+        games = slice(None) if rows.size == game.num_envs else rows
         cell, inside, vision_cell = cells
-        inside = inside[rows]
+        inside = inside[games]
         on_map = np.count_nonzero(inside) == inside.size  # (most screens): nothing to mask
 
         def masked(values):
@@ -339,16 +343,16 @@ class Observer:
 
         # Gathers by flat index (one index array instead of two to four: faster).
         if ground:
-            cell = cell[rows]
-            layers[rows, names.height_map.index] = masked(game.height_grid.ravel()[cell])
+            cell = cell[games]
+            layers[games, names.height_map.index] = masked(game.height_grid.ravel()[cell])
             height, width = game.vision.shape
             env_cell = rows[:, None, None] * (height * width) + cell
             for layer, grid in ((names.pathable, game.ground.pathable),
                                 (names.buildable, game.ground.buildable)):
-                layers[rows, layer.index] = masked(grid.ravel()[env_cell])
+                layers[games, layer.index] = masked(grid.ravel()[env_cell])
         else:
-            visibility = game.vision.at_cells(rows, self.player, vision_cell[rows])
-            layers[rows, names.visibility_map.index] = masked(visibility)
+            visibility = game.vision.at_cells(rows, self.player, vision_cell[games])
+            layers[games, names.visibility_map.index] = masked(visibility)
 
     # ----------------------------------------------------------------------- vectors
     def _vectors(self, batch):
