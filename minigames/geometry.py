@@ -170,7 +170,7 @@ class KeptFootprints:
     def __call__(self, slot, centre, radius):
         """(slot, row, col) of the pixels covered by the discs of units `slot` [K] (centres [K, 2]
         in continuous pixel coordinates, radii [K] in pixels): what `footprints` gives, with
-        the unit's slot instead of its index into K, in another order."""
+        the unit's slot instead of its index into K, in another order (read-only arrays)."""
         centre = np.ascontiguousarray(centre, np.float64)
         at = centre.reshape(-1).view(np.complex128)  # (x, y) as x + iy: one comparison for both
         same = (self._centre[slot] == at) & (self._radius[slot] == radius)
@@ -183,6 +183,8 @@ class KeptFootprints:
         self._drawn = (np.concatenate([last_slot[keep], slot[new][unit]]),
                        np.concatenate([last_row[keep], row]),
                        np.concatenate([last_col[keep], col]))
+        for kept_pixels in self._drawn:  # (read-only: they are kept for the next call)
+            kept_pixels.setflags(write=False)
         self._centre[:] = complex(np.nan, np.nan)
         self._centre[slot] = at
         self._radius[slot] = radius
