@@ -94,6 +94,7 @@ class Observer:
         self._minimap_kept = geometry.KeptFootprints(slots, game.minimap.width,
                                                      game.minimap.height)
         self._pixel_marks = {}  # layers' size -> all-False bool scratch array (`_contains`)
+        self._unit_marks_kept = None  # all-False bool scratch array, one per slot
         # Map cells under every pixel: (row, col, inside the map), [E, H, W] each; the screen's
         # follow the camera (`_static_camera`).
         self._screen_cells = self._minimap_cells = self._minimap_centres = None
@@ -215,33 +216,51 @@ class Observer:
             gone = previous[~_contains(drawn, previous, self._marks(layers))]
             cells[(gone[:, None] + unit_layers[None, :] * plane).ravel()] = 0
 
-        def put(layer, values):
-            cells[drawn + layer.index * plane] = values
-
-        unit_type = world.unit_type.ravel()[u]
-        owner = world.owner.ravel()[u]
+        # The layers' values of each top unit, worked out once per unit (a few hundred) rather
+        # than once per pixel (thousands), as rows [layers written, top units] of the layers'
+        # dtype (the cast a write into them makes); each pixel takes its top unit's column, and
+        # all are written by one index array.
+        marks = self._unit_marks()
+        marks[u] = True
+        top = marks.nonzero()[0]  # the top units (flat indices, each once)
+        marks[top] = False
+        column = np.empty(marks.size, np.int64)
+        column[top] = np.arange(top.size)
+        unit_type, owner = world.unit_type.ravel()[top], world.owner.ravel()[top]
         p = self.player
-        put(names.player_id, np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner))
-        put(names.player_relative, relative(owner, p))
-        put(names.selected, world.selected[:, p - 1].ravel()[u])
+        values = [(names.player_id, np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)),
+                  (names.player_relative, relative(owner, p)),
+                  (names.selected, world.selected[:, p - 1].ravel()[top])]
         if draw_unit_type:
-            put(names.unit_type, unit_type)
+            values.append((names.unit_type, unit_type))
         if names is SCREEN:
-            health, max_health = world.health.ravel()[u], TABLE.max_health[unit_type]
-            put(SCREEN.unit_hit_points, np.ceil(health))
-            put(SCREEN.unit_hit_points_ratio, _ratio(health, max_health))
-            energy, max_energy = world.energy.ravel()[u], TABLE.max_energy[unit_type]
-            put(SCREEN.unit_energy, energy)
-            put(SCREEN.unit_energy_ratio, _ratio(energy, max_energy))
-            shields, max_shields = world.shields.ravel()[u], TABLE.max_shield[unit_type]
-            put(SCREEN.unit_shields, shields)
-            put(SCREEN.unit_shields_ratio, _ratio(shields, max_shields))
-            put(SCREEN.unit_density, density)
-            put(SCREEN.unit_density_aa, np.minimum(16 * density, 255))
-            put(SCREEN.active, world.order_count.ravel()[u] > 0)
-            progress = world.build_progress.ravel()[u]
-            put(SCREEN.build_progress, np.where(progress < 1.0, progress * 255, 0))
+            health, max_health = world.health.ravel()[top], TABLE.max_health[unit_type]
+            energy, max_energy = world.energy.ravel()[top], TABLE.max_energy[unit_type]
+            shields, max_shields = world.shields.ravel()[top], TABLE.max_shield[unit_type]
+            progress = world.build_progress.ravel()[top]
+            values += [(SCREEN.unit_hit_points, np.ceil(health)),
+                       (SCREEN.unit_hit_points_ratio, _ratio(health, max_health)),
+                       (SCREEN.unit_energy, energy),
+                       (SCREEN.unit_energy_ratio, _ratio(energy, max_energy)),
+                       (SCREEN.unit_shields, shields),
+                       (SCREEN.unit_shields_ratio, _ratio(shields, max_shields)),
+                       (SCREEN.active, world.order_count.ravel()[top] > 0),
+                       (SCREEN.build_progress, np.where(progress < 1.0, progress * 255, 0))]
+        of_unit = np.empty((len(values), top.size), layers.dtype)
+        for row, (_, value) in enumerate(values):
+            of_unit[row] = value
+        offset = np.array([layer.index for layer, _ in values]) * plane
+        cells[(offset[:, None] + drawn).ravel()] = of_unit.take(column[u], axis=1).ravel()
+        if names is SCREEN:  # (the pixel's own counts)
+            cells[drawn + SCREEN.unit_density.index * plane] = density
+            cells[drawn + SCREEN.unit_density_aa.index * plane] = np.minimum(16 * density, 255)
         return drawn
+
+    def _unit_marks(self):
+        """An all-False bool array, one entry per unit slot (kept, and to be left all False)."""
+        if self._unit_marks_kept is None:
+            self._unit_marks_kept = np.zeros(self.game.world.alive.size, bool)
+        return self._unit_marks_kept
 
     def _marks(self, layers):
         """An all-False bool array, one entry per cell of `layers` (kept, and left all False)."""
