@@ -26,6 +26,10 @@ CORNER_GAP = 0.05  # world units either side of a corner a unit squeezes through
 MAX_FIELDS = 512  # distance fields kept (each is one float per cell)
 _STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 STEPS = np.array(_STEPS)  # [8, (row step, column step)]
+# A field's way down from a cell (`Pathing._ways_down`) besides a step index into STEPS: no
+# neighbour is nearer the goal, so the unit heads for the goal itself (STAY), or no path reaches
+# it and it stays where it is (STUCK).
+STAY, STUCK = len(_STEPS), len(_STEPS) + 1
 
 
 class Pathing:
@@ -40,6 +44,9 @@ class Pathing:
         # last read of each entry (the entry read least recently is replaced first).
         self._max_fields = MAX_FIELDS
         self._store = None
+        # [max_fields, rows * cols] int8: each field's way down from every cell (`_ways_down`),
+        # worked out with the field.
+        self._way_down = None
         self._field_of_cell = np.full(self.rows * self.cols, -1, np.int64)
         self._cell_of_field = np.full(self._max_fields, -1, np.int64)
         self._last_read = np.full(self._max_fields, -1, np.int64)
@@ -60,6 +67,10 @@ class Pathing:
                        & open_cells[row * self.cols + (col + dc) % self.cols])
         self._squeezes = ((dr != 0) & (dc != 0) & ~beside_open).ravel()
         self._squeeze_inside, self._squeeze_through = self._squeeze_points(row, col)
+        # [rows * cols, 8]: the flat index of the cell one step STEPS[s] from each cell, clipped
+        # to the grid (the neighbours `_ways_down` compares).
+        self._neighbour = (np.minimum(np.maximum(row + dr, 0), self.rows - 1) * self.cols
+                           + np.minimum(np.maximum(col + dc, 0), self.cols - 1))
 
     def _squeeze_points(self, row, col):
         """[rows * cols * 8] complex x + iy, at c * 8 + s as `_squeezes`: the points a unit that
@@ -129,6 +140,7 @@ class Pathing:
         each computed on first use."""
         if self._store is None:
             self._store = np.empty((self._max_fields, self.rows, self.cols))
+            self._way_down = np.empty((self._max_fields, self.rows * self.cols), np.int8)
         self._reads += 1
         index = self._field_of_cell[cells]
         self._last_read[index[index >= 0]] = self._reads  # (these are not replaced below)
@@ -143,10 +155,21 @@ class Pathing:
                 # search makes a transposed copy of the graph on every call)
                 self._store[entry] = dijkstra(self._graph, directed=True,
                                               indices=cell).reshape(self.rows, self.cols)
+                self._way_down[entry] = self._ways_down(self._store[entry].ravel())
                 self._field_of_cell[cell], self._cell_of_field[entry] = entry, cell
                 self._last_read[entry] = self._reads
             index[missing] = self._field_of_cell[cell]
         return index
+
+    def _ways_down(self, field):
+        """[rows * cols] int8: where a unit in each cell heads on the distance field `field`
+        [rows * cols]: the index into STEPS of its neighbour nearest the goal (the first of
+        equals), when that is nearer than its own cell; else STAY, or STUCK when no path reaches
+        its cell (the field is inf there)."""
+        ahead = field[self._neighbour]  # [cells, 8]
+        best = ahead.argmin(axis=1)
+        better = np.take_along_axis(ahead, best[:, None], axis=1)[:, 0] < field
+        return np.where(better, best, np.where(np.isfinite(field), STAY, STUCK)).astype(np.int8)
 
     def _goal_chunks(self, cells):
         """Groups of units (index arrays into `cells` [K], their goal cells) whose goals number
@@ -229,26 +252,23 @@ class Pathing:
             return waypoint
         goal_cells = goal_cells[detour]
         row, col = self.cell_of(start[detour])
-        next_row = np.minimum(np.maximum(row[:, None] + STEPS[:, 0], 0), self.rows - 1)
-        next_col = np.minimum(np.maximum(col[:, None] + STEPS[:, 1], 0), self.cols - 1)
-        # Each unit's distance field (one per goal cell, a few per loop), read from the store in
-        # chunks of units whose goals' fields are all in it at once.
-        ahead, here = np.empty((len(detour), len(_STEPS))), np.empty(len(detour))
+        # Each unit's way down its goal's field (one field per goal cell, a few per loop), read
+        # in chunks of units whose goals' fields are all in the store at once.
+        way = np.empty(len(detour), np.int8)
+        cells = self.rows * self.cols
         for units in self._goal_chunks(goal_cells):
             field = self.field_indices(goal_cells[units])
             # (by flat index field * cells + row * cols + col: one index array, faster)
-            store, cells = self._store.ravel(), self.rows * self.cols
-            ahead[units] = store[(field * cells)[:, None] + next_row[units] * self.cols
-                                 + next_col[units]]
-            here[units] = store[field * cells + row[units] * self.cols + col[units]]
-        best = ahead.argmin(axis=1)
-        better = ahead[np.arange(len(detour)), best] < here
-        stuck = ~better & ~np.isfinite(here)
-        moving = better.nonzero()[0]
-        best = best[moving]  # index into STEPS of each moving unit's next cell
+            way[units] = self._way_down.ravel()[field * cells + row[units] * self.cols
+                                                + col[units]]
+        moving = (way < STAY).nonzero()[0]
+        stuck = way == STUCK
+        best = way[moving].astype(np.int64)  # index into STEPS of each moving unit's next cell
+        next_row = np.minimum(np.maximum(row[moving] + STEPS[best, 0], 0), self.rows - 1)
+        next_col = np.minimum(np.maximum(col[moving] + STEPS[best, 1], 0), self.cols - 1)
         # (the next cell's centre, as `centre_of`, written column by column)
-        waypoint[detour[moving], 0] = next_col[moving, best] + 0.5
-        waypoint[detour[moving], 1] = self.rows - next_row[moving, best] - 0.5
+        waypoint[detour[moving], 0] = next_col + 0.5
+        waypoint[detour[moving], 1] = self.rows - next_row - 0.5
         self._squeeze(start, waypoint, detour[moving], row[moving], col[moving], best)
         waypoint[detour[stuck]] = start[detour[stuck]]  # no path: stay
         return waypoint

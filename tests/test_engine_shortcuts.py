@@ -6,12 +6,12 @@ vision drawn every game loop, the unit under a clicked pixel against the drawn f
 footprints kept for unchanged discs against footprints worked out afresh, unit layers drawn over
 the last ones against layers drawn afresh, spaced random points drawn in blocks against drawing
 them one by one, a segment's samples checked at once against checking them one by one, the store of
-distance fields at any size, distance fields searched one way against fields searched both ways,
-`world.compact` against the True slots of each row, the town halls' compacted slots kept while
-their mask stays equal against compacting afresh, a worker's nearest town hall read from a table of
-sole halls against the search, and per-type lookups kept between game loops against looking them up
-afresh; and a unit's squeeze past a corner (read from tables) against the points worked out by
-hand.
+distance fields at any size, a field's ways down from every cell against the neighbours compared
+cell by cell, distance fields searched one way against fields searched both ways, `world.compact`
+against the True slots of each row, the town halls' compacted slots kept while their mask stays
+equal against compacting afresh, a worker's nearest town hall read from a table of sole halls
+against the search, and per-type lookups kept between game loops against looking them up afresh;
+and a unit's squeeze past a corner (read from tables) against the points worked out by hand.
 """
 import numpy as np
 import pytest
@@ -250,6 +250,27 @@ def test_waypoints_do_not_depend_on_the_size_of_the_field_store(monkeypatch):
     small = pathing.Pathing(terrain)
     np.testing.assert_array_equal(small.waypoints(start, goal), expected)
     assert (small._cell_of_field >= 0).sum() == 3
+
+
+def test_ways_down_a_field_equal_the_nearest_neighbour_worked_out_cell_by_cell():
+    terrain = np.ones((12, 16), bool)
+    terrain[2:10, 7] = False  # a wall to walk around
+    terrain[0, :3] = terrain[11, 13:] = False
+    terrain[5, 14] = False  # a pathable cell cut off from the rest
+    terrain[4:7, 13] = terrain[4:7, 15] = terrain[4, 14] = terrain[6, 14] = False
+    paths = pathing.Pathing(terrain)
+    rows, cols = terrain.shape
+    for goal in (0 * cols + 5, 6 * cols + 2, 5 * cols + 14):
+        field = dijkstra(paths._graph, directed=True, indices=goal)
+        ways = paths._ways_down(field)
+        for row in range(rows):
+            for col in range(cols):
+                ahead = [field[min(max(row + dr, 0), rows - 1) * cols
+                               + min(max(col + dc, 0), cols - 1)] for dr, dc in pathing.STEPS]
+                here = field[row * cols + col]
+                expected = (int(np.argmin(ahead)) if min(ahead) < here
+                            else pathing.STAY if np.isfinite(here) else pathing.STUCK)
+                assert ways[row * cols + col] == expected, (goal, row, col)
 
 
 def test_a_squeeze_heads_just_inside_its_cell_then_just_inside_the_next():
