@@ -224,13 +224,13 @@ class Pathing:
         walkable = self.pathable.ravel()[index]
         return np.logical_and.reduceat(walkable, first)
 
-    def _squeeze(self, start, waypoint, units, row, col, step):
+    def _squeeze(self, start, waypoint, units, cell, step):
         """Units whose next cell is diagonal past a blocked cell (one or both of the two cells
         beside the step) pass through the cells' shared corner: first to a point just inside
         their own cell (CORNER_GAP from the corner), then, from there, to a point just inside
-        the next cell, so no position on the way lies on a blocked cell. (`step`: each unit's
-        index into STEPS.)"""
-        squeeze = (row * self.cols + col) * len(STEPS) + step  # index into the squeeze tables
+        the next cell, so no position on the way lies on a blocked cell. (`cell`: each unit's
+        cell, flat index row * cols + col; `step`: its index into STEPS.)"""
+        squeeze = cell * len(STEPS) + step  # index into the squeeze tables
         squeezed = self._squeezes[squeeze]
         if not any_true(squeezed):
             return
@@ -251,24 +251,23 @@ class Pathing:
         if detour.size == 0:
             return waypoint
         goal_cells = goal_cells[detour]
-        row, col = self.cell_of(start[detour])
+        cell = self.flat_cell(start[detour])
         # Each unit's way down its goal's field (one field per goal cell, a few per loop), read
         # in chunks of units whose goals' fields are all in the store at once.
         way = np.empty(len(detour), np.int8)
-        cells = self.rows * self.cols
         for units in self._goal_chunks(goal_cells):
             field = self.field_indices(goal_cells[units])
-            # (by flat index field * cells + row * cols + col: one index array, faster)
-            way[units] = self._way_down.ravel()[field * cells + row[units] * self.cols
-                                                + col[units]]
+            # (by flat index field * cells + cell: one index array, faster)
+            way[units] = self._way_down.ravel()[field * (self.rows * self.cols) + cell[units]]
         moving = (way < STAY).nonzero()[0]
         stuck = way == STUCK
         best = way[moving].astype(np.int64)  # index into STEPS of each moving unit's next cell
-        next_row = np.minimum(np.maximum(row[moving] + STEPS[best, 0], 0), self.rows - 1)
-        next_col = np.minimum(np.maximum(col[moving] + STEPS[best, 1], 0), self.cols - 1)
+        cell = cell[moving]
+        next_row, next_col = np.divmod(self._neighbour.ravel()[cell * len(STEPS) + best],
+                                       self.cols)
         # (the next cell's centre, as `centre_of`, written column by column)
         waypoint[detour[moving], 0] = next_col + 0.5
         waypoint[detour[moving], 1] = self.rows - next_row - 0.5
-        self._squeeze(start, waypoint, detour[moving], row[moving], col[moving], best)
+        self._squeeze(start, waypoint, detour[moving], cell, best)
         waypoint[detour[stuck]] = start[detour[stuck]]  # no path: stay
         return waypoint

@@ -281,7 +281,7 @@ def test_a_squeeze_heads_just_inside_its_cell_then_just_inside_the_next():
     up_right, right = 2, 4  # pathing.STEPS[2] = (-1, 1), STEPS[4] = (0, 1): no squeeze
     start = np.array([[0.5, 0.5], [1 - gap, 1 - gap], [0.5, 0.5]])  # the last: a straight step
     waypoint = np.full((3, 2), -7.0)
-    paths._squeeze(start, waypoint, np.arange(3), np.array([2, 2, 2]), np.array([0, 0, 0]),
+    paths._squeeze(start, waypoint, np.arange(3), np.array([2, 2, 2]) * 3 + 0,  # cell (2, 0)
                    np.array([up_right, up_right, right]))
     np.testing.assert_allclose(waypoint, [[1 - gap, 1 - gap], [1 + gap, 1 + gap], [-7, -7]])
 
