@@ -247,8 +247,8 @@ class Observer:
                        (SCREEN.active, world.order_count.ravel()[top] > 0),
                        (SCREEN.build_progress, np.where(progress < 1.0, progress * 255, 0))]
         of_unit = np.empty((len(values), top.size), layers.dtype)
-        for row, (_, value) in enumerate(values):
-            of_unit[row] = value
+        for layer_row, (_, value) in enumerate(values):
+            of_unit[layer_row] = value
         offset = np.array([layer.index for layer, _ in values]) * plane
         cells[(offset[:, None] + drawn).ravel()] = of_unit.take(column[u], axis=1).ravel()
         if names is SCREEN:  # (the pixel's own counts)
