@@ -71,6 +71,12 @@ class Pathing:
         # to the grid (the neighbours `_ways_down` compares).
         self._neighbour = (np.minimum(np.maximum(row + dr, 0), self.rows - 1) * self.cols
                            + np.minimum(np.maximum(col + dc, 0), self.cols - 1))
+        # The cells that are pathable or next to one (flat indices) and their neighbours: on the
+        # field of a pathable goal (`waypoints` asks for no other), any other cell and its
+        # neighbours are unreachable (no step leads to an unpathable cell), so a unit there is
+        # stuck; only these cells need comparing.
+        self._near_open = (open_cells | open_cells[self._neighbour].any(axis=1)).nonzero()[0]
+        self._near_open_neighbour = self._neighbour[self._near_open]
 
     def _squeeze_points(self, row, col):
         """[rows * cols * 8] complex x + iy, at c * 8 + s as `_squeezes`: the points a unit that
@@ -163,13 +169,18 @@ class Pathing:
 
     def _ways_down(self, field):
         """[rows * cols] int8: where a unit in each cell heads on the distance field `field`
-        [rows * cols]: the index into STEPS of its neighbour nearest the goal (the first of
-        equals), when that is nearer than its own cell; else STAY, or STUCK when no path reaches
-        its cell (the field is inf there)."""
-        ahead = field[self._neighbour]  # [cells, 8]
+        [rows * cols] of a pathable goal: the index into STEPS of its neighbour nearest the goal
+        (the first of equals), when that is nearer than its own cell; else STAY, or STUCK when
+        no path reaches its cell (the field is inf there), as every cell away from open ground
+        (`_near_open`)."""
+        ways = np.full(field.size, STUCK, np.int8)
+        near_open = self._near_open
+        ahead = field[self._near_open_neighbour]  # [cells near open ground, 8]
         best = ahead.argmin(axis=1)
-        better = np.take_along_axis(ahead, best[:, None], axis=1)[:, 0] < field
-        return np.where(better, best, np.where(np.isfinite(field), STAY, STUCK)).astype(np.int8)
+        here = field[near_open]
+        better = np.take_along_axis(ahead, best[:, None], axis=1)[:, 0] < here
+        ways[near_open] = np.where(better, best, np.where(np.isfinite(here), STAY, STUCK))
+        return ways
 
     def _goal_chunks(self, cells):
         """Groups of units (index arrays into `cells` [K], their goal cells) whose goals number

@@ -256,11 +256,12 @@ def test_ways_down_a_field_equal_the_nearest_neighbour_worked_out_cell_by_cell()
     terrain = np.ones((12, 16), bool)
     terrain[2:10, 7] = False  # a wall to walk around
     terrain[0, :3] = terrain[11, 13:] = False
-    terrain[5, 14] = False  # a pathable cell cut off from the rest
+    terrain[8:, :4] = False  # a block whose inner cells lie away from open ground
+    # pathable cell (5, 14) cut off from the rest
     terrain[4:7, 13] = terrain[4:7, 15] = terrain[4, 14] = terrain[6, 14] = False
     paths = pathing.Pathing(terrain)
     rows, cols = terrain.shape
-    for goal in (0 * cols + 5, 6 * cols + 2, 5 * cols + 14):
+    for goal in (0 * cols + 5, 6 * cols + 2, 5 * cols + 14):  # (pathable, as waypoints asks)
         field = dijkstra(paths._graph, directed=True, indices=goal)
         ways = paths._ways_down(field)
         for row in range(rows):
