@@ -152,6 +152,45 @@ def footprints(centre, radius, width, height):
     return unit, row, col
 
 
+class KeptFootprints:
+    """`footprints` of units known by a lasting index (a slot, by flat index env * U + slot),
+    keeping each unit's pixels for the next call: a disc's pixels depend on its centre and
+    radius alone, so the units whose centre and radius are those of the last call (most of a
+    game's units between two observations: fields, structures, units that stood still) get the
+    pixels they got then, and only the others are worked out again."""
+
+    def __init__(self, slots, width, height):
+        self.width, self.height = width, height
+        # Each slot's disc at the last call, its centre as x + iy (NaN: none drawn), and the
+        # pixels drawn then: (slot, row, col).
+        self._centre = np.full(slots, complex(np.nan, np.nan))
+        self._radius = np.zeros(slots)
+        self._drawn = (np.zeros(0, np.int64),) * 3
+
+    def __call__(self, slot, centre, radius):
+        """(slot, row, col) of the pixels covered by the discs of units `slot` [K] (centres [K, 2]
+        in continuous pixel coordinates, radii [K] in pixels): what `footprints` gives, with
+        the unit's slot instead of its index into K, in another order (read-only arrays)."""
+        centre = np.ascontiguousarray(centre, np.float64)
+        at = centre.reshape(-1).view(np.complex128)  # (x, y) as x + iy: one comparison for both
+        same = (self._centre[slot] == at) & (self._radius[slot] == radius)
+        kept = np.zeros(len(self._centre), bool)
+        kept[slot[same]] = True
+        last_slot, last_row, last_col = self._drawn
+        keep = kept[last_slot]
+        new = (~same).nonzero()[0]
+        unit, row, col = footprints(centre[new], radius[new], self.width, self.height)
+        self._drawn = (np.concatenate([last_slot[keep], slot[new][unit]]),
+                       np.concatenate([last_row[keep], row]),
+                       np.concatenate([last_col[keep], col]))
+        for kept_pixels in self._drawn:  # (read-only: they are kept for the next call)
+            kept_pixels.setflags(write=False)
+        self._centre[:] = complex(np.nan, np.nan)
+        self._centre[slot] = at
+        self._radius[slot] = radius
+        return self._drawn
+
+
 @functools.lru_cache(maxsize=None)
 def _square(reach):
     """The square of pixels within `reach` of a unit's pixel: ([2 reach + 1] offsets along an

@@ -126,9 +126,7 @@ def tick(game, running, intents):
     _separate(game, intents, kind)
     moved = world.alive & (points(world.pos) != points(before)).reshape(world.alive.shape)
     moved_units = moved.ravel().nonzero()[0]  # flat indices env * U + slot
-    _keep_inside(game, moved_units)
-    if game.pathing is not None:
-        _keep_on_ground(game, moved_units, before)
+    _keep_on_map(game, moved_units, before)
     world.awake = moved
 
     after = pos.take(unit, axis=0) - goal
@@ -258,26 +256,22 @@ def _push(world, unit, shift_x, shift_y):
     np.add.at(points(world.pos), unit, shift)
 
 
-def _keep_inside(game, unit):
-    """Units `unit` (flat indices env * U + slot) are moved back into the playable area (as
-    `clamp_to_playable`)."""
+def _keep_on_map(game, unit, before):
+    """Units `unit` (flat indices env * U + slot, units that moved) are moved back into the
+    playable area (as `clamp_to_playable`); on maps with cliffs, one that a step or a push would
+    put on an unpathable cell then slides along it: it keeps the part of the move along x, or
+    else along y, that stays on pathable ground, or stays where it was (`before`)."""
     world = game.world
     x0, y0, x1, y1 = game.map.playable
     radius = world.radius.ravel()[unit]
-    pos = world.pos.reshape(-1)  # x of unit u at 2u, y at 2u + 1
+    end = points(world.pos)[unit]  # (x, y) as x + iy: see world.points (a copy)
     # (one axis at a time: numpy is slow on [K, 2] arrays broadcast against [2] bounds)
-    for axis, low, high in ((0, x0, x1), (1, y0, y1)):
-        coordinate = unit * 2 + axis
-        pos[coordinate] = np.minimum(np.maximum(pos[coordinate], low + radius), high - radius)
-
-
-def _keep_on_ground(game, unit, before):
-    """A unit of `unit` (flat indices env * U + slot, units that moved) that a step or a push
-    would put on an unpathable cell (a cliff) slides along it: it keeps the part of the move
-    along x, or else along y, that stays on pathable ground, or stays where it was."""
-    world = game.world
+    end.real = np.minimum(np.maximum(end.real, x0 + radius), x1 - radius)
+    end.imag = np.minimum(np.maximum(end.imag, y0 + radius), y1 - radius)
+    points(world.pos)[unit] = end
     pathing = game.pathing
-    end = points(world.pos)[unit]  # (x, y) as x + iy: see world.points
+    if pathing is None:
+        return
     end_row, end_col = geometry.cell_of_xy(end.real, end.imag, pathing.rows, pathing.cols)
     open_cells = pathing.pathable.ravel()
     off = ~open_cells[end_row * pathing.cols + end_col]

@@ -88,7 +88,13 @@ class Observer:
         self.batch = None
         self._screen_drawn = None  # flat indices (layer 0) of the unit pixels drawn last time
         self._minimap_drawn = None
+        # Each unit's footprint on either layer, kept while its disc stays the same.
+        slots = game.num_envs * game.world.max_units
+        self._screen_kept = geometry.KeptFootprints(slots, game.screen.width, game.screen.height)
+        self._minimap_kept = geometry.KeptFootprints(slots, game.minimap.width,
+                                                     game.minimap.height)
         self._pixel_marks = {}  # layers' size -> all-False bool scratch array (`_contains`)
+        self._unit_marks_kept = None  # all-False bool scratch array, one per slot
         # Map cells under every pixel: (row, col, inside the map), [E, H, W] each; the screen's
         # follow the camera (`_static_camera`).
         self._screen_cells = self._minimap_cells = self._minimap_centres = None
@@ -113,16 +119,15 @@ class Observer:
         return np.where(owner == NEUTRAL, 0, level) * world.max_units + np.arange(world.max_units)
 
     def _screen_footprints(self, visible):
-        """(env, slot, row, col) of the screen pixels covered by the units `visible` [E, U]."""
+        """(unit, row, col) of the screen pixels covered by the units `visible` [E, U] (units by
+        flat index env * U + slot)."""
         world = self.game.world
         view = self.game.screen
         visible = np.flatnonzero(visible)  # flat index (faster gathers than by (env, slot))
-        env, slot = np.divmod(visible, world.max_units)
-        offset = view.camera_offset(world.camera[:, self.player - 1]).take(env, axis=0)
+        offset = view.camera_offset(world.camera[:, self.player - 1]).take(
+            visible // world.max_units, axis=0)
         centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0), offset)
-        unit, row, col = geometry.footprints(
-            centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
-        return env[unit], slot[unit], row, col
+        return self._screen_kept(visible, centre, view.radius_pixels(world.radius.ravel()[visible]))
 
     def unit_at(self, rows, pixels):
         """[R] slot of the top unit drawn at screen pixel (x, y) [R, 2] of environments `rows`
@@ -163,18 +168,18 @@ class Observer:
         return batch
 
     def _minimap_footprints(self, visible):
+        """(unit, row, col) of the minimap pixels covered by the units `visible` [E, U]."""
         world = self.game.world
         view = self.game.minimap
         visible = np.flatnonzero(visible)  # flat index env * U + slot
         centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0))
-        unit, row, col = geometry.footprints(
-            centre, view.radius_pixels(world.radius.ravel()[visible]), view.width, view.height)
-        return (*np.divmod(visible[unit], world.max_units), row, col)
+        return self._minimap_kept(visible, centre,
+                                  view.radius_pixels(world.radius.ravel()[visible]))
 
-    def _draw_units(self, layers, previous, env, slot, row, col, view, names, unit_layers,
+    def _draw_units(self, layers, previous, unit, row, col, view, names, unit_layers,
                     draw_unit_type):
         """Clear the unit pixels of last time not drawn again, draw the top unit of every covered
-        pixel.
+        pixel (pixels (row, col) covered by units `unit`, flat indices env * U + slot).
 
         Pixels are written through flat indices into `layers` [E, layers, H, W] (one index array
         per write instead of four); returns the flat indices of the drawn pixels in layer 0.
@@ -182,14 +187,14 @@ class Observer:
         world = self.game.world
         plane = view.height * view.width
         cells = layers.reshape(-1)
-        flat = (env * view.height + row) * view.width + col
+        flat = (unit // world.max_units * view.height + row) * view.width + col
         # The covered pixels (in order), how many units cover each, and the key of the top one
         # (from the few covered pixels rather than from every pixel of every layer): each
         # (pixel, unit) pair as one number pixel * span + the unit's draw priority, sorted (one
         # np.sort of integers: several times faster than np.unique and np.maximum.at), puts a
         # pixel's pairs together with its top unit last.
         span = (DRAW_LEVEL.max() + 1) * world.max_units  # above every draw_priority
-        pair = flat * span + self.draw_priority().ravel()[env * world.max_units + slot]
+        pair = flat * span + self.draw_priority().ravel()[unit]
         pair.sort()
         covered = pair // span
         last = np.empty(pair.size, bool)  # the last pair of each pixel
@@ -211,33 +216,51 @@ class Observer:
             gone = previous[~_contains(drawn, previous, self._marks(layers))]
             cells[(gone[:, None] + unit_layers[None, :] * plane).ravel()] = 0
 
-        def put(layer, values):
-            cells[drawn + layer.index * plane] = values
-
-        unit_type = world.unit_type.ravel()[u]
-        owner = world.owner.ravel()[u]
+        # The layers' values of each top unit, worked out once per unit (a few hundred) rather
+        # than once per pixel (thousands), as rows [layers written, top units] of the layers'
+        # dtype (the cast a write into them makes); each pixel takes its top unit's column, and
+        # all are written by one index array.
+        marks = self._unit_marks()
+        marks[u] = True
+        top = marks.nonzero()[0]  # the top units (flat indices, each once)
+        marks[top] = False
+        column = np.empty(marks.size, np.int64)
+        column[top] = np.arange(top.size)
+        unit_type, owner = world.unit_type.ravel()[top], world.owner.ravel()[top]
         p = self.player
-        put(names.player_id, np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner))
-        put(names.player_relative, relative(owner, p))
-        put(names.selected, world.selected[:, p - 1].ravel()[u])
+        values = [(names.player_id, np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)),
+                  (names.player_relative, relative(owner, p)),
+                  (names.selected, world.selected[:, p - 1].ravel()[top])]
         if draw_unit_type:
-            put(names.unit_type, unit_type)
+            values.append((names.unit_type, unit_type))
         if names is SCREEN:
-            health, max_health = world.health.ravel()[u], TABLE.max_health[unit_type]
-            put(SCREEN.unit_hit_points, np.ceil(health))
-            put(SCREEN.unit_hit_points_ratio, _ratio(health, max_health))
-            energy, max_energy = world.energy.ravel()[u], TABLE.max_energy[unit_type]
-            put(SCREEN.unit_energy, energy)
-            put(SCREEN.unit_energy_ratio, _ratio(energy, max_energy))
-            shields, max_shields = world.shields.ravel()[u], TABLE.max_shield[unit_type]
-            put(SCREEN.unit_shields, shields)
-            put(SCREEN.unit_shields_ratio, _ratio(shields, max_shields))
-            put(SCREEN.unit_density, density)
-            put(SCREEN.unit_density_aa, np.minimum(16 * density, 255))
-            put(SCREEN.active, world.order_count.ravel()[u] > 0)
-            progress = world.build_progress.ravel()[u]
-            put(SCREEN.build_progress, np.where(progress < 1.0, progress * 255, 0))
+            health, max_health = world.health.ravel()[top], TABLE.max_health[unit_type]
+            energy, max_energy = world.energy.ravel()[top], TABLE.max_energy[unit_type]
+            shields, max_shields = world.shields.ravel()[top], TABLE.max_shield[unit_type]
+            progress = world.build_progress.ravel()[top]
+            values += [(SCREEN.unit_hit_points, np.ceil(health)),
+                       (SCREEN.unit_hit_points_ratio, _ratio(health, max_health)),
+                       (SCREEN.unit_energy, energy),
+                       (SCREEN.unit_energy_ratio, _ratio(energy, max_energy)),
+                       (SCREEN.unit_shields, shields),
+                       (SCREEN.unit_shields_ratio, _ratio(shields, max_shields)),
+                       (SCREEN.active, world.order_count.ravel()[top] > 0),
+                       (SCREEN.build_progress, np.where(progress < 1.0, progress * 255, 0))]
+        of_unit = np.empty((len(values), top.size), layers.dtype)
+        for layer_row, (_, value) in enumerate(values):
+            of_unit[layer_row] = value
+        offset = np.array([layer.index for layer, _ in values]) * plane
+        cells[(offset[:, None] + drawn).ravel()] = of_unit.take(column[u], axis=1).ravel()
+        if names is SCREEN:  # (the pixel's own counts)
+            cells[drawn + SCREEN.unit_density.index * plane] = density
+            cells[drawn + SCREEN.unit_density_aa.index * plane] = np.minimum(16 * density, 255)
         return drawn
+
+    def _unit_marks(self):
+        """An all-False bool array, one entry per unit slot (kept, and to be left all False)."""
+        if self._unit_marks_kept is None:
+            self._unit_marks_kept = np.zeros(self.game.world.alive.size, bool)
+        return self._unit_marks_kept
 
     def _marks(self, layers):
         """An all-False bool array, one entry per cell of `layers` (kept, and left all False)."""
@@ -265,13 +288,14 @@ class Observer:
             for cached, new in zip(self._screen_cells, cells):
                 cached[rows] = new
             self._static_camera = camera.copy()
+        # (the games as masks, OR-ed: their indices are those np.union1d would give, cheaper)
         version = game.ground.version
         if self._static_version is not None:
-            rows = np.union1d(rows, np.flatnonzero(self._static_version != version))
-        self._sample(layers, rows, self._screen_cells, SCREEN, ground=True)
+            moved |= self._static_version != version
+        self._sample(layers, moved.nonzero()[0], self._screen_cells, SCREEN, ground=True)
         if self._screen_vision is not None:
-            rows = np.union1d(rows, np.flatnonzero(self._screen_vision != game.vision.version))
-        self._sample(layers, rows, self._screen_cells, SCREEN, ground=False)
+            moved |= self._screen_vision != game.vision.version
+        self._sample(layers, moved.nonzero()[0], self._screen_cells, SCREEN, ground=False)
         self._static_version = version.copy()
         self._screen_vision = game.vision.version.copy()
 
@@ -326,8 +350,11 @@ class Observer:
         if rows.size == 0:
             return
         game = self.game
+        # `rows` are sorted and distinct: all of them are every environment (the usual case for
+        # visibility), whose arrays are taken whole (a view) instead of gathered row by row.
+        games = slice(None) if rows.size == game.num_envs else rows
         cell, inside, vision_cell = cells
-        inside = inside[rows]
+        inside = inside[games]
         on_map = np.count_nonzero(inside) == inside.size  # (most screens): nothing to mask
 
         def masked(values):
@@ -335,16 +362,16 @@ class Observer:
 
         # Gathers by flat index (one index array instead of two to four: faster).
         if ground:
-            cell = cell[rows]
-            layers[rows, names.height_map.index] = masked(game.height_grid.ravel()[cell])
+            cell = cell[games]
+            layers[games, names.height_map.index] = masked(game.height_grid.ravel()[cell])
             height, width = game.vision.shape
             env_cell = rows[:, None, None] * (height * width) + cell
             for layer, grid in ((names.pathable, game.ground.pathable),
                                 (names.buildable, game.ground.buildable)):
-                layers[rows, layer.index] = masked(grid.ravel()[env_cell])
+                layers[games, layer.index] = masked(grid.ravel()[env_cell])
         else:
-            visibility = game.vision.at_cells(rows, self.player, vision_cell[rows])
-            layers[rows, names.visibility_map.index] = masked(visibility)
+            visibility = game.vision.at_cells(rows, self.player, vision_cell[games])
+            layers[games, names.visibility_map.index] = masked(visibility)
 
     # ----------------------------------------------------------------------- vectors
     def _vectors(self, batch):

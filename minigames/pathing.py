@@ -26,6 +26,10 @@ CORNER_GAP = 0.05  # world units either side of a corner a unit squeezes through
 MAX_FIELDS = 512  # distance fields kept (each is one float per cell)
 _STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 STEPS = np.array(_STEPS)  # [8, (row step, column step)]
+# A field's way down from a cell (`Pathing._ways_down`) besides a step index into STEPS: no
+# neighbour is nearer the goal, so the unit heads for the goal itself (STAY), or no path reaches
+# it and it stays where it is (STUCK).
+STAY, STUCK = len(_STEPS), len(_STEPS) + 1
 
 
 class Pathing:
@@ -40,6 +44,9 @@ class Pathing:
         # last read of each entry (the entry read least recently is replaced first).
         self._max_fields = MAX_FIELDS
         self._store = None
+        # [max_fields, rows * cols] int8: each field's way down from every cell (`_ways_down`),
+        # worked out with the field.
+        self._way_down = None
         self._field_of_cell = np.full(self.rows * self.cols, -1, np.int64)
         self._cell_of_field = np.full(self._max_fields, -1, np.int64)
         self._last_read = np.full(self._max_fields, -1, np.int64)
@@ -60,6 +67,16 @@ class Pathing:
                        & open_cells[row * self.cols + (col + dc) % self.cols])
         self._squeezes = ((dr != 0) & (dc != 0) & ~beside_open).ravel()
         self._squeeze_inside, self._squeeze_through = self._squeeze_points(row, col)
+        # [rows * cols, 8]: the flat index of the cell one step STEPS[s] from each cell, clipped
+        # to the grid (the neighbours `_ways_down` compares).
+        self._neighbour = (np.minimum(np.maximum(row + dr, 0), self.rows - 1) * self.cols
+                           + np.minimum(np.maximum(col + dc, 0), self.cols - 1))
+        # The cells that are pathable or next to one (flat indices) and their neighbours: on the
+        # field of a pathable goal (`waypoints` asks for no other), any other cell and its
+        # neighbours are unreachable (no step leads to an unpathable cell), so a unit there is
+        # stuck; only these cells need comparing.
+        self._near_open = (open_cells | open_cells[self._neighbour].any(axis=1)).nonzero()[0]
+        self._near_open_neighbour = self._neighbour[self._near_open]
 
     def _squeeze_points(self, row, col):
         """[rows * cols * 8] complex x + iy, at c * 8 + s as `_squeezes`: the points a unit that
@@ -129,6 +146,7 @@ class Pathing:
         each computed on first use."""
         if self._store is None:
             self._store = np.empty((self._max_fields, self.rows, self.cols))
+            self._way_down = np.empty((self._max_fields, self.rows * self.cols), np.int8)
         self._reads += 1
         index = self._field_of_cell[cells]
         self._last_read[index[index >= 0]] = self._reads  # (these are not replaced below)
@@ -143,10 +161,26 @@ class Pathing:
                 # search makes a transposed copy of the graph on every call)
                 self._store[entry] = dijkstra(self._graph, directed=True,
                                               indices=cell).reshape(self.rows, self.cols)
+                self._way_down[entry] = self._ways_down(self._store[entry].ravel())
                 self._field_of_cell[cell], self._cell_of_field[entry] = entry, cell
                 self._last_read[entry] = self._reads
             index[missing] = self._field_of_cell[cell]
         return index
+
+    def _ways_down(self, field):
+        """[rows * cols] int8: where a unit in each cell heads on the distance field `field`
+        [rows * cols] of a pathable goal: the index into STEPS of its neighbour nearest the goal
+        (the first of equals), when that is nearer than its own cell; else STAY, or STUCK when
+        no path reaches its cell (the field is inf there), as every cell away from open ground
+        (`_near_open`)."""
+        ways = np.full(field.size, STUCK, np.int8)
+        near_open = self._near_open
+        ahead = field[self._near_open_neighbour]  # [cells near open ground, 8]
+        best = ahead.argmin(axis=1)
+        here = field[near_open]
+        better = np.take_along_axis(ahead, best[:, None], axis=1)[:, 0] < here
+        ways[near_open] = np.where(better, best, np.where(np.isfinite(here), STAY, STUCK))
+        return ways
 
     def _goal_chunks(self, cells):
         """Groups of units (index arrays into `cells` [K], their goal cells) whose goals number
@@ -168,35 +202,46 @@ class Pathing:
         samples = np.ceil(length / PATH_SAMPLE).astype(np.int64) + 1
         end = np.cumsum(samples)
         first = end - samples  # each segment's first sample
-
-        def each(values):
-            """[K] -> the value of each sample's segment (np.repeat: faster than a gather)."""
-            return np.repeat(values, samples)
-
-        # (sample index within its segment / (samples - 1), in floats: the integers are exact
-        # and the division is the one integers would be converted for)
-        t = ((np.arange(end[-1], dtype=np.float64) - each(first.astype(np.float64)))
-             / each(np.maximum(samples - 1, 1).astype(np.float64)))
-        x = each(start[:, 0]) + each(delta[:, 0]) * t
-        y = each(start[:, 1]) + each(delta[:, 1]) * t
+        # What each sample needs of its segment, repeated for every sample in one call (rows:
+        # first sample, samples - 1 (at least 1), start x and y, delta x and y; [6, samples]).
+        per_segment = np.empty((6, len(start)))
+        per_segment[0] = first
+        per_segment[1] = np.maximum(samples - 1, 1)
+        per_segment[2:4] = start.T
+        per_segment[4:6] = delta.T
+        each = per_segment.repeat(samples, axis=1)
+        # t = (sample index within its segment) / (samples - 1), in floats (the integers are
+        # exact and the division is the one integers would be converted for); then x and y
+        # (rows 4 and 5 of `each`, overwritten) = start + delta * t, both in one operation.
+        t = np.arange(end[-1], dtype=np.float64)
+        t -= each[0]
+        t /= each[1]
+        xy = each[4:6]
+        xy *= t
+        xy += each[2:4]
+        x, y = xy
         # Clipping to the grid (`geometry.cell_of_xy`) changes no sample's cell when the
         # segments' ends lie inside it (x and y at least CLIP_MARGIN from the edges it clips at,
         # which the rounding of a sample between two ends stays far below): the usual case.
         ends = np.concatenate([start, goal])
         if ends.min() > CLIP_MARGIN and ends.max() < min(self.cols, self.rows) - CLIP_MARGIN:
-            row, col = (self.rows - y).astype(np.int64), x.astype(np.int64)
+            np.subtract(self.rows, y, out=y)  # (the row is the integer part of rows - y)
+            cell = xy.astype(np.int64)
+            index = cell[1] * self.cols
+            index += cell[0]
         else:
             row, col = geometry.cell_of_xy(x, y, self.rows, self.cols)
-        walkable = self.pathable.ravel()[row * self.cols + col]
+            index = row * self.cols + col
+        walkable = self.pathable.ravel()[index]
         return np.logical_and.reduceat(walkable, first)
 
-    def _squeeze(self, start, waypoint, units, row, col, step):
+    def _squeeze(self, start, waypoint, units, cell, step):
         """Units whose next cell is diagonal past a blocked cell (one or both of the two cells
         beside the step) pass through the cells' shared corner: first to a point just inside
         their own cell (CORNER_GAP from the corner), then, from there, to a point just inside
-        the next cell, so no position on the way lies on a blocked cell. (`step`: each unit's
-        index into STEPS.)"""
-        squeeze = (row * self.cols + col) * len(STEPS) + step  # index into the squeeze tables
+        the next cell, so no position on the way lies on a blocked cell. (`cell`: each unit's
+        cell, flat index row * cols + col; `step`: its index into STEPS.)"""
+        squeeze = cell * len(STEPS) + step  # index into the squeeze tables
         squeezed = self._squeezes[squeeze]
         if not any_true(squeezed):
             return
@@ -217,27 +262,23 @@ class Pathing:
         if detour.size == 0:
             return waypoint
         goal_cells = goal_cells[detour]
-        row, col = self.cell_of(start[detour])
-        next_row = np.minimum(np.maximum(row[:, None] + STEPS[:, 0], 0), self.rows - 1)
-        next_col = np.minimum(np.maximum(col[:, None] + STEPS[:, 1], 0), self.cols - 1)
-        # Each unit's distance field (one per goal cell, a few per loop), read from the store in
-        # chunks of units whose goals' fields are all in it at once.
-        ahead, here = np.empty((len(detour), len(_STEPS))), np.empty(len(detour))
+        cell = self.flat_cell(start[detour])
+        # Each unit's way down its goal's field (one field per goal cell, a few per loop), read
+        # in chunks of units whose goals' fields are all in the store at once.
+        way = np.empty(len(detour), np.int8)
         for units in self._goal_chunks(goal_cells):
             field = self.field_indices(goal_cells[units])
-            # (by flat index field * cells + row * cols + col: one index array, faster)
-            store, cells = self._store.ravel(), self.rows * self.cols
-            ahead[units] = store[(field * cells)[:, None] + next_row[units] * self.cols
-                                 + next_col[units]]
-            here[units] = store[field * cells + row[units] * self.cols + col[units]]
-        best = ahead.argmin(axis=1)
-        better = ahead[np.arange(len(detour)), best] < here
-        stuck = ~better & ~np.isfinite(here)
-        moving = better.nonzero()[0]
-        best = best[moving]  # index into STEPS of each moving unit's next cell
+            # (by flat index field * cells + cell: one index array, faster)
+            way[units] = self._way_down.ravel()[field * (self.rows * self.cols) + cell[units]]
+        moving = (way < STAY).nonzero()[0]
+        stuck = way == STUCK
+        best = way[moving].astype(np.int64)  # index into STEPS of each moving unit's next cell
+        cell = cell[moving]
+        next_row, next_col = np.divmod(self._neighbour.ravel()[cell * len(STEPS) + best],
+                                       self.cols)
         # (the next cell's centre, as `centre_of`, written column by column)
-        waypoint[detour[moving], 0] = next_col[moving, best] + 0.5
-        waypoint[detour[moving], 1] = self.rows - next_row[moving, best] - 0.5
-        self._squeeze(start, waypoint, detour[moving], row[moving], col[moving], best)
+        waypoint[detour[moving], 0] = next_col + 0.5
+        waypoint[detour[moving], 1] = self.rows - next_row - 0.5
+        self._squeeze(start, waypoint, detour[moving], cell, best)
         waypoint[detour[stuck]] = start[detour[stuck]]  # no path: stay
         return waypoint

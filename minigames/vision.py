@@ -127,9 +127,13 @@ class Vision:
         row, col = geometry.cell_of_xy(at.real, at.imag, *self.shape)
         centre = np.full(seeing.shape, -1)
         centre.ravel()[unit] = self._corner.ravel()[unit] + row * padded_width + col
+        # (per_type gives the same array while no unit type changed: then every unit that still
+        # sees has the sight it drew with, and only centres can have changed)
         sight = world.per_type(TABLE.sight)
-        changed = (centre != self._centre) | (seeing & (sight != self._sight))
-        redraw = np.flatnonzero(changed.any(axis=1))
+        changed = centre != self._centre
+        if sight is not self._sight:
+            changed |= seeing & (sight != self._sight)
+        redraw = changed.any(axis=1).nonzero()[0]
         if redraw.size == 0:
             return
         if self._restored:  # a saved grid: its visible cells are not this engine's last discs
@@ -140,8 +144,9 @@ class Vision:
             # changed (the discs of the others are drawn again), when the grids are next read
             self._seen_centres.append(self._centre[changed])
             self._seen_sights.append(self._sight[changed])
-        self._centre[redraw] = centre[redraw]
-        self._sight[redraw] = sight[redraw]
+        # (the games not redrawn have the same centres, and the same sights wherever a unit
+        # sees: the whole arrays can be taken, a unit that does not see draws nothing)
+        self._centre, self._sight = centre, sight
         self._undrawn[redraw] = True
         self.version[redraw] += 1
 

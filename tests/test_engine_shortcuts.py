@@ -1,16 +1,17 @@
 """The engine's shortcuts for speed give what the plain computation gives.
 
-Each test checks one shortcut against a direct computation written here: incremental vision
-against vision redrawn from scratch, the units seen against the plain rule, vision drawn when
-read against vision drawn every game loop, the unit under a clicked pixel against the drawn
-footprints, unit layers drawn over the last ones against layers drawn afresh, spaced random
-points drawn in blocks against drawing them one by one, a segment's samples checked at once
-against checking them one by one, the store of distance fields at any size, distance fields
-searched one way against fields searched both ways, `world.compact` against the True slots of
-each row, the town halls' compacted slots kept while their mask stays equal against compacting
-afresh, a worker's nearest town hall read from a table of sole halls against the search, and
-per-type lookups kept between game loops against looking them up afresh; and a unit's squeeze
-past a corner (read from tables) against the points worked out by hand.
+Each test checks one shortcut against a direct computation written here: incremental vision against
+vision redrawn from scratch, the units seen against the plain rule, vision drawn when read against
+vision drawn every game loop, the unit under a clicked pixel against the drawn footprints,
+footprints kept for unchanged discs against footprints worked out afresh, unit layers drawn over
+the last ones against layers drawn afresh, spaced random points drawn in blocks against drawing
+them one by one, a segment's samples checked at once against checking them one by one, the store of
+distance fields at any size, a field's ways down from every cell against the neighbours compared
+cell by cell, distance fields searched one way against fields searched both ways, `world.compact`
+against the True slots of each row, the town halls' compacted slots kept while their mask stays
+equal against compacting afresh, a worker's nearest town hall read from a table of sole halls
+against the search, and per-type lookups kept between game loops against looking them up afresh;
+and a unit's squeeze past a corner (read from tables) against the points worked out by hand.
 """
 import numpy as np
 import pytest
@@ -147,6 +148,27 @@ def test_unit_layers_drawn_over_the_last_ones_equal_layers_drawn_afresh(cheating
     assert again > 1000 and gone > 100  # pixels were drawn again and pixels were left uncovered
 
 
+def test_footprints_kept_for_unchanged_discs_equal_footprints_worked_out_afresh():
+    # Each call some discs move, grow, appear or go; the pixels given must be those of
+    # `footprints` for the discs of this call (as a set: the order may differ).
+    rng = np.random.default_rng(5)
+    slots, width, height = 40, 32, 24
+    kept = geometry.KeptFootprints(slots, width, height)
+    centre = rng.uniform(-3, 35, (slots, 2))
+    radius = rng.choice([0.3, 0.7, 1.0, 2.5, 4.0], slots)
+    for call in range(30):
+        moved = rng.random(slots) < 0.2
+        centre[moved] = rng.uniform(-3, 35, (moved.sum(), 2))
+        grown = rng.random(slots) < 0.05
+        radius[grown] = rng.choice([0.3, 0.7, 1.0, 2.5, 4.0], grown.sum())
+        shown = np.flatnonzero(rng.random(slots) < 0.8)  # the units given this call
+        slot, row, col = kept(shown, centre[shown], radius[shown])
+        unit, fresh_row, fresh_col = geometry.footprints(centre[shown], radius[shown], width,
+                                                         height)
+        got = sorted(zip(slot.tolist(), row.tolist(), col.tolist()))
+        assert got == sorted(zip(shown[unit].tolist(), fresh_row.tolist(), fresh_col.tolist()))
+
+
 def test_contains_through_marks_is_isin():
     rng = np.random.default_rng(4)
     marks = np.zeros(600, bool)
@@ -230,6 +252,28 @@ def test_waypoints_do_not_depend_on_the_size_of_the_field_store(monkeypatch):
     assert (small._cell_of_field >= 0).sum() == 3
 
 
+def test_ways_down_a_field_equal_the_nearest_neighbour_worked_out_cell_by_cell():
+    terrain = np.ones((12, 16), bool)
+    terrain[2:10, 7] = False  # a wall to walk around
+    terrain[0, :3] = terrain[11, 13:] = False
+    terrain[8:, :4] = False  # a block whose inner cells lie away from open ground
+    # pathable cell (5, 14) cut off from the rest
+    terrain[4:7, 13] = terrain[4:7, 15] = terrain[4, 14] = terrain[6, 14] = False
+    paths = pathing.Pathing(terrain)
+    rows, cols = terrain.shape
+    for goal in (0 * cols + 5, 6 * cols + 2, 5 * cols + 14):  # (pathable, as waypoints asks)
+        field = dijkstra(paths._graph, directed=True, indices=goal)
+        ways = paths._ways_down(field)
+        for row in range(rows):
+            for col in range(cols):
+                ahead = [field[min(max(row + dr, 0), rows - 1) * cols
+                               + min(max(col + dc, 0), cols - 1)] for dr, dc in pathing.STEPS]
+                here = field[row * cols + col]
+                expected = (int(np.argmin(ahead)) if min(ahead) < here
+                            else pathing.STAY if np.isfinite(here) else pathing.STUCK)
+                assert ways[row * cols + col] == expected, (goal, row, col)
+
+
 def test_a_squeeze_heads_just_inside_its_cell_then_just_inside_the_next():
     # Pathable cells (2, 0), (1, 1), (0, 2) only: the step up and right from (2, 0) passes the
     # corner between two blocked cells, (1, 0) and (2, 1), at world point (1, 1).
@@ -238,7 +282,7 @@ def test_a_squeeze_heads_just_inside_its_cell_then_just_inside_the_next():
     up_right, right = 2, 4  # pathing.STEPS[2] = (-1, 1), STEPS[4] = (0, 1): no squeeze
     start = np.array([[0.5, 0.5], [1 - gap, 1 - gap], [0.5, 0.5]])  # the last: a straight step
     waypoint = np.full((3, 2), -7.0)
-    paths._squeeze(start, waypoint, np.arange(3), np.array([2, 2, 2]), np.array([0, 0, 0]),
+    paths._squeeze(start, waypoint, np.arange(3), np.array([2, 2, 2]) * 3 + 0,  # cell (2, 0)
                    np.array([up_right, up_right, right]))
     np.testing.assert_allclose(waypoint, [[1 - gap, 1 - gap], [1 + gap, 1 + gap], [-7, -7]])
 
