@@ -289,11 +289,19 @@ class A2CAgent:
       model: a network of `network.make_model`.
       config: A2CConfig.
       seed: seed of the generator actions are sampled with (`generator`, checkpointed).
+      argument_temperature: acting draws each argument from its logits divided by this (below 1:
+        sharper, the most likely point more often; the function is drawn from the policy as it
+        is). For evaluation only: the log-probabilities `behaviour_step` reports, and what A2C
+        learns, are those of the policy itself.
     """
 
-    def __init__(self, model, config=hyperparameters.A2CConfig(), seed=0):
+    def __init__(self, model, config=hyperparameters.A2CConfig(), seed=0,
+                 argument_temperature=1.0):
+        if argument_temperature <= 0:
+            raise ValueError(f"argument_temperature must be positive, not {argument_temperature}")
         self.model = model
         self.config = config
+        self.argument_temperature = argument_temperature
         self.generator = tf.random.Generator.from_seed(seed)
         self.optimizer = make_optimizer(config)
         # Creating the optimiser's slots now keeps variable creation out of the traced update.
@@ -369,7 +377,8 @@ class A2CAgent:
         function_id = sample(mask_unavailable(encoded["function"], inputs["available_actions"]),
                              greedy, seeds[0])
         arguments = self.model.argument_logits(encoded, function_id)
-        arg_indices = tf.stack([sample(arguments[arg_type.name], greedy, seeds[1 + arg_type.id])
+        arg_indices = tf.stack([sample(arguments[arg_type.name] / self.argument_temperature,
+                                       greedy, seeds[1 + arg_type.id])
                                 for arg_type in actions.TYPES], axis=1)
         arg_indices = tf.where(arguments_used(function_id) > 0, arg_indices, -1)
         log_prob = action_log_prob({"function": encoded["function"], "arguments": arguments},

@@ -142,6 +142,9 @@ def define_flags():
     flags.DEFINE_integer("eval_episodes", 30, "Episodes to play when evaluating.", lower_bound=1)
     flags.DEFINE_bool("greedy", False, "Evaluate with the most likely actions instead of "
                       "sampling.")
+    flags.DEFINE_float("argument_temperature", 1.0, "Evaluate drawing each argument (a screen "
+                       "or minimap point, ...) from its logits divided by this: below 1 the most "
+                       "likely point more often; the function is drawn as the policy gives it.")
     flags.DEFINE_integer("episode_summary_interval", 100_000, "Agent steps between the game "
                          "strips TensorBoard shows (one game of the evaluation seed, embedded "
                          "engine); 0: none.", lower_bound=0)
@@ -153,7 +156,8 @@ def define_flags():
     flags.DEFINE_string("ray_address", None, "With --actors: HOST:PORT of the Ray cluster to "
                         "join; default a local Ray started for the run.")
     startup.define_verbose_flag()
-    for name in ("learning_rate", "gradient_clipping", "optimizer_epsilon"):
+    for name in ("learning_rate", "gradient_clipping", "optimizer_epsilon",
+                 "argument_temperature"):
         flags.register_validator(name, lambda value: value > 0, message=f"--{name} must be "
                                  "greater than 0")
 

@@ -312,12 +312,19 @@ def run_evaluation(load_path, spec):
     seed = eval_seed()
     model = make_model(spec)
     checkpoints.load_model(model, load_path, spec)
-    agent = agent_lib.A2CAgent(model, a2c_config_from_flags(), seed=seed)
+    agent = agent_lib.A2CAgent(model, a2c_config_from_flags(), seed=seed,
+                               argument_temperature=FLAGS.argument_temperature)
     env = batch_env(spec, seed, model.uses_feature_units)
     scores = loops.evaluate(agent, env, spec, FLAGS.eval_episodes, FLAGS.greedy)
     env.close()
+    if FLAGS.greedy:
+        acting = "greedy"
+    elif FLAGS.argument_temperature != 1.0:
+        acting = f"sampled, arguments at temperature {FLAGS.argument_temperature:g}"
+    else:
+        acting = "sampled"
     logging.info("Evaluation of %s over %d episodes of seed %d (%s): mean %.2f, std %.2f, min %d, "
-                 "max %d", load_path, len(scores), seed, "greedy" if FLAGS.greedy else "sampled",
+                 "max %d", load_path, len(scores), seed, acting,
                  np.mean(scores), np.std(scores), np.min(scores), np.max(scores))
     if pysc2_maps.get(FLAGS.environment).players == 2:  # the score is the outcome: +1, -1, 0
         outcomes = np.asarray(scores)

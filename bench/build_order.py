@@ -35,6 +35,8 @@ flags.DEFINE_integer("seed", 1, "Seed of both games.")
 flags.DEFINE_integer("count", 10, "Build and train actions to list.")
 flags.DEFINE_string("difficulty", "very_easy", "The built-in AI's difficulty.")
 flags.DEFINE_bool("greedy", False, "The network takes its most likely actions (else it samples).")
+flags.DEFINE_float("argument_temperature", 1.0, "The network draws its arguments from their "
+                   "logits divided by this (run.py's flag of that name).")
 flags.mark_flag_as_required("model_path")
 FLAGS = flags.FLAGS
 
@@ -47,7 +49,8 @@ def make_env(uses_feature_units):
 def network_player(spec):
     model = network.make_model(FLAGS.model_name, spec)
     checkpoints.load_model(model, FLAGS.model_path, spec)
-    agent = agent_lib.A2CAgent(model, hyperparameters.A2CConfig(), seed=FLAGS.seed)
+    agent = agent_lib.A2CAgent(model, hyperparameters.A2CConfig(), seed=FLAGS.seed,
+                               argument_temperature=FLAGS.argument_temperature)
     state = {"memory": agent.initial_state(1), "reset": np.ones(1, np.float32)}
 
     def choose(timestep):

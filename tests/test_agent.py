@@ -105,6 +105,25 @@ def test_greedy_steps_take_the_most_likely_available_action(fullyconv):
                           np.argmax(outputs["arguments"]["screen"], axis=-1)[move_rows])
 
 
+def test_a_low_argument_temperature_sharpens_the_arguments_and_keeps_the_functions(fullyconv):
+    inputs = engine_inputs(num_envs=16, select=True)
+    state = agent_lib.A2CAgent(fullyconv).initial_state(16)
+    plain = agent_lib.A2CAgent(fullyconv, seed=3).step(inputs, np.ones(16), state)
+    sharp = agent_lib.A2CAgent(fullyconv, seed=3, argument_temperature=1e-3).step(
+        inputs, np.ones(16), state)
+    assert np.array_equal(plain[0], sharp[0])  # the same draws of the same function policy
+    outputs = fullyconv({**inputs, **fullyconv.initial_state(16), "reset": tf.ones(16),
+                         "function_id": tf.constant(sharp[0], tf.int32)})
+    screen_rows = utils.USES_ARGUMENT[sharp[0], actions.TYPES.screen.id].astype(bool)
+    assert screen_rows.sum() >= 4
+    most_likely = np.argmax(outputs["arguments"]["screen"], axis=-1)[screen_rows]
+    assert np.array_equal(sharp[1][screen_rows, actions.TYPES.screen.id], most_likely)
+    # At temperature 1 the untrained network's nearly uniform points are drawn, not its argmax.
+    assert (plain[1][screen_rows, actions.TYPES.screen.id] != most_likely).any()
+    with pytest.raises(ValueError, match="argument_temperature must be positive"):
+        agent_lib.A2CAgent(fullyconv, argument_temperature=0.0)
+
+
 def test_log_prob_sums_only_the_arguments_the_function_takes():
     rng = np.random.default_rng(1)
     outputs = fake_outputs(3, rng)

@@ -279,6 +279,7 @@ def test_flags_are_checked_before_tensorflow_is_imported():
     (["--n_steps", "0"], "flag --n_steps=0: 0 is not a positive integer"),
     (["--screen_size", "0"], "flag --screen_size=0: 0 is not a positive integer"),
     (["--learning_rate", "0"], "--learning_rate must be greater than 0"),
+    (["--argument_temperature", "-1"], "--argument_temperature must be greater than 0"),
     (["--discount", "1.5"], "flag --discount=1.5: 1.5 is not a number in the range [0.0, 1.0]"),
     (["--seed", "-1"], "flag --seed=-1: -1 is not a non-negative integer"),
     (["--player_1", "elf"], "flag --player_1=elf: value should be one of"),
