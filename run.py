@@ -387,6 +387,10 @@ def run():
         raise UserError("--kl_weight and --critic_warmup_steps fine-tune with A2C in one "
                         "process; training on Ray actors (--actors) has neither. Leave them or "
                         "--actors out.")
+    if FLAGS["argument_temperature"].present and not evaluation:
+        raise UserError("--argument_temperature is for evaluation (--load_model without "
+                        "--training or --sl_training): training acts with the policy itself. "
+                        "Leave it out.")
     if FLAGS.actors and FLAGS.backend == "sc2":
         raise UserError("--actors trains on the embedded engine: leave out --backend sc2 (use "
                         "auto or embedded), or leave out --actors.")

@@ -340,6 +340,8 @@ def test_a_workspace_that_is_a_file_is_refused_before_any_work(tmp_path, run_mai
     (["--training", "True", "--resume", "/no/such/run"], "--resume /no/such/run: no such "
                                                          "checkpoint folder or checkpoint."),
     (["--load_model", "/no/model.weights.h5"], "--load_model /no/model.weights.h5: no such file."),
+    (["--training", "True", "--argument_temperature", "0.4"],
+     "--argument_temperature is for evaluation"),
     (["--sl_training", "True", "--replay_hkl_file_path", "/no/hkl"],
      "--replay_hkl_file_path /no/hkl: no such folder; convert replays into it with "
      "trajectory_generator.py --saving_path."),
