@@ -94,7 +94,7 @@ class Observer:
         self._minimap_kept = geometry.KeptFootprints(slots, game.minimap.width,
                                                      game.minimap.height)
         self._pixel_marks = {}  # layers' size -> all-False bool scratch array (`_contains`)
-        self._unit_marks_kept = None  # all-False bool scratch array, one per slot
+        self._unit_marks = np.zeros(slots, bool)  # all-False scratch, one per slot (kept so)
         # Map cells under every pixel: (row, col, inside the map), [E, H, W] each; the screen's
         # follow the camera (`_static_camera`).
         self._screen_cells = self._minimap_cells = self._minimap_centres = None
@@ -220,7 +220,7 @@ class Observer:
         # than once per pixel (thousands), as rows [layers written, top units] of the layers'
         # dtype (the cast a write into them makes); each pixel takes its top unit's column, and
         # all are written by one index array.
-        marks = self._unit_marks()
+        marks = self._unit_marks
         marks[u] = True
         top = marks.nonzero()[0]  # the top units (flat indices, each once)
         marks[top] = False
@@ -255,12 +255,6 @@ class Observer:
             cells[drawn + SCREEN.unit_density.index * plane] = density
             cells[drawn + SCREEN.unit_density_aa.index * plane] = np.minimum(16 * density, 255)
         return drawn
-
-    def _unit_marks(self):
-        """An all-False bool array, one entry per unit slot (kept, and to be left all False)."""
-        if self._unit_marks_kept is None:
-            self._unit_marks_kept = np.zeros(self.game.world.alive.size, bool)
-        return self._unit_marks_kept
 
     def _marks(self, layers):
         """An all-False bool array, one entry per cell of `layers` (kept, and left all False)."""
