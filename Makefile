@@ -19,7 +19,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
-# About 400 tests; 8 to 11 minutes on 2 quiet CPU cores, about 20 when they are shared.
+# About 400 tests; 8 to 11 minutes on 2 quiet CPU cores, about 22 when they are shared.
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
