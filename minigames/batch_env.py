@@ -12,7 +12,10 @@ which is what makes the engine fast. Copy (or preprocess) what you need to keep.
 
 `get_state()` and `set_state(state)` save and restore every game exactly (a training checkpoint
 holds them). With `save_replay_episodes=k`, every k-th game of each environment is written to
-`replay_dir` as a `minigames.replay` file, as `SC2Env` writes its own.
+`replay_dir` as a `minigames.replay` file, as `SC2Env` writes its own (`stop_recording` ends that
+for chosen environments). With `keep_final_observations=True`, a step that ends games also keeps
+the batch as it was before they restarted (`final_observation`), for callers that show an agent
+its game's last step, as pysc2's `run_loop` does.
 """
 import copy
 
@@ -43,12 +46,15 @@ class BatchEnv:
       opponent: on two-player maps (Simple64), the difficulty of the built-in AI that plays
         player 2 (a key of `minigames.bots.DIFFICULTIES`). The reward is then pysc2's outcome:
         +1 for a win, -1 for a loss, 0 otherwise, on the game's last step.
+      keep_final_observations: after a step that ends games, `final_observation` is a copy of
+        the batch observed before they restarted (its rows of the `done` environments are their
+        games' last observations); None after other steps.
     """
 
     def __init__(self, map_name="MoveToBeacon", num_envs=1, screen_size=32, minimap_size=32,
                  step_mul=None, seed=None, use_feature_units=False, camera_width=24.0,
                  game_steps_per_episode=None, replay_dir=None, save_replay_episodes=0,
-                 opponent="very_easy"):
+                 opponent="very_easy", keep_final_observations=False):
         script = maps.get(map_name)  # ValueError naming the maps there are
         step_mul = script.step_mul if step_mul is None else step_mul
         if num_envs < 1:
@@ -81,6 +87,9 @@ class BatchEnv:
         self.save_replay_episodes = save_replay_episodes
         # The actions of each environment's current game, as replays store them (when recording).
         self._game_actions = [[] for _ in range(num_envs)]
+        self._recording = np.full(num_envs, save_replay_episodes > 0)
+        self.keep_final_observations = keep_final_observations
+        self.final_observation = None
 
     def reset(self):
         """Restart every game; returns the batch of first observations."""
@@ -114,8 +123,12 @@ class BatchEnv:
             # pysc2 pays no reward on the first step after a reset (its score baseline is still
             # taken).
             reward = np.where(first_step, 0, self.core.score - previous_score).astype(np.float32)
+        self.final_observation = None
         if done.any():
             finished = np.flatnonzero(done)
+            if self.keep_final_observations:
+                self.final_observation = {key: array.copy()
+                                          for key, array in self.core.observe().items()}
             if self.save_replay_episodes:
                 self._write_replays(finished)
             self.core.reset(finished)
@@ -126,7 +139,8 @@ class BatchEnv:
         """A picklable copy of everything the next steps depend on (every game, the actions of
         the games being recorded); `set_state` continues from it exactly."""
         return {"core": self.core.get_state(), "fresh": self._fresh,
-                "game_actions": copy.deepcopy(self._game_actions)}
+                "game_actions": copy.deepcopy(self._game_actions),
+                "recording": self._recording.copy()}
 
     def set_state(self, state):
         """Continue from a `get_state()` of a BatchEnv with as many environments; returns the
@@ -134,14 +148,23 @@ class BatchEnv:
         self.core.set_state(state["core"])
         self._fresh = state["fresh"]
         self._game_actions = copy.deepcopy(state["game_actions"])
+        # (checkpoints written before stop_recording existed recorded every environment)
+        self._recording[:] = state.get("recording", self.save_replay_episodes > 0)
         return self.core.observe()
 
     # ---------------------------------------------------------------------------- replays
+    def stop_recording(self, rows):
+        """Write no replay of the current or later games of environments `rows` (a caller that
+        needs a fixed number of games lets the others play on unrecorded)."""
+        self._recording[rows] = False
+        for i in np.atleast_1d(rows):
+            self._game_actions[i] = []
+
     def _record_actions(self, function_ids, values):
         # As SC2Env records them: the game loop, the function and its [13, 2] values (-1 where the
         # function takes no argument of that type); no_op is not recorded.
         values = np.where(USES_ARG[function_ids][..., None], values, -1)
-        for i in np.flatnonzero(function_ids != 0):
+        for i in np.flatnonzero((function_ids != 0) & self._recording):
             self._game_actions[i].append(
                 [int(self.core.game_loop[i]), int(function_ids[i]), values[i].tolist()])
 
@@ -149,7 +172,7 @@ class BatchEnv:
         """Write the replays of the finished games due one (before their environments reset)."""
         for i in finished:
             game_index = int(self.core.episode[i]) - 1
-            if (game_index + 1) % self.save_replay_episodes == 0:
+            if self._recording[i] and (game_index + 1) % self.save_replay_episodes == 0:
                 seed = self.core.seeds[i]
                 write_replay(
                     self.replay_dir, f"{self.map_name}_seed{seed}_game{game_index}",

@@ -80,8 +80,7 @@ class SC2Env(environment.Base):
                              else int(np.random.SeedSequence().generate_state(1)[0]))
 
         dims = aif.feature_dimensions
-        self._features = features.Features(aif, map_size=point.Point(*script.map_size),
-                                           requested_races=[Race.terran], map_name=self._map_name)
+        self._features = interface_features(aif, self._map_name)
         self._bots = bots
         self._core = Game(self._map_name, 1, View(
             (dims.screen.x, dims.screen.y), (dims.minimap.x, dims.minimap.y),
@@ -215,7 +214,7 @@ class SC2Env(environment.Base):
         return action_format.function_call_to_values(actions.FunctionCall(func.id, floored))
 
     def _observe(self):
-        observations = [_to_pysc2_observation(self._core.observe(player), self._map_name)
+        observations = [to_pysc2_observation(self._core.observe(player), self._map_name)
                         for player in self._agent_players]
         score = int(self._core.score[0])
         game_loop = int(self._core.game_loop[0])
@@ -253,6 +252,13 @@ class SC2Env(environment.Base):
                                           discount=0.0 if first else discount,
                                           observation=obs)
                      for obs, reward in zip(observations, rewards))
+
+
+def interface_features(agent_interface_format, map_name):
+    """pysc2's `Features` of the embedded game of `map_name` (its observation and action specs)."""
+    return features.Features(agent_interface_format,
+                             map_size=point.Point(*engine_maps.get(map_name).map_size),
+                             requested_races=[Race.terran], map_name=map_name)
 
 
 def seat_players(players, map_players):
@@ -350,10 +356,11 @@ def _named_rows(rows, names, dtype=np.int32):
     return named_array.NamedNumpyArray(rows.astype(dtype), [None, names])
 
 
-def _to_pysc2_observation(batch, map_name):
-    """Row 0 of a batch -> the NamedDict pysc2's Features.transform_obs would return (copies)."""
+def to_pysc2_observation(batch, map_name, row=0):
+    """Row `row` of a batch -> the NamedDict pysc2's Features.transform_obs would return
+    (copies)."""
     def rows(name):
-        return batch[name][0, :batch[name + "_count"][0]]
+        return batch[name][row, :batch[name + "_count"][row]]
 
     obs = named_array.NamedDict({
         "single_select": _named_rows(rows("single_select"), features.UnitLayer),
@@ -367,13 +374,13 @@ def _to_pysc2_observation(batch, map_name):
         "away_race_requested": np.array([0], np.int32),
         "map_name": map_name,
         "feature_screen": named_array.NamedNumpyArray(
-            batch["feature_screen"][0].copy(), [features.ScreenFeatures, None, None]),
+            batch["feature_screen"][row].copy(), [features.ScreenFeatures, None, None]),
         "feature_minimap": named_array.NamedNumpyArray(
-            batch["feature_minimap"][0].copy(), [features.MinimapFeatures, None, None]),
+            batch["feature_minimap"][row].copy(), [features.MinimapFeatures, None, None]),
         "action_result": rows("action_result").astype(np.int32),
         "alerts": np.zeros(0, np.int32),
-        "game_loop": batch["game_loop"][0].copy(),
-        "score_cumulative": named_array.NamedNumpyArray(batch["score_cumulative"][0].copy(),
+        "game_loop": batch["game_loop"][row].copy(),
+        "score_cumulative": named_array.NamedNumpyArray(batch["score_cumulative"][row].copy(),
                                                         features.ScoreCumulative),
         "score_by_category": named_array.NamedNumpyArray(
             np.zeros((len(features.ScoreByCategory), len(features.ScoreCategories)), np.int32),
@@ -381,10 +388,10 @@ def _to_pysc2_observation(batch, map_name):
         "score_by_vital": named_array.NamedNumpyArray(
             np.zeros((len(features.ScoreByVital), len(features.ScoreVitals)), np.int32),
             [features.ScoreByVital, features.ScoreVitals]),
-        "player": named_array.NamedNumpyArray(batch["player"][0].copy(), features.Player),
-        "control_groups": batch["control_groups"][0].copy(),
+        "player": named_array.NamedNumpyArray(batch["player"][row].copy(), features.Player),
+        "control_groups": batch["control_groups"][row].copy(),
         "upgrades": np.zeros(0, np.int32),
-        "available_actions": np.flatnonzero(batch["available_actions"][0]).astype(np.int32),
+        "available_actions": np.flatnonzero(batch["available_actions"][row]).astype(np.int32),
     })
     if "feature_units" in batch:
         obs["feature_units"] = named_array.NamedNumpyArray(

@@ -196,3 +196,37 @@ def test_every_kth_game_of_each_environment_is_recorded_as_a_replay(tmp_path):
 def test_replays_need_a_folder():
     with pytest.raises(ValueError, match="Missing replay_dir"):
         minigames.BatchEnv(num_envs=1, save_replay_episodes=1)
+
+
+def test_final_observation_is_the_ended_games_last_step():
+    env = minigames.BatchEnv(num_envs=2, screen_size=16, minimap_size=16, seed=4,
+                             game_steps_per_episode=24, keep_final_observations=True)
+    batch = env.reset()
+    scores = np.zeros(2)
+    for step in range(3):
+        batch, reward, done = env.step(*toward_beacon(batch))
+        scores += reward
+        if step < 2:
+            assert env.final_observation is None
+    assert done.tolist() == [True, True] and batch["game_loop"][:, 0].tolist() == [0, 0]
+    assert env.final_observation["game_loop"][:, 0].tolist() == [24, 24]
+    assert env.final_observation["score_cumulative"][:, 0].tolist() == scores.tolist()
+    batch, _, _ = env.step(*toward_beacon(batch))
+    assert env.final_observation is None
+
+
+def test_stopped_environments_write_no_replays(tmp_path):
+    from minigames import replay
+
+    env = minigames.BatchEnv(num_envs=3, screen_size=16, minimap_size=16, seed=7,
+                             game_steps_per_episode=24, replay_dir=str(tmp_path),
+                             save_replay_episodes=1)
+    batch = env.reset()
+    env.stop_recording([1])
+    for step in range(6):  # two games in each environment
+        if step == 3:
+            env.stop_recording([2])  # from its second game on
+        batch, _, _ = env.step(*toward_beacon(batch))
+    records = [replay.load(p) for p in tmp_path.glob("*.minigames-replay.json")]
+    assert sorted((r["random_seed"], r["game_index"]) for r in records) == [(7, 0), (7, 1),
+                                                                            (9, 0)]
