@@ -41,7 +41,7 @@ def test_replay_plays_back_to_the_same_observations(tmp_path):
         for key in ("feature_screen", "feature_minimap", "feature_units", "score_cumulative",
                     "available_actions", "single_select", "game_loop"):
             assert np.array_equal(ours[key], theirs[key]), key
-    assert replayed[-1].last()
+    assert replayed[-1].last
     assert replayed[-1].observation.score_cumulative[0] == record["score"]
 
 

@@ -341,3 +341,48 @@ def test_converter_errors_are_one_line(args, message):
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("trajectory_generator.py: error: ") and message in last
+
+
+def flat_arrays(data, prefix=""):
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from flat_arrays(value, prefix + key + "/")
+        else:
+            yield prefix + key, np.asarray(value)
+
+
+def test_replays_converted_together_equal_replays_converted_one_at_a_time(tmp_path):
+    """Three replays of different lengths, two games at a time (the third waits for a free game
+    and starts where the other stops), give the files of one game at a time, byte for byte."""
+    replays = tmp_path / "replays"
+    replays.mkdir()
+    record_games(replays, games=2, seed=4, game_steps=400)
+    record_games(replays, games=1, seed=9, game_steps=244)
+    files = {}
+    for games_at_once in (1, 2):
+        out = tmp_path / f"out{games_at_once}"
+        trajectories, failures = tg.convert_all(str(replays), str(out),
+                                                games_at_once=games_at_once)
+        assert failures == [] and len(trajectories) == 3
+        files[games_at_once] = {os.path.basename(path): dict(flat_arrays(tg.read_trajectory(path)))
+                                for path, _ in trajectories}
+    assert files[1].keys() == files[2].keys()
+    lengths = sorted(len(data["home_game_loop"]) for data in files[1].values())
+    assert lengths[0] < lengths[-1]
+    for name, data in files[1].items():
+        assert data.keys() == files[2][name].keys()
+        for key, array in data.items():
+            assert np.array_equal(array, files[2][name][key]), (name, key)
+
+
+def test_a_replay_the_game_refuses_fails_alone_when_converted_together(tmp_path):
+    replays = tmp_path / "replays"
+    replays.mkdir()
+    good = record_games(replays, games=2, game_steps=80)
+    record = json.loads(good[0].read_text())
+    unavailable = [0, FUNCTIONS.Train_Marine_quick.id, record["actions"][0][2]]
+    damaged_copy(good[0], replays, "refused", actions=[unavailable] + record["actions"])
+    trajectories, failures = tg.convert_all(str(replays), str(tmp_path / "out"), games_at_once=3)
+    assert len(trajectories) == 2
+    assert len(failures) == 1
+    assert "refused" in failures[0] and "Train_Marine_quick is not available" in failures[0]
