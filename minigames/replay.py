@@ -209,8 +209,9 @@ def _apply(game, player, calls, playing):
         if refused.size:
             row = int(refused[0])
             function = actions.FUNCTIONS[int(function_ids[row])]
-            raise ReplayError(f"replay {playing[row].index} (seed {playing[row].record['random_seed']}, "
-                              f"game {playing[row].record['game_index']}): function "
+            record = playing[row].record
+            raise ReplayError(f"replay {playing[row].index} (seed {record['random_seed']}, "
+                              f"game {record['game_index']}): function "
                               f"{function.id}/{function.name} is not available at game loop "
                               f"{int(game.game_loop[row])}")
         game.apply(function_ids, values, player)
