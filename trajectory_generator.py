@@ -167,8 +167,8 @@ class TrajectoryBuilder:
         data = {"format_version": np.array([FORMAT_VERSION], np.int32)}
         if self.map_name:
             data["map_name"] = self.map_name
-        for name, _, dtype in FIXED_FIELDS:
-            data[name] = np.stack(self.fixed[name]).astype(dtype)
+        for name, _, _ in FIXED_FIELDS:
+            data[name] = np.stack(self.fixed[name])  # (add stored them as their dtype)
         for name, _, dtype, width in RAGGED_FIELDS:
             rows = [np.asarray(r, dtype).reshape(-1, width) for r in self.ragged[name]]
             data[name] = {"rows": np.concatenate(rows), "count": np.array([len(r) for r in rows],
@@ -382,8 +382,8 @@ def convert_embedded(paths, saving_path, games_at_once=GAMES_AT_ONCE):
             except Exception:  # noqa: BLE001  (then each alone, so that the failure names its
                 pass  # own replay and the others convert)
         for path in group:
-            results.append(_failure_reported(
-                lambda: _convert_together([path], [records[path]], saving_path, 1)[0], path))
+            results += _failure_reported(
+                lambda: _convert_together([path], [records[path]], saving_path, 1), [path])
     return results
 
 
@@ -499,21 +499,20 @@ def convert_job(job):
         return _failure_reported(lambda: convert_embedded(paths, saving_path, games_at_once),
                                  paths)
     path, = paths
-    return [_failure_reported(lambda: (path, convert_sc2(path, saving_path, options), None),
-                              path)]
+    return _failure_reported(lambda: [(path, convert_sc2(path, saving_path, options), None)],
+                             paths)
 
 
 def _failure_reported(convert, paths):
-    """convert(), or the failure of `paths` (one path or a list) as convert_job reports it."""
+    """convert() (a list of results), or the failure of each of `paths` as convert_job reports
+    it: a TrajectoryError's own message (it names its file), else the path and the error."""
     try:
         return convert()
+    except TrajectoryError as error:
+        return [(path, [], str(error)) for path in paths]
     except Exception as error:  # noqa: BLE001  one bad replay must not stop the others: it is
         # reported with the error's type and counted
-        message = str(error) if isinstance(error, TrajectoryError) else \
-            f"{type(error).__name__}: {error}"
-        if isinstance(paths, str):
-            return paths, [], message if message.startswith(paths) else f"{paths}: {message}"
-        return [(path, [], f"{path}: {message}") for path in paths]
+        return [(path, [], f"{path}: {type(error).__name__}: {error}") for path in paths]
 
 
 PR_SET_PDEATHSIG = 1  # Linux prctl option: a signal for this process when its parent dies

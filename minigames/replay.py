@@ -19,14 +19,12 @@ Because the engine is deterministic given (seed, game index), the actions are al
 import bisect
 import collections
 import json
-
-from pysc2.env import sc2_env
-from pysc2.lib import actions
-
 import typing
 
 import numpy as np
 from pysc2 import maps
+from pysc2.env import sc2_env
+from pysc2.lib import actions
 
 from minigames import action_format
 from minigames import maps as engine_maps
