@@ -35,6 +35,8 @@ KEEP_CHECKPOINTS = 3
 # Trained weights that come with the code (tools/ship_weights.py writes them).
 SHIPPED_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 SAVE_THRESHOLD = 5.0
+# Model descriptions written before utils.player_thresholds existed name no non_spatial_size.
+NON_SPATIAL_SIZE_BEFORE_THRESHOLDS = 1218
 MEAN_WINDOW = 100
 _TRUE = ("true", "t", "1")
 _FALSE = ("false", "f", "0", "")
@@ -68,11 +70,11 @@ def description_path(weights_path):
 
 
 def model_description(model_name, environment, spec, seed, **details):
-    """The JSON description saved beside a model: what load_model checks (network and
-    resolutions), where and how it was trained, and any `details`."""
+    """The JSON description saved beside a model: what load_model checks (network, resolutions
+    and the length of the non-spatial input), where and how it was trained, and any `details`."""
     return {"model_name": model_name, "environment": environment,
-            "screen_size": spec.screen_size, "minimap_size": spec.minimap_size, "seed": seed,
-            **details}
+            "screen_size": spec.screen_size, "minimap_size": spec.minimap_size,
+            "non_spatial_size": spec.input_shapes()["non_spatial"][0], "seed": seed, **details}
 
 
 def save_model(model, path, metadata):
@@ -143,6 +145,13 @@ def load_model(model, path, spec):
                 f"{path} holds a {wanted[0]} network for a {wanted[1]} screen and {wanted[2]} "
                 f"minimap; pass --model_name {wanted[0]} --screen_size {wanted[1]} "
                 f"--minimap_size {wanted[2]}.")
+        non_spatial_size = spec.input_shapes()["non_spatial"][0]
+        saved_size = saved.get("non_spatial_size", NON_SPATIAL_SIZE_BEFORE_THRESHOLDS)
+        if saved_size != non_spatial_size:
+            raise CheckpointError(
+                f"{path} was trained on a non-spatial input of {saved_size} values; this code's "
+                f"networks read {non_spatial_size} (the player thresholds were added after "
+                f"{NON_SPATIAL_SIZE_BEFORE_THRESHOLDS}): train it again.")
     try:
         model.load_weights(path)
     except ValueError as error:

@@ -37,7 +37,7 @@ AlphaStar-style (Vinyals et al., Nature 2019), adapted to pysc2's feature-layer 
   embedding -> two stride-2 downsamplings with residual blocks -> a flattened embedding. The maps of
   each resolution are kept as skip connections for the location head.
 - scalar encoder: an MLP over the non-spatial vector (player, game loop, available actions, last
-  actions, single and multi selection summaries).
+  actions, single and multi selection summaries, player thresholds).
 - entity encoder: a transformer layer over the `feature_units` rows, masked by the row count, then
   a masked mean over units (AlphaStar's raw-unit list becomes pysc2's feature_units).
 - core: an LSTM over time; the state is zeroed where an episode starts.
@@ -65,6 +65,27 @@ import utils
 
 SPATIAL_ARGUMENTS = ("screen", "minimap", "screen2")
 NUM_FUNCTIONS = utils.NUM_FUNCTIONS
+
+
+class ThresholdsStartAtZero(keras.initializers.Initializer):
+    """Kernel initializer of the first dense layer over `non_spatial`: Glorot uniform for the rows
+    before the player thresholds (utils.player_thresholds), drawn as if they were the whole input,
+    and zeros for the thresholds' rows.
+
+    A new network then computes what it computed before the thresholds were added, and a seeded
+    run draws the same numbers, so results measured before them still reproduce; the thresholds'
+    weights grow from zero once training sees them make a difference.
+    """
+
+    def __init__(self):
+        # Made here, as the layer's default initializer would be, so the seeds drawn stay in order.
+        self.glorot_uniform = keras.initializers.GlorotUniform()
+
+    def __call__(self, shape, dtype=None):
+        rows, units = shape
+        drawn = self.glorot_uniform((rows - utils.PLAYER_THRESHOLDS, units), dtype=dtype)
+        return keras.ops.concatenate(
+            [drawn, keras.ops.zeros((utils.PLAYER_THRESHOLDS, units), dtype=dtype)], axis=0)
 
 
 class ActorCritic(keras.Model):
@@ -142,7 +163,8 @@ class FullyConv(ActorCritic):
         super().__init__(spec, **kwargs)
         self.screen_encoder = _conv_encoder("screen_encoder")
         self.minimap_encoder = _conv_encoder("minimap_encoder")
-        self.non_spatial_encoder = layers.Dense(16, activation="relu", name="non_spatial_encoder")
+        self.non_spatial_encoder = layers.Dense(16, activation="relu", name="non_spatial_encoder",
+                                                kernel_initializer=ThresholdsStartAtZero())
         # The state's channels (two encoders of 32 and the broadcast non-spatial 16) and the
         # input planes of the skip connection.
         shapes = spec.input_shapes()
@@ -288,7 +310,8 @@ class AlphaStar(ActorCritic):
         self.flatten = layers.Flatten()
         self.spatial_output = layers.Dense(256, activation="relu", name="spatial_output")
         # Scalar and entity encoders.
-        self.scalar_encoder = keras.Sequential([layers.Dense(128, activation="relu"),
+        self.scalar_encoder = keras.Sequential([layers.Dense(128, activation="relu",
+                                                             kernel_initializer=ThresholdsStartAtZero()),
                                                 layers.Dense(128, activation="relu")],
                                                name="scalar_encoder")
         self.entity_encoder = EntityEncoder(64, name="entity_encoder")

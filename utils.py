@@ -5,14 +5,16 @@ yields, see `minigames/batch_format.py`) into the float32 arrays the networks re
 
   screen        [N, H, W, C_screen]   one-hot categorical planes + log-scaled scalar planes
   minimap       [N, h, w, C_minimap]  the same for the minimap
-  non_spatial   [N, D]                player, game loop, available actions, last actions, selection
+  non_spatial   [N, D]                player, game loop, available actions, last actions, selection,
+                                      player thresholds
   available_actions [N, 573]          1.0 where the function may be called now (the sampling mask)
   entities      [N, E, F]             one row per `feature_units` row (zeros when absent)
   entity_count  [N] int32             rows of `entities` in use
 
 Categorical layers are one-hot here; the networks' first 1x1 convolution over them is the learned
 embedding of SC2LE's FullyConv (a 1x1 convolution of a one-hot plane stack is a lookup table).
-Scalar values, which span orders of magnitude (hit points, minerals), are log-scaled to about [0, 1].
+Scalar values, which span orders of magnitude (hit points, minerals), are log-scaled to about [0, 1];
+the player's minerals, vespene and free supply are also given as thresholds (`player_thresholds`).
 Unit types go through a short table of the units that matter on the mini-games and the Terran
 Simple64 games; every other unit type falls into one "other" bucket instead of raising.
 
@@ -65,13 +67,21 @@ MINIMAP_CATEGORICAL = ((MINIMAP.player_relative, 5), (MINIMAP.selected, 1),
 MINIMAP_SCALAR = (MINIMAP.height_map,)
 
 MAX_GAME_LOOP = 30_000  # about 22 minutes; longer games saturate at 1.0
+# The player's resources and free supply are also given as steps, 1.0 from each threshold on. On
+# the log scale 95 and 100 minerals differ by 0.005, yet only 100 buys a Supply Depot or a
+# Barracks' 150; every Terran cost is a multiple of 25 up to 400, and no unit takes over 8 supply.
+RESOURCE_STEPS = np.arange(25, 401, 25)
+SUPPLY_STEPS = np.arange(1, 9)
+PLAYER_THRESHOLDS = 2 * len(RESOURCE_STEPS) + len(SUPPLY_STEPS)
 MAX_SELECTED = 500
 MAX_ENTITIES = 64  # the batch format keeps this many feature_units rows
 _ENTITY_SCALARS = 10  # health, shield, energy, x, y, radius, is_selected, build, orders, facing
 ENTITY_FEATURES = NUM_UNIT_BUCKETS + 5 + _ENTITY_SCALARS  # type, alliance (5), scalars
-# Player (11), game loop, available and last actions, single_select and multi_select summaries.
+# Player (11), game loop, available and last actions, single_select and multi_select summaries,
+# then the player thresholds last (so that a network's weights for the rest keep their rows).
 SELECTION_SUMMARY_SIZE = NUM_UNIT_BUCKETS + 4
-NON_SPATIAL_SIZE = len(features.Player) + 1 + 2 * NUM_FUNCTIONS + 2 * SELECTION_SUMMARY_SIZE
+NON_SPATIAL_SIZE = (len(features.Player) + 1 + 2 * NUM_FUNCTIONS + 2 * SELECTION_SUMMARY_SIZE
+                    + PLAYER_THRESHOLDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +164,20 @@ def _unit_rows_summary(rows, count):
                           axis=-1).astype(np.float32)
 
 
+def player_thresholds(player):
+    """pysc2 player rows [N, 11] -> [N, PLAYER_THRESHOLDS] float32 of 0.0 and 1.0.
+
+    Minerals >= each of RESOURCE_STEPS, then vespene >= each, then free supply (food_cap -
+    food_used) >= each of SUPPLY_STEPS.
+    """
+    player = np.asarray(player)
+    free_supply = player[:, features.Player.food_cap] - player[:, features.Player.food_used]
+    return np.concatenate([
+        player[:, features.Player.minerals, None] >= RESOURCE_STEPS,
+        player[:, features.Player.vespene, None] >= RESOURCE_STEPS,
+        free_supply[:, None] >= SUPPLY_STEPS,
+    ], axis=-1).astype(np.float32)
+
 
 def _non_spatial(batch):
     n = len(batch["player"])
@@ -168,6 +192,7 @@ def _non_spatial(batch):
         last_actions,
         _unit_rows_summary(batch["single_select"], batch["single_select_count"]),
         _unit_rows_summary(batch["multi_select"], batch["multi_select_count"]),
+        player_thresholds(batch["player"]),
     ], axis=-1)
 
 

@@ -125,6 +125,46 @@ def test_a_model_with_non_finite_weights_is_not_loaded(tmp_path, fullyconv):
         checkpoints.load_model(network.make_model("fullyconv", SPEC), path, SPEC)
 
 
+def test_a_model_saved_before_the_player_thresholds_is_refused_until_widened(tmp_path,
+                                                                             fullyconv):
+    import h5py
+
+    from tools import widen_non_spatial
+
+    # Such a file: the non-spatial kernel without the thresholds' rows, a description without
+    # non_spatial_size.
+    path = save(fullyconv, str(tmp_path), "MoveToBeacon_fullyconv_old")
+    old_rows = checkpoints.NON_SPATIAL_SIZE_BEFORE_THRESHOLDS
+    with h5py.File(path, "r+") as weights:
+        found = []
+        weights.visititems(lambda name, item: found.append(name) if (
+            isinstance(item, h5py.Dataset) and item.shape[0] == utils.NON_SPATIAL_SIZE) else None)
+        (kernel,) = found
+        data = weights[kernel][()]
+        del weights[kernel]
+        weights.create_dataset(kernel, data=data[:old_rows])
+    description = checkpoints.description_path(path)
+    with open(description) as f:
+        saved = json.load(f)
+    del saved["non_spatial_size"]
+    with open(description, "w") as f:
+        json.dump(saved, f)
+    copy = network.make_model("fullyconv", SPEC)
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=f"non-spatial input of {old_rows} values; .* read "
+                             f"{utils.NON_SPATIAL_SIZE}"):
+        checkpoints.load_model(copy, path, SPEC)
+
+    widen_non_spatial.main(["widen_non_spatial.py", path])
+    checkpoints.load_model(copy, path, SPEC)
+    widened = copy.non_spatial_encoder.kernel.numpy()
+    assert np.array_equal(widened[:old_rows], data[:old_rows])
+    assert not widened[old_rows:].any()
+    for original, loaded in zip(fullyconv.weights, copy.weights):
+        if original.path != fullyconv.non_spatial_encoder.kernel.path:
+            assert np.array_equal(loaded.numpy(), original.numpy()), original.path
+
+
 # ---------------------------------------------------------------------- training checkpoints
 def test_the_last_three_checkpoints_are_kept_and_found(tmp_path, fullyconv):
     optimizer = keras.optimizers.Adam()

@@ -147,6 +147,23 @@ def test_architecture_figure_reads_its_sizes_from_the_model(alphastar, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
+def test_a_new_network_reads_the_player_thresholds_with_zero_weights(name):
+    # So it computes what it computed before they were added; training moves the weights.
+    keras.utils.set_random_seed(0)
+    model = network.make_model(name, utils.Spec(16, 16))
+    inputs = random_inputs(model, num_envs=2, time_steps=1)
+    non_spatial = inputs["non_spatial"].numpy()
+    non_spatial[:, -utils.PLAYER_THRESHOLDS:] = 0.0
+    before = model(dict(inputs, non_spatial=tf.constant(non_spatial)))
+    non_spatial[:, -utils.PLAYER_THRESHOLDS:] = 1.0
+    after = model(dict(inputs, non_spatial=tf.constant(non_spatial)))
+    np.testing.assert_array_equal(before["function"], after["function"])
+    non_spatial[:, :-utils.PLAYER_THRESHOLDS] += 1.0
+    moved = model(dict(inputs, non_spatial=tf.constant(non_spatial)))
+    assert not np.allclose(before["function"], moved["function"], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["fullyconv", "alphastar"])
 def test_uses_feature_units_says_whether_the_entities_input_matters(name):
     # Environments report feature_units only for a network that says it reads them.
     keras.utils.set_random_seed(0)

@@ -417,7 +417,7 @@ def test_ship_weights_stores_float16_that_load_back(tmp_path, fullyconv):
     trained = str(tmp_path / "trained.weights.h5")
     fullyconv.save_weights(trained)
     shipped = str(tmp_path / "shipped.weights.h5")
-    ship_weights.copy_as_float16(trained, shipped)
+    ship_weights.copy_hdf5(trained, shipped, ship_weights.as_float16)
     with h5py.File(shipped) as f:
         dtypes = set()
         f.visititems(lambda name, item: dtypes.add(item.dtype)

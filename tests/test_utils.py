@@ -87,6 +87,25 @@ def test_non_spatial_vector_carries_available_and_last_actions():
     assert not last[1].any()  # no_op is not reported as an action
 
 
+def test_player_thresholds_mark_each_step_reached():
+    player = np.zeros((3, len(features.Player)), np.int64)
+    player[:, features.Player.minerals] = [99, 100, 1000]
+    player[:, features.Player.vespene] = [0, 24, 25]
+    player[:, features.Player.food_cap] = [15, 23, 0]
+    player[:, features.Player.food_used] = [15, 20, 4]
+    thresholds = utils.player_thresholds(player)
+    assert thresholds.shape == (3, utils.PLAYER_THRESHOLDS) and thresholds.dtype == np.float32
+    minerals, vespene, supply = np.split(thresholds, [16, 32], axis=1)
+    # Steps of 25 up to 400: 99 reaches 25, 50 and 75; 100 also 100; 1000 all sixteen.
+    assert minerals.sum(axis=1).tolist() == [3, 4, 16]
+    assert minerals[1, 3] == 1 and minerals[0, 3] == 0  # the Supply Depot's 100
+    assert vespene.sum(axis=1).tolist() == [0, 0, 1]
+    # Free supply 0, 3 and -4 against steps 1 to 8.
+    assert supply.sum(axis=1).tolist() == [0, 3, 0]
+    non_spatial = utils._non_spatial(engine_batch(num_envs=3)[1] | {"player": player})
+    assert np.array_equal(non_spatial[:, -utils.PLAYER_THRESHOLDS:], thresholds)
+
+
 def test_entities_are_feature_units_masked_by_count():
     _, batch = engine_batch()
     inputs = utils.preprocess(batch, utils.Spec(32, 32))

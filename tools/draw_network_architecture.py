@@ -46,7 +46,7 @@ def describe(model, spec):
         "screen": f"screen {size}x{size}x{screen_channels}\nminimap {spec.minimap_size}x"
                   f"{spec.minimap_size}x{minimap_channels}\n(one-hot / log-scaled planes)",
         "scalar_in": f"non-spatial vector {shapes['non_spatial'][0]}\n(player, game loop, "
-                     f"available actions,\nlast actions, selection)",
+                     f"available actions,\nlast actions, selection, thresholds)",
         "entities_in": f"feature_units\n{max_units} rows x {unit_features} features\n+ row count",
         "spatial": (
             f"Spatial encoder (ResNet)\n"

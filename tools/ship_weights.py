@@ -19,24 +19,29 @@ from minigames.files import write_atomically, write_json  # noqa: E402
 from checkpoints import SHIPPED_WEIGHTS_DIR  # noqa: E402  (--load_model True's fallback)
 
 
-def copy_as_float16(source, destination):
-    """Copy an HDF5 file, storing float32 datasets as compressed float16, everything else as is."""
-    with h5py.File(source, "r") as original, h5py.File(destination, "w") as shipped:
-        shipped.attrs.update(original.attrs)
+def copy_hdf5(source, destination, convert):
+    """Copy an HDF5 file's groups, datasets and attributes; each dataset is stored as
+    `convert(name, dataset)` gives it: (array, keyword arguments of h5py's create_dataset)."""
+    with h5py.File(source, "r") as original, h5py.File(destination, "w") as copied:
+        copied.attrs.update(original.attrs)
 
         def copy(name, item):
             if isinstance(item, h5py.Dataset):
-                data = item[()]
-                if data.dtype == np.float32:
-                    shipped.create_dataset(name, data=data.astype(np.float16), compression="gzip",
-                                           compression_opts=9, shuffle=True)
-                else:
-                    shipped.create_dataset(name, data=data)
+                data, storage = convert(name, item)
+                copied.create_dataset(name, data=data, **storage)
             else:
-                shipped.require_group(name)
-            shipped[name].attrs.update(item.attrs)
+                copied.require_group(name)
+            copied[name].attrs.update(item.attrs)
 
         original.visititems(copy)
+
+
+def as_float16(name, dataset):
+    """Float32 datasets as compressed float16, everything else as is."""
+    data = dataset[()]
+    if data.dtype != np.float32:
+        return data, {}
+    return data.astype(np.float16), {"compression": "gzip", "compression_opts": 9, "shuffle": True}
 
 
 def main(argv):
@@ -47,7 +52,7 @@ def main(argv):
         description = json.load(f)
     name = f"{description['environment']}_{description['model_name']}"
     destination = write_atomically(os.path.join(SHIPPED_WEIGHTS_DIR, f"{name}.weights.h5"),
-                                   lambda temporary: copy_as_float16(source, temporary))
+                                   lambda temporary: copy_hdf5(source, temporary, as_float16))
     description["shipped_from"] = os.path.basename(source)
     write_json(os.path.join(SHIPPED_WEIGHTS_DIR, f"{name}.json"), description)
     print(f"{destination}: {os.path.getsize(destination) / 1e6:.1f} MB")
