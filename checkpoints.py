@@ -151,7 +151,8 @@ def load_model(model, path, spec):
             raise CheckpointError(
                 f"{path} was trained on a non-spatial input of {saved_size} values; this code's "
                 f"networks read {non_spatial_size} (the player thresholds were added after "
-                f"{NON_SPATIAL_SIZE_BEFORE_THRESHOLDS}): train it again.")
+                f"{NON_SPATIAL_SIZE_BEFORE_THRESHOLDS}): `python tools/widen_non_spatial.py "
+                f"{path}` gives it zero weights for them, after which it plays as it did.")
     try:
         model.load_weights(path)
     except ValueError as error:

@@ -310,10 +310,9 @@ class AlphaStar(ActorCritic):
         self.flatten = layers.Flatten()
         self.spatial_output = layers.Dense(256, activation="relu", name="spatial_output")
         # Scalar and entity encoders.
-        self.scalar_encoder = keras.Sequential([layers.Dense(128, activation="relu",
-                                                             kernel_initializer=ThresholdsStartAtZero()),
-                                                layers.Dense(128, activation="relu")],
-                                               name="scalar_encoder")
+        self.scalar_encoder = keras.Sequential(
+            [layers.Dense(128, activation="relu", kernel_initializer=ThresholdsStartAtZero()),
+             layers.Dense(128, activation="relu")], name="scalar_encoder")
         self.entity_encoder = EntityEncoder(64, name="entity_encoder")
         # Core.
         self.core = ResettingLSTM(self.state_size, name="core")
