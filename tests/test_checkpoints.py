@@ -135,11 +135,8 @@ def test_a_model_saved_before_the_player_thresholds_is_refused_until_widened(tmp
     # non_spatial_size.
     path = save(fullyconv, str(tmp_path), "MoveToBeacon_fullyconv_old")
     old_rows = checkpoints.NON_SPATIAL_SIZE_BEFORE_THRESHOLDS
+    kernel = widen_non_spatial.non_spatial_kernel(path, rows=utils.NON_SPATIAL_SIZE)
     with h5py.File(path, "r+") as weights:
-        found = []
-        weights.visititems(lambda name, item: found.append(name) if (
-            isinstance(item, h5py.Dataset) and item.shape[0] == utils.NON_SPATIAL_SIZE) else None)
-        (kernel,) = found
         data = weights[kernel][()]
         del weights[kernel]
         weights.create_dataset(kernel, data=data[:old_rows])

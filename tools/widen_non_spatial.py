@@ -23,16 +23,16 @@ from minigames.files import write_atomically, write_json  # noqa: E402
 from tools.ship_weights import copy_hdf5  # noqa: E402
 
 
-def non_spatial_kernel(path):
-    """The name of the one dataset shaped [NON_SPATIAL_SIZE_BEFORE_THRESHOLDS, units]."""
+def non_spatial_kernel(path, rows=NON_SPATIAL_SIZE_BEFORE_THRESHOLDS):
+    """The name of the one dataset shaped [rows, units]: the kernel over a non-spatial input of
+    `rows` values."""
     found = []
     with h5py.File(path, "r") as weights:
         weights.visititems(lambda name, item: found.append(name) if (
-            isinstance(item, h5py.Dataset) and item.ndim == 2
-            and item.shape[0] == NON_SPATIAL_SIZE_BEFORE_THRESHOLDS) else None)
+            isinstance(item, h5py.Dataset) and item.ndim == 2 and item.shape[0] == rows) else None)
     if len(found) != 1:
-        raise ValueError(f"{path}: expected one kernel over a non-spatial input of "
-                         f"{NON_SPATIAL_SIZE_BEFORE_THRESHOLDS} values, found {len(found)}.")
+        raise ValueError(f"{path}: expected one kernel over a non-spatial input of {rows} values, "
+                         f"found {len(found)}.")
     return found[0]
 
 
