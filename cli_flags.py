@@ -32,6 +32,12 @@ RUN_FLAGS = ("environment", "model_name", "screen_size", "minimap_size", "num_en
              "episode_summary_interval")
 RESUME_FIXED = ("environment", "model_name", "screen_size", "minimap_size", "num_envs",
                 "step_mul")
+# Maps on which flags left off the command line take other defaults than their own: Simple64 is
+# the original's supervised-learning map, played by its AlphaStar-style network at 32 x 32 (the
+# settings of the shipped Simple64 weights and of the README's recording command), so that
+# `run.py --load_model True --environment Simple64` plays the shipped agent.
+ENVIRONMENT_DEFAULTS = {"Simple64": {"model_name": "alphastar", "screen_size": 32,
+                                     "minimap_size": 32}}
 
 
 class UserError(Exception):
@@ -50,7 +56,7 @@ def define_flags():
                         "replays/ and gifs/.")
     flags.DEFINE_string("environment", "MoveToBeacon", "pysc2 map name.")
     flags.DEFINE_enum("model_name", "fullyconv", list(hyperparameters.MODEL_NAMES),
-                      "Network to train or load.")
+                      "Network to train or load (default on Simple64: alphastar).")
     flags.DEFINE_bool("training", False, "Train the network with A2C (after supervised learning "
                       "when --sl_training is given too).")
     flags.DEFINE_bool("sl_training", False, "Supervised learning from the .hkl trajectories of "
@@ -111,9 +117,10 @@ def define_flags():
                          f"(default: --seed + {EVAL_SEED_OFFSET:,}, games training did not "
                          "play).", lower_bound=0)
     flags.DEFINE_integer("screen_size", 16, "Feature screen resolution (square); 16 is enough for "
-                         "MoveToBeacon and 4x cheaper than the original's 32.", lower_bound=1)
-    flags.DEFINE_integer("minimap_size", 16, "Feature minimap resolution (square).",
-                         lower_bound=1)
+                         "MoveToBeacon and 4x cheaper than the original's 32 (default on "
+                         "Simple64: 32).", lower_bound=1)
+    flags.DEFINE_integer("minimap_size", 16, "Feature minimap resolution (square; default on "
+                         "Simple64: 32).", lower_bound=1)
     flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.", lower_bound=1)
     flags.DEFINE_enum("player_1", "terran", list(pysc2_batch_env.RACES),
                       "Race of the agent (the embedded engine plays Terran only).")
@@ -194,12 +201,22 @@ def parse_flags(argv):
     app.define_help_flags()  # --help and --helpshort, also when called before app.run
     boolean_flags = {name for name, flag in FLAGS._flags().items() if flag.boolean}
     try:
-        return FLAGS(join_boolean_values(argv, boolean_flags, {"load_model", "load", "resume"}))
+        remaining = FLAGS(join_boolean_values(argv, boolean_flags,
+                                              {"load_model", "load", "resume"}))
     except flags.Error as error:
         message = " ".join(str(error).split("\n"))  # one line, however many flags are wrong
         print(f"{os.path.basename(argv[0])}: error: {message} (--helpshort lists the flags)",
               file=sys.stderr)
         sys.exit(2)
+    apply_environment_defaults()
+    return remaining
+
+
+def apply_environment_defaults():
+    """Flags not given on the command line take their --environment's ENVIRONMENT_DEFAULTS."""
+    for name, value in ENVIRONMENT_DEFAULTS.get(FLAGS.environment, {}).items():
+        if not FLAGS[name].present:
+            FLAGS[name].value = value
 
 
 def a2c_config_from_flags(base=None):

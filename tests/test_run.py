@@ -72,6 +72,17 @@ def test_the_original_load_flag_is_an_alias_of_load_model(parse):
     assert parse("--load").load_model == "True"
 
 
+def test_simple64_runs_default_to_its_shipped_networks_settings_unless_flags_are_given(parse):
+    flags = parse("--environment", "Simple64")
+    assert (flags.model_name, flags.screen_size, flags.minimap_size) == ("alphastar", 32, 32)
+    FLAGS.unparse_flags()
+    flags = parse("--environment", "Simple64", "--model_name", "fullyconv", "--screen_size", "64")
+    assert (flags.model_name, flags.screen_size, flags.minimap_size) == ("fullyconv", 64, 32)
+    FLAGS.unparse_flags()
+    flags = parse("--environment", "DefeatRoaches")
+    assert (flags.model_name, flags.screen_size, flags.minimap_size) == ("fullyconv", 16, 16)
+
+
 def test_join_boolean_values_leaves_other_flags_alone():
     argv = ["run.py", "--training", "True", "--seed", "1", "--visualize", "--screen_size", "16"]
     assert cli_flags.join_boolean_values(argv, {"training", "visualize"}) == [
