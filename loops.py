@@ -421,7 +421,9 @@ def play_gif(agent, spec, map_name, step_mul, seed, greedy, path, difficulty="ve
 
 
 def play_episode(agent, spec, map_name, step_mul, seed, greedy, difficulty="very_easy"):
-    """Play one episode on the embedded engine's pysc2 SC2Env -> (RGB frames, score)."""
+    """Play one episode on the embedded engine's pysc2 SC2Env -> (RGB frames, score). A game of
+    Simple64 takes minutes, one step at a time: a progress bar on a terminal counts its steps."""
+    logging.info("Playing one game of %s (seed %d) for a GIF", map_name, seed)
     env = minigames.SC2Env(**pysc2_batch_env.env_kwargs(
         map_name, spec.screen_size, spec.minimap_size, step_mul, agent.model.uses_feature_units,
         seed, visualize=True, difficulty=difficulty))
@@ -429,14 +431,17 @@ def play_episode(agent, spec, map_name, step_mul, seed, greedy, difficulty="very
     state = agent.initial_state(1)
     reset = np.ones(1, np.float32)
     score = 0.0
-    while not timestep.last():
-        batch = batch_format.stack_observations([timestep.observation])
-        function_id, arg_indices, _, state = agent.step(utils.preprocess(batch, spec), reset,
-                                                        state, greedy)
-        reset = np.zeros(1, np.float32)
-        timestep = env.step([utils.to_function_call(function_id[0], arg_indices[0],
-                                                    spec.screen_size, spec.minimap_size)])[0]
-        score += timestep.reward
+    with tqdm.tqdm(unit="step", desc="GIF game", disable=None, dynamic_ncols=True,
+                   leave=False) as progress:
+        while not timestep.last():
+            batch = batch_format.stack_observations([timestep.observation])
+            function_id, arg_indices, _, state = agent.step(utils.preprocess(batch, spec),
+                                                            reset, state, greedy)
+            reset = np.zeros(1, np.float32)
+            timestep = env.step([utils.to_function_call(function_id[0], arg_indices[0],
+                                                        spec.screen_size, spec.minimap_size)])[0]
+            score += timestep.reward
+            progress.update()
     env.close()
     return env.frames, score
 
