@@ -5,7 +5,12 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import minigames  # noqa: E402,F401  (applies the pysc2 Python 3.11 fix first)
-import keras  # noqa: E402
+import startup  # noqa: E402
+
+# TensorFlow's CUDA start-up lines (startup.py), which pytest-xdist's main process, importing this
+# file outside pytest's capture, would print after the summary.
+with startup.stderr_silenced():
+    import keras  # noqa: E402
 import pytest  # noqa: E402
 from absl import flags  # noqa: E402
 
