@@ -40,6 +40,14 @@ ENVIRONMENT_DEFAULTS = {"Simple64": {"model_name": "alphastar", "screen_size": 3
                                      "minimap_size": 32}}
 
 
+def environment_defaults_help(name):
+    """The help text's note of flag `name`'s ENVIRONMENT_DEFAULTS, e.g. "default on Simple64:
+    32" ("" for a flag no map changes)."""
+    notes = [f"{environment}: {defaults[name]}"
+             for environment, defaults in ENVIRONMENT_DEFAULTS.items() if name in defaults]
+    return f"default on {', '.join(notes)}" if notes else ""
+
+
 class UserError(Exception):
     """A problem the user can fix; reported as one line and a non-zero exit."""
 
@@ -56,7 +64,7 @@ def define_flags():
                         "replays/ and gifs/.")
     flags.DEFINE_string("environment", "MoveToBeacon", "pysc2 map name.")
     flags.DEFINE_enum("model_name", "fullyconv", list(hyperparameters.MODEL_NAMES),
-                      "Network to train or load (default on Simple64: alphastar).")
+                      f"Network to train or load ({environment_defaults_help('model_name')}).")
     flags.DEFINE_bool("training", False, "Train the network with A2C (after supervised learning "
                       "when --sl_training is given too).")
     flags.DEFINE_bool("sl_training", False, "Supervised learning from the .hkl trajectories of "
@@ -117,10 +125,10 @@ def define_flags():
                          f"(default: --seed + {EVAL_SEED_OFFSET:,}, games training did not "
                          "play).", lower_bound=0)
     flags.DEFINE_integer("screen_size", 16, "Feature screen resolution (square); 16 is enough for "
-                         "MoveToBeacon and 4x cheaper than the original's 32 (default on "
-                         "Simple64: 32).", lower_bound=1)
-    flags.DEFINE_integer("minimap_size", 16, "Feature minimap resolution (square; default on "
-                         "Simple64: 32).", lower_bound=1)
+                         "MoveToBeacon and 4x cheaper than the original's 32 "
+                         f"({environment_defaults_help('screen_size')}).", lower_bound=1)
+    flags.DEFINE_integer("minimap_size", 16, "Feature minimap resolution (square; "
+                         f"{environment_defaults_help('minimap_size')}).", lower_bound=1)
     flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.", lower_bound=1)
     flags.DEFINE_enum("player_1", "terran", list(pysc2_batch_env.RACES),
                       "Race of the agent (the embedded engine plays Terran only).")
