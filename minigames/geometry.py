@@ -14,6 +14,7 @@ decides what `select_point` hits, so what an agent clicks is what it sees.
 """
 import functools
 
+import numba
 import numpy as np
 
 
@@ -94,6 +95,13 @@ def cell_of_xy(x, y, height, width):
     col = np.minimum(np.maximum(x.astype(np.int64), 0), width - 1)
     row = np.minimum(np.maximum((height - y).astype(np.int64), 0), height - 1)
     return row, col
+
+
+@numba.njit(cache=True)
+def cell_of_point(x, y, height, width):
+    """`cell_of_xy` of one point (x, y), for compiled loops."""
+    return (min(max(np.int64(height - y), 0), height - 1),
+            min(max(np.int64(x), 0), width - 1))
 
 
 def footprints(centre, radius, width, height):

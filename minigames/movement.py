@@ -28,11 +28,12 @@ half the overlap; structures, resources and units holding position do not move, 
 overlapping one is pushed out by the whole overlap. Workers on the way to or from a resource pass
 through other units (as mining workers do in the real game). Units never leave the playable area.
 """
+import numba
 import numpy as np
 
 from minigames import geometry
 from minigames.units import TABLE
-from minigames.world import MAX_ORDERS, NEUTRAL, KeptForLast, Order, any_true, points
+from minigames.world import MAX_ORDERS, NEUTRAL, Order, any_true, points
 
 ARRIVAL_SLACK = 1.0
 # Workers accelerate and brake: 2.5 world units per normal-speed game second squared (the game's
@@ -50,10 +51,12 @@ COLLIDES[[317, 1680]] = False
 # Units that take part in separation (when not passing through) and units it never moves.
 SOLID = ~TABLE.is_flying & COLLIDES
 NEVER_PUSHED = TABLE.is_structure | (TABLE.speed == 0)
-MOBILE = TABLE.speed > 0
+SPEED = TABLE.speed
+MOBILE = SPEED > 0
 # Orders that move a unit to their point when no system says otherwise.
 MOVES_TO_POINT = np.zeros(8, bool)
 MOVES_TO_POINT[[Order.MOVE, Order.ATTACK, Order.PATROL]] = True
+ATTACK, HOLD = int(Order.ATTACK), int(Order.HOLD)  # (plain numbers for the compiled loops)
 _GOLDEN_ANGLE = 2.399963229728653
 FAR = 1e6  # a position off any map, for padding
 
@@ -78,77 +81,93 @@ def tick(game, running, intents):
     world = game.world
     before = world.pos.copy()
     kind = world.current_order()
-    # Units by flat index env * U + slot (gathers by one index array are several times faster
-    # than by (env, slot)); rows of positions are gathered with ndarray.take. (The ndarray
-    # methods, not np.take and np.flatnonzero, which add a Python call each.) The units free
-    # to move (a few of the slots) move when a system asks them to, or by their orders.
-    free = (world.alive & running[:, None] & world.per_type(MOBILE)
-            & ~intents.stand).ravel().nonzero()[0]
-    asked = intents.wants_move.ravel()[free]
-    free_kind = kind.ravel()[free]
-    by_order = ~asked & MOVES_TO_POINT[free_kind]
-    # An Attack order on a unit moves only by chasing (combat's intents), never to its point.
-    by_order &= ~((free_kind == Order.ATTACK)
-                  & (world.order_target.ravel()[free * MAX_ORDERS] >= 0))
-    moving = asked | by_order
-    unit = free[moving]
     pos = world.pos.reshape(-1, 2)
-    start = pos.take(unit, axis=0)
-    # The goal: the current order's point or the system's destination, picked as complex
-    # numbers (world.points) and seen again as [K, 2] (x, y).
-    ordered = by_order[moving]
-    goal = np.where(ordered, points(world.order_point)[unit * MAX_ORDERS],
-                    points(intents.destination)[unit]).view(np.float64).reshape(-1, 2)
+    unit, goal, ordered = _movers(
+        world.max_units, running, world.alive.ravel(), world.unit_type.ravel(),
+        intents.stand.ravel(), intents.wants_move.ravel(), intents.destination.reshape(-1, 2),
+        kind.ravel(), world.order_target.reshape(-1, MAX_ORDERS),
+        world.order_point.reshape(-1, MAX_ORDERS, 2))
+    start = pos[unit]
     heading = goal if game.pathing is None else game.pathing.waypoints(start, goal)
-    delta = heading - start
-    distance = np.hypot(delta[:, 0], delta[:, 1])
-    to_goal = distance if game.pathing is None else np.hypot(*(goal - start).T)
-    unit_type = world.unit_type.ravel()[unit]
-    accelerates = ACCELERATES[unit_type]
-    velocity = world.velocity.ravel()
-    workers_move = any_true(accelerates)
-    if workers_move:  # workers brake for their goal, not for a waypoint on the way
-        speed = step_length(unit_type, velocity[unit], to_goal)
-    else:
-        speed = TABLE.speed[unit_type]
-    # Only accelerating units keep a velocity (and a slot's type changes only when a unit is
-    # spawned, with velocity 0): without such slots, there is none to clear.
-    if workers_move or (any_true(world.per_type(ACCELERATES)) and any_true(velocity)):
-        velocity[:] = 0.0
-        velocity[unit[accelerates]] = speed[accelerates]
-    reach = distance <= speed
-    step = np.where(reach, 1.0, speed / np.maximum(distance, 1e-9))[:, None]
-    points(world.pos)[unit] = points(start + delta * step)
-    turning = distance > 1e-9
-    facing = delta[turning]
-    world.facing.ravel()[unit[turning]] = np.arctan2(facing[:, 1], facing[:, 0]) % (2 * np.pi)
-
+    speed, reach = _step(pos, world.velocity.ravel(), world.facing.ravel(), unit,
+                         world.unit_type.ravel(), heading, goal)
     _separate(game, intents, kind)
-    moved = world.alive & (points(world.pos) != points(before)).reshape(world.alive.shape)
-    moved_units = moved.ravel().nonzero()[0]  # flat indices env * U + slot
-    _keep_on_map(game, moved_units, before)
-    world.awake = moved
-
-    after = pos.take(unit, axis=0) - goal
-    remaining = np.hypot(after[:, 0], after[:, 1])
-    progress = to_goal - remaining
-    blocked = (remaining <= ARRIVAL_SLACK) & (progress < 0.25 * speed)
-    # (a waypoint is the goal when both coordinates are: compared as complex numbers, which is
-    # faster than reducing [K, 2] comparisons)
-    at_goal = reach if game.pathing is None else reach & (points(heading) == points(goal))
-    arrived = ordered & (at_goal | blocked)
+    world.awake = _settle(game, before)
+    arrived = _arrivals(pos, unit, ordered, start, goal, heading, speed, reach)
     _arrive(world, unit[arrived])
 
 
-def step_length(unit_type, velocity, distance):
-    """How far units move in this loop: full speed for most units; a worker speeds up by its
-    ACCELERATION each loop from `velocity` (its last step) and brakes so as to stop at its
-    destination `distance` away (v <= sqrt(2 * a * distance))."""
-    top = TABLE.speed[unit_type]
-    accelerates = ACCELERATES[unit_type]
-    a = np.where(accelerates, ACCELERATION[unit_type], 0.0)
-    limited = np.minimum(np.minimum(top, velocity + a), np.sqrt(2.0 * a * distance))
-    return np.where(accelerates, limited, top)
+@numba.njit(cache=True)
+def _movers(max_units, running, alive, unit_type, stand, wants_move, destination, kind,
+            order_target, order_point):
+    """The units that move this loop (flat indices env * U + slot, in order), their goals [K, 2]
+    and whether each goes by its order ([K] bool) rather than by a system's wish: units of a
+    running game free to move (mobile, not standing) move where a system asks, or else to the
+    point of a Move, attack-move or Patrol order (an Attack on a unit moves only by chasing,
+    through combat's intents)."""
+    unit = np.empty(alive.size, np.int64)
+    goal = np.empty((alive.size, 2))
+    ordered = np.empty(alive.size, np.bool_)
+    count = 0
+    for i in range(alive.size):
+        if not (alive[i] and running[i // max_units] and MOBILE[unit_type[i]]) or stand[i]:
+            continue
+        by_order = (not wants_move[i] and MOVES_TO_POINT[kind[i]]
+                    and not (kind[i] == ATTACK and order_target[i, 0] >= 0))
+        if not (wants_move[i] or by_order):
+            continue
+        unit[count], ordered[count] = i, by_order
+        point = order_point[i, 0] if by_order else destination[i]
+        goal[count, 0], goal[count, 1] = point[0], point[1]
+        count += 1
+    return unit[:count], goal[:count], ordered[:count]
+
+
+@numba.njit(cache=True)
+def _step(pos, velocity, facing, unit, unit_type, heading, goal):
+    """Moves units `unit` (flat indices) from their positions towards `heading` [K, 2] by their
+    step (`step_length`, braking for `goal`), ending on it when it is within the step; turns them
+    to face the way they go; keeps the step as the velocity of accelerating units (every other
+    velocity 0). Returns each unit's step and whether it reached its heading ([K] each)."""
+    velocity_before = velocity.copy()
+    velocity[:] = 0.0
+    speed = np.empty(len(unit))
+    reach = np.empty(len(unit), np.bool_)
+    for k in range(len(unit)):
+        i = unit[k]
+        t = unit_type[i]
+        start_x, start_y = pos[i, 0], pos[i, 1]
+        dx, dy = heading[k, 0] - start_x, heading[k, 1] - start_y
+        distance = np.hypot(dx, dy)
+        speed[k] = SPEED[t]
+        if ACCELERATES[t]:
+            a = ACCELERATION[t]
+            to_goal = np.hypot(goal[k, 0] - start_x, goal[k, 1] - start_y)
+            speed[k] = min(min(speed[k], velocity_before[i] + a), np.sqrt(2.0 * a * to_goal))
+            velocity[i] = speed[k]
+        reach[k] = distance <= speed[k]
+        step = 1.0 if reach[k] else speed[k] / max(distance, 1e-9)
+        pos[i, 0], pos[i, 1] = start_x + dx * step, start_y + dy * step
+        if distance > 1e-9:
+            facing[i] = np.arctan2(dy, dx) % (2 * np.pi)
+    return speed, reach
+
+
+@numba.njit(cache=True)
+def _arrivals(pos, unit, ordered, start, goal, heading, speed, reach):
+    """[K] bool: the units `unit` moving by their orders that arrived: they reached their goal
+    (not a waypoint on the way), or they are within ARRIVAL_SLACK of it and made less than a
+    quarter of their step of progress in this loop."""
+    arrived = np.zeros(len(unit), np.bool_)
+    for k in range(len(unit)):
+        if not ordered[k]:
+            continue
+        to_goal = np.hypot(goal[k, 0] - start[k, 0], goal[k, 1] - start[k, 1])
+        remaining = np.hypot(pos[unit[k], 0] - goal[k, 0], pos[unit[k], 1] - goal[k, 1])
+        at_goal = reach[k] and heading[k, 0] == goal[k, 0] and heading[k, 1] == goal[k, 1]
+        blocked = remaining <= ARRIVAL_SLACK and to_goal - remaining < 0.25 * speed[k]
+        arrived[k] = at_goal or blocked
+    return arrived
 
 
 def _arrive(world, unit):
@@ -172,122 +191,117 @@ def _separate(game, intents, kind):
     were just spawned: `world.awake`) are checked against the others, so a still crowd costs
     nothing; a still unit that an awake one runs into is pushed too, and wakes up."""
     world = game.world
-    solid = world.alive & world.per_type(SOLID) & ~intents.passes_through
-    fixed = world.per_type(NEVER_PUSHED) | (world.owner == NEUTRAL) | (kind == Order.HOLD)
-    rows = solid & ~fixed & world.awake
-    if not any_true(rows):
-        return
-    # Each awake unit (a row) against the solid units of its own game ([R, S]); pushes are added
-    # pair by pair in the order (game, awake unit's slot, other unit's slot).
-    # Units by flat index env * U + slot into positions (as complex numbers x + iy,
-    # `world.points`: one subtraction gives both differences, exactly as x and y apart) and
-    # radii. The padding after each game's solid units is FAR away and of radius 0, which
-    # overlaps nothing.
-    solid_units, padded = _kept_solid_lists(solid)
-    if solid_units.shape[1] < 2:
-        return
-    mine = rows.ravel().nonzero()[0]
-    env = mine // world.max_units
-    pos, radius = points(world.pos), world.radius.ravel()
-    # [E, S] positions and radii of the solid units, the padding FAR and 0 (gathered with the
-    # padding index clipped to a real unit's, then overwritten: cheaper than appending the
-    # padding unit to copies of the [E * U] arrays).
-    solid_pos = pos.take(solid_units, mode="clip")
-    solid_pos[padded] = complex(FAR, FAR)
-    solid_radius = radius.take(solid_units, mode="clip")
-    solid_radius[padded] = 0.0
-    # [R, S]: each row's game's solid units (whole rows taken from [E, S] arrays: faster than
-    # gathering R * S elements).
-    others = solid_units.take(env, axis=0)
-    delta = pos[mine][:, None] - solid_pos.take(env, axis=0)
-    dx, dy = delta.real, delta.imag
+    _separation(world.max_units, world.pos.reshape(-1, 2), world.radius.ravel(),
+                world.alive.ravel(), world.awake.ravel(), world.unit_type.ravel(),
+                world.owner.ravel(), kind.ravel(), intents.passes_through.ravel())
+
+
+@numba.njit(cache=True)
+def _separation(max_units, pos, radius, alive, awake, unit_type, owner, kind, passes_through):
+    """`_separate` on flat arrays (env * U + slot). Solid units: alive ground units that are not
+    passing through others; of those, the ones pushed by the whole overlap (structures,
+    resources, units holding position) are fixed. Each awake solid unit that is not fixed (a row)
+    is pushed away from every solid unit of its game it overlaps, by half the overlap or the
+    whole overlap against a fixed one, and a still unit (neither fixed nor a row) it runs into
+    is pushed the other way by half; pushes are worked out from the positions before any of
+    them and added pair by pair in the order (game, row's slot, other's slot), the still units'
+    halves after all the rows' pushes."""
+    num_envs = alive.size // max_units
+    solid = np.empty(alive.size, np.bool_)
+    fixed = np.empty(alive.size, np.bool_)
+    rows = np.empty(alive.size, np.bool_)
+    for i in range(alive.size):
+        t = unit_type[i]
+        solid[i] = alive[i] and SOLID[t] and not passes_through[i]
+        fixed[i] = NEVER_PUSHED[t] or owner[i] == NEUTRAL or kind[i] == HOLD
+        rows[i] = solid[i] and not fixed[i] and awake[i]
+    before = pos.copy()
+    solid_slots = np.empty(max_units, np.int64)
+    any_still = False
+    for still_units in (False, True):  # the rows' pushes, then the still units' (if any)
+        if still_units and not any_still:
+            break
+        for e in range(num_envs):
+            n_solid = 0
+            for i in range(e * max_units, (e + 1) * max_units):
+                if solid[i]:
+                    solid_slots[n_solid] = i
+                    n_solid += 1
+            for a in range(e * max_units, (e + 1) * max_units):
+                if not rows[a]:
+                    continue
+                for b in solid_slots[:n_solid]:
+                    if b == a or still_units and (fixed[b] or rows[b]):
+                        continue
+                    overlap, along_x, along_y = _overlap(before, radius, a, b)
+                    if overlap <= 0.0:
+                        continue
+                    if still_units:
+                        pos[b, 0] += -along_x * overlap * 0.5
+                        pos[b, 1] += -along_y * overlap * 0.5
+                    else:
+                        share = 1.0 if fixed[b] else 0.5
+                        pos[a, 0] += along_x * overlap * share
+                        pos[a, 1] += along_y * overlap * share
+                        any_still |= not (fixed[b] or rows[b])
+
+
+@numba.njit(cache=True)
+def _overlap(pos, radius, a, b):
+    """How far the discs of units a and b overlap (0 when apart) and the way a is pushed from b
+    (units on one spot part in a direction fixed by their flat indices)."""
+    dx, dy = pos[a, 0] - pos[b, 0], pos[a, 1] - pos[b, 1]
     d2 = dx * dx
     d2 += dy * dy
-    reach = radius[mine][:, None] + solid_radius.take(env, axis=0)
-    pair = (d2 < reach * reach).ravel().nonzero()[0]  # flat indices into the [R, S] arrays
-    k, b = pair // others.shape[1], others.ravel()[pair]
-    not_itself = b != mine[k]
-    pair, k, b = pair[not_itself], k[not_itself], b[not_itself]
-    if k.size == 0:
-        return
-    a = mine[k]  # the pair's units, a pushed by b (flat indices)
-    reach, d2, delta = (values.ravel()[pair] for values in (reach, d2, delta))
-    dx, dy = delta.real, delta.imag
+    reach = radius[a] + radius[b]
+    if not d2 < reach * reach:
+        return 0.0, 0.0, 0.0
     distance = np.sqrt(d2)
-    overlap = reach - distance
-    safe = np.maximum(distance, 1e-9)
-    along_x, along_y = dx / safe, dy / safe  # the way the row's unit is pushed
-    same_spot = distance <= 1e-9
-    if any_true(same_spot):  # units on one spot part in a direction fixed by their slots
-        spot = same_spot.nonzero()[0]
-        angle = (a[spot] - b[spot]) * _GOLDEN_ANGLE  # (flat indices of one game differ as slots)
-        along_x[spot], along_y[spot] = np.cos(angle), np.sin(angle)
-    b_fixed = fixed.ravel()[b]
-    share = np.where(b_fixed, 1.0, 0.5)
-    still = ~b_fixed & ~rows.ravel()[b]  # a still unit that was run into takes its half
-    b_overlap = overlap[still]
-    # Every pair's push of a, then the half pushes of still units, added one after another.
-    _push(world, np.concatenate([a, b[still]]),
-          np.concatenate([along_x * overlap * share, -along_x[still] * b_overlap * 0.5]),
-          np.concatenate([along_y * overlap * share, -along_y[still] * b_overlap * 0.5]))
+    if distance <= 1e-9:
+        angle = (a - b) * _GOLDEN_ANGLE
+        return reach - distance, np.cos(angle), np.sin(angle)
+    return reach - distance, dx / distance, dy / distance
 
 
-def _solid_lists(solid):
-    """The solid units [E, U] of each game by flat index env * U + slot, sorted to the front of
-    its row, the rest of the row pointing at one more unit after the last ([E, S], S the most
-    solid units of a game); and [E, S] bool: the entries that are that padding."""
-    padding = solid.size
-    solid_units = np.where(solid, np.arange(padding).reshape(solid.shape), padding)
-    solid_units.sort(axis=1)
-    solid_units = solid_units[:, :int(solid.sum(axis=1).max())]
-    return solid_units, solid_units == padding
+def _settle(game, before):
+    """Units that moved in this loop (from `before`, the positions when it began) are moved back
+    into the playable area (as `clamp_to_playable`); on maps with cliffs, one that a step or a
+    push would put on an unpathable cell then slides along it: it keeps the part of the move
+    along x, or else along y, that stays on pathable ground, or stays where it was. Returns the
+    units that moved ([E, U] bool, before being moved back)."""
+    world, pathing = game.world, game.pathing
+    moved = np.empty_like(world.alive)
+    pathable = np.ones((1, 1), bool) if pathing is None else pathing.pathable
+    _settle_units(world.pos.reshape(-1, 2), before.reshape(-1, 2), world.alive.ravel(),
+                  world.radius.ravel(), np.asarray(game.map.playable, np.float64), pathable,
+                  moved.ravel())
+    return moved
 
 
-# (which units are solid changes in about one game loop of a hundred: units come and go, and
-# workers start and stop passing through others)
-_kept_solid_lists = KeptForLast(_solid_lists)
-
-
-def _push(world, unit, shift_x, shift_y):
-    """world.pos at flat indices `unit` (env * U + slot) += (shift_x, shift_y) [K], one pair
-    after another (np.add.at)."""
-    shift = np.empty(len(unit), np.complex128)  # (x, y) as x + iy: see world.points
-    shift.real, shift.imag = shift_x, shift_y
-    np.add.at(points(world.pos), unit, shift)
-
-
-def _keep_on_map(game, unit, before):
-    """Units `unit` (flat indices env * U + slot, units that moved) are moved back into the
-    playable area (as `clamp_to_playable`); on maps with cliffs, one that a step or a push would
-    put on an unpathable cell then slides along it: it keeps the part of the move along x, or
-    else along y, that stays on pathable ground, or stays where it was (`before`)."""
-    world = game.world
-    x0, y0, x1, y1 = game.map.playable
-    radius = world.radius.ravel()[unit]
-    end = points(world.pos)[unit]  # (x, y) as x + iy: see world.points (a copy)
-    # (one axis at a time: numpy is slow on [K, 2] arrays broadcast against [2] bounds)
-    end.real = np.minimum(np.maximum(end.real, x0 + radius), x1 - radius)
-    end.imag = np.minimum(np.maximum(end.imag, y0 + radius), y1 - radius)
-    points(world.pos)[unit] = end
-    pathing = game.pathing
-    if pathing is None:
-        return
-    end_row, end_col = geometry.cell_of_xy(end.real, end.imag, pathing.rows, pathing.cols)
-    open_cells = pathing.pathable.ravel()
-    off = ~open_cells[end_row * pathing.cols + end_col]
-    if not any_true(off):
-        return
-    unit, end, end_row, end_col = unit[off], end[off], end_row[off], end_col[off]
-    start = points(before)[unit]
-    start_row, start_col = geometry.cell_of_xy(start.real, start.imag, pathing.rows,
-                                               pathing.cols)
-    # A cell's row depends on y only and its column on x only: the move along x ends in the
-    # cell (start row, end column), the move along y in (end row, start column).
-    x_only = open_cells[start_row * pathing.cols + end_col]
-    y_only = ~x_only & open_cells[end_row * pathing.cols + start_col]
-    start.real[x_only] = end.real[x_only]
-    start.imag[y_only] = end.imag[y_only]
-    points(world.pos)[unit] = start
+@numba.njit(cache=True)
+def _settle_units(pos, before, alive, radius, playable, pathable, moved):
+    """`_settle` on flat arrays (`pathable` [rows, cols]: all True on maps without cliffs)."""
+    x0, y0, x1, y1 = playable
+    rows, cols = pathable.shape
+    open_cells = pathable.ravel()
+    for i in range(alive.size):
+        moved[i] = alive[i] and (pos[i, 0] != before[i, 0] or pos[i, 1] != before[i, 1])
+        if not moved[i]:
+            continue
+        end_x = min(max(pos[i, 0], x0 + radius[i]), x1 - radius[i])
+        end_y = min(max(pos[i, 1], y0 + radius[i]), y1 - radius[i])
+        pos[i, 0], pos[i, 1] = end_x, end_y
+        end_row, end_col = geometry.cell_of_point(end_x, end_y, rows, cols)
+        if open_cells[end_row * cols + end_col]:
+            continue
+        start_row, start_col = geometry.cell_of_point(before[i, 0], before[i, 1], rows, cols)
+        # A cell's row depends on y only and its column on x only: the move along x ends in the
+        # cell (start row, end column), the move along y in (end row, start column).
+        pos[i, 0], pos[i, 1] = before[i, 0], before[i, 1]
+        if open_cells[start_row * cols + end_col]:
+            pos[i, 0] = end_x
+        elif open_cells[end_row * cols + start_col]:
+            pos[i, 1] = end_y
 
 
 def clamp_to_playable(game, point, radius):

@@ -12,16 +12,15 @@ that meet them are pushed around them by separation (a reading: the game paths a
 A goal on an unpathable cell is replaced by the nearest pathable cell; a cell no path reaches
 leaves the unit where it is.
 """
+import numba
 import numpy as np
 from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from minigames import geometry
-from minigames.world import any_true, points
 
 PATH_SAMPLE = 0.25
-CLIP_MARGIN = 1e-6  # world units (`Pathing.clear_line`)
 CORNER_GAP = 0.05  # world units either side of a corner a unit squeezes through
 MAX_FIELDS = 512  # distance fields kept (each is one float per cell)
 _STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
@@ -29,7 +28,8 @@ STEPS = np.array(_STEPS)  # [8, (row step, column step)]
 # A field's way down from a cell (`Pathing._ways_down`) besides a step index into STEPS: no
 # neighbour is nearer the goal, so the unit heads for the goal itself (STAY), or no path reaches
 # it and it stays where it is (STUCK).
-STAY, STUCK = len(_STEPS), len(_STEPS) + 1
+NUM_STEPS = len(_STEPS)
+STAY, STUCK = NUM_STEPS, NUM_STEPS + 1
 
 
 class Pathing:
@@ -51,13 +51,12 @@ class Pathing:
         self._cell_of_field = np.full(self._max_fields, -1, np.int64)
         self._last_read = np.full(self._max_fields, -1, np.int64)
         self._reads = 0
-        # [rows * cols, 2]: the centre of the pathable cell nearest to each cell.
+        # [rows * cols]: the pathable cell nearest to each cell (flat index row * cols + col).
         _, (open_row, open_col) = ndimage.distance_transform_edt(~self.pathable,
                                                                  return_indices=True)
-        self._open_centre = self.centre_of(open_row.ravel(), open_col.ravel())
-        self._open_cell = open_row.ravel() * self.cols + open_col.ravel()  # (its flat index)
+        self._open_cell = open_row.ravel() * self.cols + open_col.ravel()
         # [rows * cols * 8]: does the step STEPS[s] from cell c (at c * 8 + s) go diagonally past
-        # a blocked cell, one or both of the two cells beside it (`_squeeze`; by flat index, a
+        # a blocked cell, one or both of the two cells beside it (`_follow_fields`; by flat index, a
         # row -1 or column -1 wraps as pathable[-1, col] and pathable[row, -1] would, a row past
         # the last to row 0).
         row, col = np.divmod(np.arange(self.rows * self.cols)[:, None], self.cols)
@@ -113,18 +112,6 @@ class Pathing:
                            (np.concatenate(sources), np.concatenate(targets))),
                           shape=(rows * cols, rows * cols))
 
-    def cell_of(self, pos):
-        """World positions [..., 2] -> (row, col) of their cells, clipped to the grid."""
-        return geometry.cell_of(pos, self.rows, self.cols)
-
-    def centre_of(self, row, col):
-        return np.stack([col + 0.5, self.rows - row - 0.5], axis=-1)
-
-    def flat_cell(self, pos):
-        """World positions [..., 2] -> the flat indices row * cols + col of their cells."""
-        row, col = self.cell_of(pos)
-        return row * self.cols + col
-
     def nearest_pathable(self, pos):
         """World points [K, 2] on unpathable cells moved to the nearest pathable cell's centre."""
         return self._pathable_points(pos)[0]
@@ -132,13 +119,7 @@ class Pathing:
     def _pathable_points(self, pos):
         """(`nearest_pathable(pos)`, the flat indices of their cells: a moved point's cell is the
         pathable cell whose centre it is)."""
-        pos = np.array(pos, np.float64)
-        cell = self.flat_cell(pos)
-        blocked = (~self.pathable.ravel()[cell]).nonzero()[0]
-        moved_to = cell[blocked]
-        pos[blocked] = self._open_centre[moved_to]
-        cell[blocked] = self._open_cell[moved_to]
-        return pos, cell
+        return _to_pathable(np.array(pos, np.float64), self.pathable, self._open_cell)
 
     def field_indices(self, cells):
         """Indices in `_store` of the shortest distances (in cells; inf where unreachable) to the
@@ -195,90 +176,85 @@ class Pathing:
         """[K] bool: the segment from start to goal [K, 2] crosses only pathable cells (sampled
         every PATH_SAMPLE world units: each segment gets as many samples as its own length
         needs)."""
-        if len(start) == 0:
-            return np.zeros(0, bool)
-        delta = goal - start
-        length = np.hypot(delta[:, 0], delta[:, 1])
-        samples = np.ceil(length / PATH_SAMPLE).astype(np.int64) + 1
-        end = np.cumsum(samples)
-        first = end - samples  # each segment's first sample
-        # What each sample needs of its segment, repeated for every sample in one call (rows:
-        # first sample, samples - 1 (at least 1), start x and y, delta x and y; [6, samples]).
-        per_segment = np.empty((6, len(start)))
-        per_segment[0] = first
-        per_segment[1] = np.maximum(samples - 1, 1)
-        per_segment[2:4] = start.T
-        per_segment[4:6] = delta.T
-        each = per_segment.repeat(samples, axis=1)
-        # t = (sample index within its segment) / (samples - 1), in floats (the integers are
-        # exact and the division is the one integers would be converted for); then x and y
-        # (rows 4 and 5 of `each`, overwritten) = start + delta * t, both in one operation.
-        t = np.arange(end[-1], dtype=np.float64)
-        t -= each[0]
-        t /= each[1]
-        xy = each[4:6]
-        xy *= t
-        xy += each[2:4]
-        x, y = xy
-        # Clipping to the grid (`geometry.cell_of_xy`) changes no sample's cell when the
-        # segments' ends lie inside it (x and y at least CLIP_MARGIN from the edges it clips at,
-        # which the rounding of a sample between two ends stays far below): the usual case.
-        ends = np.concatenate([start, goal])
-        if ends.min() > CLIP_MARGIN and ends.max() < min(self.cols, self.rows) - CLIP_MARGIN:
-            np.subtract(self.rows, y, out=y)  # (the row is the integer part of rows - y)
-            cell = xy.astype(np.int64)
-            index = cell[1] * self.cols
-            index += cell[0]
-        else:
-            row, col = geometry.cell_of_xy(x, y, self.rows, self.cols)
-            index = row * self.cols + col
-        walkable = self.pathable.ravel()[index]
-        return np.logical_and.reduceat(walkable, first)
-
-    def _squeeze(self, start, waypoint, units, cell, step):
-        """Units whose next cell is diagonal past a blocked cell (one or both of the two cells
-        beside the step) pass through the cells' shared corner: first to a point just inside
-        their own cell (CORNER_GAP from the corner), then, from there, to a point just inside
-        the next cell, so no position on the way lies on a blocked cell. (`cell`: each unit's
-        cell, flat index row * cols + col; `step`: its index into STEPS.)"""
-        squeeze = cell * len(STEPS) + step  # index into the squeeze tables
-        squeezed = self._squeezes[squeeze]
-        if not any_true(squeezed):
-            return
-        units, squeeze = units[squeezed], squeeze[squeezed]
-        # The two points from the tables (`_squeeze_points`: the same arithmetic, done once).
-        inside, through = self._squeeze_inside[squeeze], self._squeeze_through[squeeze]
-        off_corner = points(np.ascontiguousarray(start))[units] - inside  # (x, y apart: complex)
-        at_corner = np.hypot(off_corner.real, off_corner.imag) < 1e-6
-        points(waypoint)[units] = np.where(at_corner, through, inside)
+        return _clear_lines(np.ascontiguousarray(start, np.float64),
+                            np.ascontiguousarray(goal, np.float64), self.pathable)
 
     def waypoints(self, start, goal):
         """Where units at `start` [K, 2] should head this loop on their way to `goal` [K, 2]:
         the goal itself when the way is clear, else the next cell on a shortest path."""
+        start = np.ascontiguousarray(start, np.float64)
         goal, goal_cells = self._pathable_points(goal)
         clear = self.clear_line(start, goal)
-        waypoint = goal.copy()
+        waypoint = goal  # (a fresh array)
         detour = (~clear).nonzero()[0]
         if detour.size == 0:
             return waypoint
         goal_cells = goal_cells[detour]
-        cell = self.flat_cell(start[detour])
         # Each unit's way down its goal's field (one field per goal cell, a few per loop), read
         # in chunks of units whose goals' fields are all in the store at once.
-        way = np.empty(len(detour), np.int8)
         for units in self._goal_chunks(goal_cells):
-            field = self.field_indices(goal_cells[units])
-            # (by flat index field * cells + cell: one index array, faster)
-            way[units] = self._way_down.ravel()[field * (self.rows * self.cols) + cell[units]]
-        moving = (way < STAY).nonzero()[0]
-        stuck = way == STUCK
-        best = way[moving].astype(np.int64)  # index into STEPS of each moving unit's next cell
-        cell = cell[moving]
-        next_row, next_col = np.divmod(self._neighbour.ravel()[cell * len(STEPS) + best],
-                                       self.cols)
-        # (the next cell's centre, as `centre_of`, written column by column)
-        waypoint[detour[moving], 0] = next_col + 0.5
-        waypoint[detour[moving], 1] = self.rows - next_row - 0.5
-        self._squeeze(start, waypoint, detour[moving], cell, best)
-        waypoint[detour[stuck]] = start[detour[stuck]]  # no path: stay
+            _follow_fields(start, waypoint, detour[units], self.field_indices(goal_cells[units]),
+                           self._way_down, self._neighbour, self._squeezes,
+                           self._squeeze_inside, self._squeeze_through, self.rows, self.cols)
         return waypoint
+
+
+@numba.njit(cache=True)
+def _to_pathable(pos, pathable, open_cell):
+    """`Pathing._pathable_points`, moving `pos` [K, 2] in place."""
+    rows, cols = pathable.shape
+    cell = np.empty(len(pos), np.int64)
+    for k in range(len(pos)):
+        row, col = geometry.cell_of_point(pos[k, 0], pos[k, 1], rows, cols)
+        cell[k] = row * cols + col
+        if not pathable[row, col]:
+            cell[k] = open_cell[cell[k]]
+            row, col = divmod(cell[k], cols)
+            pos[k, 0], pos[k, 1] = col + 0.5, rows - row - 0.5
+    return pos, cell
+
+
+@numba.njit(cache=True)
+def _clear_lines(start, goal, pathable):
+    """`Pathing.clear_line`: sample j of a segment's n lies at start + delta * j / (n - 1)."""
+    rows, cols = pathable.shape
+    clear = np.ones(len(start), np.bool_)
+    for k in range(len(start)):
+        dx, dy = goal[k, 0] - start[k, 0], goal[k, 1] - start[k, 1]
+        samples = np.int64(np.ceil(np.hypot(dx, dy) / PATH_SAMPLE)) + 1
+        last = np.float64(max(samples - 1, 1))
+        for j in range(samples):
+            t = j / last
+            x, y = dx * t + start[k, 0], dy * t + start[k, 1]
+            row, col = geometry.cell_of_point(x, y, rows, cols)
+            if not pathable[row, col]:
+                clear[k] = False
+                break
+    return clear
+
+
+@numba.njit(cache=True)
+def _follow_fields(start, waypoint, units, field, way_down, neighbour, squeezes, squeeze_inside,
+                   squeeze_through, rows, cols):
+    """Waypoints [K, 2] of units `units` (indices into start and waypoint) whose goal's distance
+    field is `field` (entries of the store): the centre of the neighbouring cell on the way down
+    the field; past a corner between blocked cells, a point just inside the unit's own cell and
+    then one just inside the next (`Pathing._squeeze_points`); the goal itself (left in
+    `waypoint`) when no neighbour is nearer; the unit's own position when no path reaches it."""
+    for i in range(len(units)):
+        k = units[i]
+        row, col = geometry.cell_of_point(start[k, 0], start[k, 1], rows, cols)
+        cell = row * cols + col
+        way = way_down[field[i], cell]
+        if way == STUCK:
+            waypoint[k, 0], waypoint[k, 1] = start[k, 0], start[k, 1]
+        elif way != STAY:
+            squeeze = cell * NUM_STEPS + way
+            if squeezes[squeeze]:
+                inside = squeeze_inside[squeeze]
+                off_x, off_y = start[k, 0] - inside.real, start[k, 1] - inside.imag
+                target = squeeze_through[squeeze] if np.hypot(off_x, off_y) < 1e-6 else inside
+                waypoint[k, 0], waypoint[k, 1] = target.real, target.imag
+            else:
+                next_row, next_col = divmod(neighbour[cell, way], cols)
+                waypoint[k, 0], waypoint[k, 1] = next_col + 0.5, rows - next_row - 0.5

@@ -279,12 +279,19 @@ def test_a_squeeze_heads_just_inside_its_cell_then_just_inside_the_next():
     # corner between two blocked cells, (1, 0) and (2, 1), at world point (1, 1).
     paths = pathing.Pathing(np.eye(3, dtype=bool)[::-1])
     gap = pathing.CORNER_GAP
-    up_right, right = 2, 4  # pathing.STEPS[2] = (-1, 1), STEPS[4] = (0, 1): no squeeze
-    start = np.array([[0.5, 0.5], [1 - gap, 1 - gap], [0.5, 0.5]])  # the last: a straight step
-    waypoint = np.full((3, 2), -7.0)
-    paths._squeeze(start, waypoint, np.arange(3), np.array([2, 2, 2]) * 3 + 0,  # cell (2, 0)
-                   np.array([up_right, up_right, right]))
-    np.testing.assert_allclose(waypoint, [[1 - gap, 1 - gap], [1 + gap, 1 + gap], [-7, -7]])
+    start = np.array([[0.5, 0.5], [1 - gap, 1 - gap]])
+    goal = np.array([[2.9, 2.1]] * 2)  # in cell (0, 2), behind blocked cell (1, 2) from both
+    assert not paths.clear_line(start, goal).any()
+    np.testing.assert_allclose(paths.waypoints(start, goal), [[1 - gap, 1 - gap],
+                                                              [1 + gap, 1 + gap]])
+
+
+def test_a_unit_whose_way_is_blocked_heads_for_a_neighbouring_cells_centre():
+    terrain = np.ones((20, 30), bool)
+    terrain[5:15, 10] = False  # a wall between start and goal
+    waypoint = pathing.Pathing(terrain).waypoints(np.array([[3.5, 10.5]]),
+                                                  np.array([[20.5, 10.5]]))
+    assert waypoint.tolist() in ([[4.5, 11.5]], [[4.5, 9.5]])  # a diagonal step past no corner
 
 
 def test_distance_fields_searched_one_way_equal_fields_searched_both_ways():
