@@ -18,6 +18,7 @@ again, never by a pass over the grids. Both are drawn only when the grids are ne
 only as the discs that later turn to seen (each unit's, at every cell it entered, is kept until
 then), so the grids read are those of drawing them every game loop.
 """
+import numba
 import numpy as np
 
 from minigames import geometry
@@ -28,13 +29,16 @@ HIDDEN, SEEN, VISIBLE = 0, 1, 2
 STALE = -2  # a `Vision._centre` no unit has: the game's grids are redrawn at the next update
 
 
-def _disc_offsets(radius, row_length):
-    """Flat offsets, in a grid of rows of `row_length` cells, of the cells of a disc."""
+def _disc_spans(radius, row_length):
+    """The cells of a disc of `radius` (those whose centres' offsets (dr, dc) from its centre
+    cell have dr^2 + dc^2 <= radius^2), in a grid of rows of `row_length` cells, as runs along
+    rows: (flat offset of each run's first cell, its length)."""
     reach = int(np.ceil(radius))
     d = np.arange(-reach, reach + 1)
-    dr, dc = np.meshgrid(d, d, indexing="ij")
-    inside = dr * dr + dc * dc <= radius * radius
-    return dr[inside] * row_length + dc[inside]
+    inside = d[:, None] ** 2 + d[None, :] ** 2 <= radius * radius  # [dr, dc]
+    half = inside.sum(axis=1) // 2  # (each row's run is symmetric about dc = 0)
+    rows = inside.any(axis=1)
+    return d[rows] * row_length - half[rows], 2 * half[rows] + 1
 
 
 class Vision:
@@ -54,7 +58,15 @@ class Vision:
         self._grid = self._padded[:, :, margin:margin + height, margin:margin + width]
         revealed = game.map.region_grid(game.map.playable)
         self._revealed = np.where(revealed, VISIBLE, HIDDEN).astype(np.uint8)
-        self._offsets = {}
+        # Each sight of the unit table as runs of cells in the padded grids (`_disc_spans`):
+        # the sights in order, and [sights, most runs] offsets and lengths (length 0: none).
+        self._sights = np.unique(TABLE.sight)
+        spans = [_disc_spans(radius, self._padded.shape[-1]) for radius in self._sights]
+        most = max(len(start) for start, _ in spans)
+        self._span_start = np.zeros((len(spans), most), np.int64)
+        self._span_length = np.zeros((len(spans), most), np.int64)
+        for i, (start, length) in enumerate(spans):
+            self._span_start[i, :len(start)], self._span_length[i, :len(length)] = start, length
         # [E, U] what each slot's unit drew at the last update: its disc's centre (a flat index
         # into the padded grids) and sight, -1 for slots that drew nothing; STALE forces a redraw.
         self._centre = np.full((n, game.world.max_units), STALE)
@@ -120,19 +132,15 @@ class Vision:
             env_player = np.arange(world.num_envs)[:, None] * 2 + world.owner.astype(np.int64) - 1
             self._corner = (env_player * padded_height + self._margin) * padded_width \
                 + self._margin
-        seeing = world.alive & self._agents
-        # The cells of the seeing units only, by flat index env * U + slot (a few of the slots).
-        unit = seeing.ravel().nonzero()[0]
-        at = points(world.pos)[unit]  # (x, y) as x + iy: see world.points
-        row, col = geometry.cell_of_xy(at.real, at.imag, *self.shape)
-        centre = np.full(seeing.shape, -1)
-        centre.ravel()[unit] = self._corner.ravel()[unit] + row * padded_width + col
         # (per_type gives the same array while no unit type changed: then every unit that still
         # sees has the sight it drew with, and only centres can have changed)
         sight = world.per_type(TABLE.sight)
-        changed = centre != self._centre
-        if sight is not self._sight:
-            changed |= seeing & (sight != self._sight)
+        centre = np.empty(world.alive.shape, np.int64)
+        changed = np.empty(world.alive.shape, bool)
+        _centres(world.pos.reshape(-1, 2), world.alive.ravel(), self._agents.ravel(),
+                 self._corner.ravel(), padded_width, self.shape, self._centre.ravel(),
+                 sight.ravel(), self._sight.ravel(), sight is not self._sight, centre.ravel(),
+                 changed.ravel())
         redraw = changed.any(axis=1).nonzero()[0]
         if redraw.size == 0:
             return
@@ -168,15 +176,9 @@ class Vision:
     def _draw(self, centre, sight, value):
         """Set the cells of the discs of sight around `centre` (flat indices into the padded
         grids; -1 and STALE: none) to `value`."""
-        drawn = centre >= 0
-        centre, sight = centre[drawn], sight[drawn]
-        flat = self._padded.reshape(-1)
-        for radius in set(sight.tolist()):  # (the writes are all alike: any order will do)
-            if radius not in self._offsets:
-                self._offsets[radius] = _disc_offsets(radius, self._padded.shape[-1])
-            # (units sharing a cell write its disc twice, which costs less than sorting them out)
-            centres = centre[sight == radius]
-            flat[(centres[:, None] + self._offsets[radius][None, :]).ravel()] = value
+        _fill_discs(self._padded.reshape(-1), np.ravel(centre),
+                    np.searchsorted(self._sights, np.ravel(sight)), self._span_start,
+                    self._span_length, value)
 
     def sees(self, player, rows=None):
         """[E, U] bool: units `player` sees now ([R, U] of environments `rows` only, when
@@ -199,3 +201,31 @@ class Vision:
         seen.ravel()[other] = self.at_cells(rows[other // alive.shape[1]], player,
                                             cell) == VISIBLE
         return seen
+
+
+@numba.njit(cache=True)
+def _centres(pos, alive, agents, corner, padded_width, shape, last_centre, sight, last_sight,
+             new_sights, centre, changed):
+    """`Vision.update` on flat arrays (env * U + slot): each slot's disc centre, a flat index
+    into the padded grids (-1: the slot does not see), into `centre`; whether it differs from
+    the last (`last_centre`, and `last_sight` where the unit sees, if `new_sights`) into
+    `changed`."""
+    for i in range(alive.size):
+        centre[i] = -1
+        if alive[i] and agents[i]:
+            row, col = geometry.cell_of_point(pos[i, 0], pos[i, 1], shape[0], shape[1])
+            centre[i] = corner[i] + row * padded_width + col
+        changed[i] = (centre[i] != last_centre[i]
+                      or new_sights and centre[i] >= 0 and sight[i] != last_sight[i])
+
+
+@numba.njit(cache=True)
+def _fill_discs(flat, centre, sight_index, span_start, span_length, value):
+    """Cells of the discs around `centre` (-1, STALE: none) of sights `sight_index` (rows of the
+    span tables) in the padded grids `flat` = value."""
+    for i in range(centre.size):
+        if centre[i] < 0:
+            continue
+        for start, length in zip(span_start[sight_index[i]], span_length[sight_index[i]]):
+            first = centre[i] + start
+            flat[first:first + length] = value
