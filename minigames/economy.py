@@ -46,6 +46,7 @@ Readings where the game's rules are not published:
 `gather` and `return_cargo` are the commands a script or bot gives directly (the interface's
 Harvest_Gather, Harvest_Return and Smart handlers call them too).
 """
+import numba
 import numpy as np
 from pysc2.lib import features
 from s2clientprotocol import error_pb2
@@ -266,18 +267,29 @@ def _take_cargo(game, env, slot, resource):
     return gas
 
 
-def _spot(world, unit, other):
-    """Where units touch units `other` (flat indices): the nearest point of the ring around
-    `other`; and whether they are there."""
-    pos = world.pos.reshape(-1, 2)
-    centre = pos.take(other, axis=0)
-    delta = pos.take(unit, axis=0) - centre
-    distance = np.hypot(delta[:, 0], delta[:, 1])
-    radius = world.radius.ravel()
-    reach = radius[other] + radius[unit]
-    direction = np.where(distance[:, None] > 1e-9, delta / np.maximum(distance, 1e-9)[:, None],
-                         np.array([0.0, -1.0]))
-    return centre + direction * reach[:, None], distance - reach <= ARRIVED
+def _walk_up_to(world, intents, unit, other):
+    """Units `unit` walk up to units `other` (flat indices): each one not yet touching its other
+    unit's disc is asked to move to the nearest point of the ring around it (straight below it
+    when the two are on one spot). Returns [K] bool: the unit touches it already."""
+    return _walk_up_to_units(world.pos.reshape(-1, 2), world.radius.ravel(), unit, other,
+                             intents.wants_move.ravel(), intents.destination.reshape(-1, 2))
+
+
+@numba.njit(cache=True)
+def _walk_up_to_units(pos, radius, unit, other, wants_move, destination):
+    there = np.empty(len(unit), np.bool_)
+    for k in range(len(unit)):
+        u, o = unit[k], other[k]
+        dx, dy = pos[u, 0] - pos[o, 0], pos[u, 1] - pos[o, 1]
+        distance = np.hypot(dx, dy)
+        reach = radius[o] + radius[u]
+        there[k] = distance - reach <= ARRIVED
+        if not there[k]:
+            along_x, along_y = (dx / distance, dy / distance) if distance > 1e-9 else (0.0, -1.0)
+            wants_move[u] = True
+            destination[u, 0] = pos[o, 0] + along_x * reach
+            destination[u, 1] = pos[o, 1] + along_y * reach
+    return there
 
 
 def _walk_to_resource(game, unit, env, target, phase, intents):
@@ -288,8 +300,7 @@ def _walk_to_resource(game, unit, env, target, phase, intents):
     # Resources by flat index (a target -1 wraps to the game's last slot, as target[env, -1]).
     resource = world.flat_index(env, target % world.max_units)
     u, e, r = unit[going], env[going], resource[going]
-    spot, there = _spot(world, u, r)
-    intents.move_units(u[~there], spot[~there])
+    there = _walk_up_to(world, intents, u, r)
     phase[going[~there]] = Phase.TO_RESOURCE
     if not any_true(there):  # (most loops: nobody at a resource, so nobody starts or waits)
         return
@@ -334,8 +345,7 @@ def _walk_to_drop_off(game, unit, env, kind, phase, intents, income):
     hall = _nearest_town_hall(world, u, e)
     has = hall >= 0  # without a town hall the worker waits where it is
     going, u, e, hall = going[has], u[has], e[has], hall[has]
-    spot, there = _spot(world, u, hall)
-    intents.move_units(u[~there], spot[~there])
+    there = _walk_up_to(world, intents, u, hall)
     if not any_true(there):  # (most loops: nobody at a town hall drops anything; the stocks,
         return               # never -0.0, would not change by adding 0.0)
     d_unit, d_env = u[there], e[there]

@@ -43,14 +43,15 @@ idle_production_time count, every game loop, the idle workers and the finished s
 could train but have an empty queue (in game loops); killed_value_units / _structures add the
 cost of every enemy unit or structure that dies.
 """
+import numba
 import numpy as np
 from pysc2.lib import actions, features, units
 from s2clientprotocol import error_pb2
 
 from minigames import economy, placement
 from minigames.units import TABLE
-from minigames.world import (MAX_ORDERS, OWNERS, QUEUE_SIZE, Order, Phase, Rally, any_true,
-                             nonzero, owner_key)
+from minigames.world import (MAX_ORDERS, NEUTRAL, QUEUE_SIZE, Order, Phase, Rally, any_true,
+                             nonzero)
 
 F = actions.FUNCTIONS
 SC = features.ScoreCumulative
@@ -484,21 +485,29 @@ def _losses(game):
 # The idle-time columns, the worker's then the production's (the order of the counts' bins below).
 # pysc2 numbers them 2 and 1: a reversed slice gives them as a view, to which += adds in place
 # (several times cheaper than through a list of columns).
-_IDLE_TIMES = slice(int(SC.idle_worker_time), int(SC.idle_production_time) - 1, -1)
+IDLE_WORKER_TIME, IDLE_PRODUCTION_TIME = int(SC.idle_worker_time), int(SC.idle_production_time)
+IS_WORKER = TABLE.is_worker
 
 
 def _score(game, running):
     """Every idle worker and idle production structure of a player adds a game loop to the
     player's idle times."""
     world = game.world
-    idle_worker = world.alive & world.per_type(TABLE.is_worker) & (world.order_count == 0)
-    idle_producer = (world.alive & world.per_type(IS_PRODUCER) & (world.queue_count == 0)
-                     & (world.build_progress >= 1.0))
-    # Both counts of every (game, owner) at once: each idle unit of a running game is counted
-    # in bin (env, owner, producer) (no slot is both: workers are not structures). The counts
-    # are integers, added to the scores as the sums per player and kind were.
-    unit = ((idle_worker | idle_producer) & running[:, None]).ravel().nonzero()[0]
-    bins = owner_key(unit, world.owner) * 2 + idle_producer.ravel()[unit]
-    counts = np.bincount(bins, minlength=world.num_envs * OWNERS * 2).reshape(
-        world.num_envs, OWNERS, 2)
-    world.score_cumulative[:, :, _IDLE_TIMES] += counts[:, 1:]
+    _count_idle(world.max_units, running, world.alive.ravel(), world.unit_type.ravel(),
+                world.owner.ravel(), world.order_count.ravel(), world.queue_count.ravel(),
+                world.build_progress.ravel(), world.score_cumulative)
+
+
+@numba.njit(cache=True)
+def _count_idle(max_units, running, alive, unit_type, owner, order_count, queue_count,
+                build_progress, score):
+    """`_score` on flat arrays (env * U + slot), into score [E, players, score entries]."""
+    for i in range(alive.size):
+        env = i // max_units
+        if not (alive[i] and running[env]) or owner[i] == NEUTRAL:
+            continue
+        if IS_WORKER[unit_type[i]] and order_count[i] == 0:
+            score[env, owner[i] - 1, IDLE_WORKER_TIME] += 1
+        elif (IS_PRODUCER[unit_type[i]] and queue_count[i] == 0
+              and build_progress[i] >= 1.0):
+            score[env, owner[i] - 1, IDLE_PRODUCTION_TIME] += 1
