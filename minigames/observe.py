@@ -33,6 +33,7 @@ and `action_result` (commands refused since the last observation), and `build_qu
 `production_queue` when a single own structure with units in its queue is selected (pysc2's
 production panel).
 """
+import numba
 import numpy as np
 from pysc2.lib import actions, features
 
@@ -93,8 +94,8 @@ class Observer:
         self._screen_kept = geometry.KeptFootprints(slots, game.screen.width, game.screen.height)
         self._minimap_kept = geometry.KeptFootprints(slots, game.minimap.width,
                                                      game.minimap.height)
-        self._pixel_marks = {}  # layers' size -> all-False bool scratch array (`_contains`)
-        self._unit_marks = np.zeros(slots, bool)  # all-False scratch, one per slot (kept so)
+        self._pixel_marks = {}  # layers' size -> all-False bool scratch array (`_marks`)
+        self._pixel_scratch = {}  # pixels' count -> scratch arrays (`_scratch`)
         # Map cells under every pixel: (row, col, inside the map), [E, H, W] each; the screen's
         # follow the camera (`_static_camera`).
         self._screen_cells = self._minimap_cells = self._minimap_centres = None
@@ -187,45 +188,23 @@ class Observer:
         world = self.game.world
         plane = view.height * view.width
         cells = layers.reshape(-1)
-        flat = (unit // world.max_units * view.height + row) * view.width + col
-        # The covered pixels (in order), how many units cover each, and the key of the top one
-        # (from the few covered pixels rather than from every pixel of every layer): each
-        # (pixel, unit) pair as one number pixel * span + the unit's draw priority, sorted (one
-        # np.sort of integers: several times faster than np.unique and np.maximum.at), puts a
-        # pixel's pairs together with its top unit last.
-        span = (DRAW_LEVEL.max() + 1) * world.max_units  # above every draw_priority
-        pair = flat * span + self.draw_priority().ravel()[unit]
-        pair.sort()
-        covered = pair // span
-        last = np.empty(pair.size, bool)  # the last pair of each pixel
-        last[-1:] = True
-        np.not_equal(covered[1:], covered[:-1], out=last[:-1])
-        end = last.nonzero()[0]
-        pixel = covered[end]
-        best = pair[end] - pixel * span
-        density = np.empty_like(end)  # pairs per pixel (np.diff(end, prepend=-1), cheaper)
-        density[:1] = end[:1] + 1
-        np.subtract(end[1:], end[:-1], out=density[1:])
-        e = pixel // plane
-        u = world.flat_index(e, best % world.max_units)  # the top unit
-        drawn = pixel + e * (layers.shape[1] - 1) * plane  # the pixel in layer 0 of its env
+        # The covered pixels (flat index env * plane + row * width + col; then in layer 0 of
+        # their env), each one's top unit (an index into `top`, the top units, each once) and
+        # how many units cover it.
+        pixel = (unit // world.max_units * view.height + row) * view.width + col
+        best, covering, column = self._scratch(layers.shape[0] * plane)
+        pixel, top, top_index, density = _top_units(
+            pixel, unit, self.draw_priority().ravel()[unit], best, covering, column)
+        drawn = pixel + pixel // plane * (layers.shape[1] - 1) * plane
         if previous is not None:
             # Pixels drawn again get every unit layer written below (the unit type, when it is
             # not drawn, is never written: it stays 0), so only the pixels no unit covers now
             # are cleared.
-            gone = previous[~_contains(drawn, previous, self._marks(layers))]
-            cells[(gone[:, None] + unit_layers[None, :] * plane).ravel()] = 0
+            _clear_pixels(cells, previous, drawn, unit_layers * plane, self._marks(layers))
 
         # The layers' values of each top unit, worked out once per unit (a few hundred) rather
         # than once per pixel (thousands), as rows [layers written, top units] of the layers'
-        # dtype (the cast a write into them makes); each pixel takes its top unit's column, and
-        # all are written by one index array.
-        marks = self._unit_marks
-        marks[u] = True
-        top = marks.nonzero()[0]  # the top units (flat indices, each once)
-        marks[top] = False
-        column = np.empty(marks.size, np.int64)
-        column[top] = np.arange(top.size)
+        # dtype (the cast a write into them makes); each pixel takes its top unit's column.
         unit_type, owner = world.unit_type.ravel()[top], world.owner.ravel()[top]
         p = self.player
         values = [(names.player_id, np.where(owner == NEUTRAL, NEUTRAL_PLAYER_ID, owner)),
@@ -250,11 +229,20 @@ class Observer:
         for layer_row, (_, value) in enumerate(values):
             of_unit[layer_row] = value
         offset = np.array([layer.index for layer, _ in values]) * plane
-        cells[(offset[:, None] + drawn).ravel()] = of_unit.take(column[u], axis=1).ravel()
+        _paint_pixels(cells, drawn, top_index, of_unit, offset)
         if names is SCREEN:  # (the pixel's own counts)
             cells[drawn + SCREEN.unit_density.index * plane] = density
             cells[drawn + SCREEN.unit_density_aa.index * plane] = np.minimum(16 * density, 255)
         return drawn
+
+    def _scratch(self, pixels):
+        """Scratch arrays for `_top_units` (kept, and left as they are made): [pixels] all -1
+        and all 0, [slots] all -1."""
+        if pixels not in self._pixel_scratch:
+            self._pixel_scratch[pixels] = (np.full(pixels, -1, np.int64),
+                                           np.zeros(pixels, np.int64),
+                                           np.full(self.game.world.alive.size, -1, np.int64))
+        return self._pixel_scratch[pixels]
 
     def _marks(self, layers):
         """An all-False bool array, one entry per cell of `layers` (kept, and left all False)."""
@@ -578,19 +566,64 @@ _compact_halls, _compact_fields = KeptForLast(compact), KeptForLast(compact)
 _kept_near_fields = KeptForLast(_near_fields)
 
 
+@numba.njit(cache=True)
+def _top_units(pixel, unit, priority, best, covering, column):
+    """Pixels `pixel` [K] covered by units `unit` [K] of draw priority `priority` [K] -> the
+    distinct pixels (in the order first covered); the top units (the unit of highest priority
+    covering a pixel; each once, in the order first met); each pixel's index into them; how many
+    units cover each pixel. `best`, `covering` (by pixel) and `column` (by unit), scratch arrays
+    all -1, all 0 and all -1, are left so."""
+    pixels = np.empty(len(pixel), np.int64)
+    count = 0
+    for k in range(len(pixel)):
+        p = pixel[k]
+        if covering[p] == 0:
+            pixels[count] = p
+            count += 1
+        covering[p] += 1
+        if best[p] < 0 or priority[k] > priority[best[p]]:
+            best[p] = k
+    pixels = pixels[:count]
+    top, top_index = np.empty(count, np.int64), np.empty(count, np.int64)
+    density = np.empty(count, np.int64)
+    tops = 0
+    for j in range(count):
+        p = pixels[j]
+        u = unit[best[p]]
+        if column[u] < 0:
+            column[u] = tops
+            top[tops] = u
+            tops += 1
+        top_index[j], density[j] = column[u], covering[p]
+        best[p], covering[p] = -1, 0
+    column[top[:tops]] = -1
+    return pixels, top[:tops], top_index, density
+
+
+@numba.njit(cache=True)
+def _clear_pixels(cells, previous, drawn, layer_offsets, marks):
+    """Zero the layers at `layer_offsets` of the pixels `previous` that are not in `drawn` (flat
+    indices in layer 0); `marks` (all False, by cell) is left so."""
+    marks[drawn] = True
+    for p in previous:
+        if not marks[p]:
+            for offset in layer_offsets:
+                cells[p + offset] = 0
+    marks[drawn] = False
+
+
+@numba.njit(cache=True)
+def _paint_pixels(cells, drawn, top_index, of_unit, layer_offsets):
+    """Write each pixel's top unit's values (of_unit [layers, top units]) into the layers at
+    `layer_offsets` of the pixels `drawn` (flat indices in layer 0)."""
+    for j in range(len(drawn)):
+        for r in range(len(layer_offsets)):
+            cells[drawn[j] + layer_offsets[r]] = of_unit[r, top_index[j]]
+
+
 def relative(owner, player):
     """pysc2's PlayerRelative of units of `owner` seen by `player`."""
     return np.where(owner == NEUTRAL, _NEUTRAL, np.where(owner == player, _SELF, _ENEMY))
-
-
-def _contains(haystack, values, marks):
-    """[K] bool: is each of `values` [K] in `haystack` (np.isin of integers in [0, marks.size)),
-    through `marks`, an all-False bool array it leaves all False: faster than np.isin's sorting
-    on the few thousand pixels of a layer's units."""
-    marks[haystack] = True
-    found = marks[values]
-    marks[haystack] = False
-    return found
 
 
 def _ratio(value, maximum):

@@ -169,17 +169,6 @@ def test_footprints_kept_for_unchanged_discs_equal_footprints_worked_out_afresh(
         assert got == sorted(zip(shown[unit].tolist(), fresh_row.tolist(), fresh_col.tolist()))
 
 
-def test_contains_through_marks_is_isin():
-    rng = np.random.default_rng(4)
-    marks = np.zeros(600, bool)
-    for size in (0, 1, 7, 300):
-        haystack = rng.integers(0, 600, size)
-        values = rng.integers(0, 600, 200)
-        np.testing.assert_array_equal(observe._contains(haystack, values, marks),
-                                      np.isin(values, haystack))
-        assert not marks.any()  # left as it was given
-
-
 def one_by_one(rng, rect, count, others, min_distance, spacing):
     """The plain loop `MapScript.spaced_points` must match: draw (x, y), keep it when it is far
     enough from `others` and from the points kept before it."""
