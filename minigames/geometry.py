@@ -12,7 +12,6 @@ A unit's footprint on a layer is every pixel whose centre lies within the unit's
 pixel holding the unit's centre (so a unit smaller than a pixel is still drawn). The same footprint
 decides what `select_point` hits, so what an agent clicks is what it sees.
 """
-import functools
 
 import numba
 import numpy as np
@@ -114,100 +113,34 @@ def footprints(centre, radius, width, height):
 
     Returns:
       (unit, row, col) index arrays: pixel (row, col) is covered by unit `unit` (an index into K),
-      grouped by the discs' sizes (callers must not rely on the order).
+      in the order of the discs (callers must not rely on the order).
     """
-    parts = []
-    # Pixels within `reach` of the centre's pixel are looked at. A disc of radius under half a
-    # pixel covers no other pixel's centre (each is at least half a pixel away along x or y), so
-    # it needs only its own pixel (minimap discs mostly are that small).
-    reach = np.where(radius < 0.5, 0, np.ceil(radius)).astype(np.int64)
-    base = np.floor(centre).astype(np.int64)
-    # A unit whose square of looked-at pixels lies off the layer covers none of its pixels (the
-    # bounds test at the end would drop them all): it is left out (reach -1) before any disc work.
-    on_layer = ((base[:, 0] + reach >= 0) & (base[:, 0] - reach < width)
-                & (base[:, 1] + reach >= 0) & (base[:, 1] - reach < height))
-    reach = np.where(on_layer, reach, -1)
-    # x and y apart, contiguous (gathers from them are faster than indexing [K, 2] arrays)
-    base_x, base_y = base[:, 0].copy(), base[:, 1].copy()
-    centre_x, centre_y = centre[:, 0].copy(), centre[:, 1].copy()
-    for r in np.unique(reach).tolist():
-        if r < 0:
-            continue
-        units = (reach == r).nonzero()[0]
-        offsets, own_pixel = _square(r)
-        cols = base_x[units][:, None, None] + offsets[None, None, :]  # [k, 1, 2r+1]
-        rows = base_y[units][:, None, None] + offsets[None, :, None]  # [k, 2r+1, 1]
-        dx = cols + 0.5 - centre_x[units][:, None, None]
-        dy = rows + 0.5 - centre_y[units][:, None, None]
-        rr = radius[units, None, None]
-        inside = (dx * dx + dy * dy <= rr * rr) | own_pixel
-        # (k, row_i, col_i) of the covered pixels from flat indices (faster than np.nonzero's
-        # three index arrays and gathers by them)
-        side = 2 * r + 1
-        k, pixel = np.divmod(inside.ravel().nonzero()[0], side * side)
-        row_i, col_i = np.divmod(pixel, side)
-        unit = units[k]
-        parts.append((unit, base_y[unit] + offsets[row_i], base_x[unit] + offsets[col_i]))
-    if not parts:
-        empty = np.zeros(0, np.int64)
-        return empty, empty, empty
-    unit, row, col = (np.concatenate(p) for p in zip(*parts))
-    # The pixels off the layer are dropped, once for the discs of every size (cheaper than a
-    # bounds test on each size's squares).
-    on = (row >= 0) & (row < height) & (col >= 0) & (col < width)
-    if np.count_nonzero(on) < on.size:
-        unit, row, col = unit[on], row[on], col[on]
-    return unit, row, col
+    return _footprint_pixels(np.ascontiguousarray(centre, np.float64),
+                             np.ascontiguousarray(radius, np.float64), width, height)
 
 
-class KeptFootprints:
-    """`footprints` of units known by a lasting index (a slot, by flat index env * U + slot),
-    keeping each unit's pixels for the next call: a disc's pixels depend on its centre and
-    radius alone, so the units whose centre and radius are those of the last call (most of a
-    game's units between two observations: fields, structures, units that stood still) get the
-    pixels they got then, and only the others are worked out again."""
-
-    def __init__(self, slots, width, height):
-        self.width, self.height = width, height
-        # Each slot's disc at the last call, its centre as x + iy (NaN: none drawn), and the
-        # pixels drawn then: (slot, row, col).
-        self._centre = np.full(slots, complex(np.nan, np.nan))
-        self._radius = np.zeros(slots)
-        self._drawn = (np.zeros(0, np.int64),) * 3
-
-    def __call__(self, slot, centre, radius):
-        """(slot, row, col) of the pixels covered by the discs of units `slot` [K] (centres [K, 2]
-        in continuous pixel coordinates, radii [K] in pixels): what `footprints` gives, with
-        the unit's slot instead of its index into K, in another order (read-only arrays)."""
-        centre = np.ascontiguousarray(centre, np.float64)
-        at = centre.reshape(-1).view(np.complex128)  # (x, y) as x + iy: one comparison for both
-        same = (self._centre[slot] == at) & (self._radius[slot] == radius)
-        kept = np.zeros(len(self._centre), bool)
-        kept[slot[same]] = True
-        last_slot, last_row, last_col = self._drawn
-        keep = kept[last_slot]
-        new = (~same).nonzero()[0]
-        unit, row, col = footprints(centre[new], radius[new], self.width, self.height)
-        self._drawn = (np.concatenate([last_slot[keep], slot[new][unit]]),
-                       np.concatenate([last_row[keep], row]),
-                       np.concatenate([last_col[keep], col]))
-        for kept_pixels in self._drawn:  # (read-only: they are kept for the next call)
-            kept_pixels.setflags(write=False)
-        self._centre[:] = complex(np.nan, np.nan)
-        self._centre[slot] = at
-        self._radius[slot] = radius
-        return self._drawn
-
-
-@functools.lru_cache(maxsize=None)
-def _square(reach):
-    """The square of pixels within `reach` of a unit's pixel: ([2 reach + 1] offsets along an
-    axis, [side, side] bool: the unit's own pixel, which its footprint always covers)."""
-    offsets = np.arange(-reach, reach + 1)
-    own_pixel = (offsets[:, None] == 0) & (offsets[None, :] == 0)
-    offsets.setflags(write=False)
-    own_pixel.setflags(write=False)
-    return offsets, own_pixel
+@numba.njit(cache=True)
+def _footprint_pixels(centre, radius, width, height):
+    """`footprints`: a disc covers the pixels within `reach` of its centre's pixel (none beyond
+    ceil(radius); a disc of radius under half a pixel covers no other pixel's centre, each being
+    at least half a pixel away along x or y) whose centres it holds, and its centre's pixel."""
+    reach = np.zeros(len(radius), np.int64)
+    for k in range(len(radius)):
+        if radius[k] >= 0.5:
+            reach[k] = np.int64(np.ceil(radius[k]))
+    size = np.sum((2 * reach + 1) ** 2)
+    unit, row, col = np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64)
+    count = 0
+    for k in range(len(radius)):
+        base_x, base_y = np.int64(np.floor(centre[k, 0])), np.int64(np.floor(centre[k, 1]))
+        for y in range(max(base_y - reach[k], 0), min(base_y + reach[k] + 1, height)):
+            dy = y + 0.5 - centre[k, 1]
+            for x in range(max(base_x - reach[k], 0), min(base_x + reach[k] + 1, width)):
+                dx = x + 0.5 - centre[k, 0]
+                if dx * dx + dy * dy <= radius[k] * radius[k] or (x == base_x and y == base_y):
+                    unit[count], row[count], col[count] = k, y, x
+                    count += 1
+    return unit[:count], row[:count], col[:count]
 
 
 def hits_footprint(centre, radius, pixel):

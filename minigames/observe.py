@@ -89,11 +89,6 @@ class Observer:
         self.batch = None
         self._screen_drawn = None  # flat indices (layer 0) of the unit pixels drawn last time
         self._minimap_drawn = None
-        # Each unit's footprint on either layer, kept while its disc stays the same.
-        slots = game.num_envs * game.world.max_units
-        self._screen_kept = geometry.KeptFootprints(slots, game.screen.width, game.screen.height)
-        self._minimap_kept = geometry.KeptFootprints(slots, game.minimap.width,
-                                                     game.minimap.height)
         self._pixel_marks = {}  # layers' size -> all-False bool scratch array (`_marks`)
         self._pixel_scratch = {}  # pixels' count -> scratch arrays (`_scratch`)
         # Map cells under every pixel: (row, col, inside the map), [E, H, W] each; the screen's
@@ -128,7 +123,7 @@ class Observer:
         offset = view.camera_offset(world.camera[:, self.player - 1]).take(
             visible // world.max_units, axis=0)
         centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0), offset)
-        return self._screen_kept(visible, centre, view.radius_pixels(world.radius.ravel()[visible]))
+        return _footprints_of(visible, centre, view, world.radius.ravel()[visible])
 
     def unit_at(self, rows, pixels):
         """[R] slot of the top unit drawn at screen pixel (x, y) [R, 2] of environments `rows`
@@ -174,8 +169,7 @@ class Observer:
         view = self.game.minimap
         visible = np.flatnonzero(visible)  # flat index env * U + slot
         centre = view.to_pixels(np.take(world.pos.reshape(-1, 2), visible, axis=0))
-        return self._minimap_kept(visible, centre,
-                                  view.radius_pixels(world.radius.ravel()[visible]))
+        return _footprints_of(visible, centre, view, world.radius.ravel()[visible])
 
     def _draw_units(self, layers, previous, unit, row, col, view, names, unit_layers,
                     draw_unit_type):
@@ -619,6 +613,14 @@ def _paint_pixels(cells, drawn, top_index, of_unit, layer_offsets):
     for j in range(len(drawn)):
         for r in range(len(layer_offsets)):
             cells[drawn[j] + layer_offsets[r]] = of_unit[r, top_index[j]]
+
+
+def _footprints_of(unit, centre, view, radius):
+    """(unit, row, col) of the pixels of `view` covered by units `unit` [K] (centres [K, 2] in
+    its pixels, radii [K] in world units)."""
+    k, row, col = geometry.footprints(centre, view.radius_pixels(radius), view.width,
+                                      view.height)
+    return unit[k], row, col
 
 
 def relative(owner, player):

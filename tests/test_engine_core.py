@@ -281,6 +281,7 @@ def test_footprints_are_the_pixels_whose_centre_the_disc_holds():
     unit, row, col = geometry.footprints(centre, radius, 10, 10)
     drawn = np.zeros((300, 10, 10), bool)
     drawn[unit, row, col] = True
+    assert drawn.sum() == len(unit)  # each pixel of a disc once
     cols, rows = np.meshgrid(np.arange(10), np.arange(10))
     pixels = np.stack([cols, rows], axis=-1)[None]  # [1, 10, 10, 2] (x, y)
     expected = geometry.hits_footprint(centre[:, None, None, :], radius[:, None, None], pixels)

@@ -148,27 +148,6 @@ def test_unit_layers_drawn_over_the_last_ones_equal_layers_drawn_afresh(cheating
     assert again > 1000 and gone > 100  # pixels were drawn again and pixels were left uncovered
 
 
-def test_footprints_kept_for_unchanged_discs_equal_footprints_worked_out_afresh():
-    # Each call some discs move, grow, appear or go; the pixels given must be those of
-    # `footprints` for the discs of this call (as a set: the order may differ).
-    rng = np.random.default_rng(5)
-    slots, width, height = 40, 32, 24
-    kept = geometry.KeptFootprints(slots, width, height)
-    centre = rng.uniform(-3, 35, (slots, 2))
-    radius = rng.choice([0.3, 0.7, 1.0, 2.5, 4.0], slots)
-    for call in range(30):
-        moved = rng.random(slots) < 0.2
-        centre[moved] = rng.uniform(-3, 35, (moved.sum(), 2))
-        grown = rng.random(slots) < 0.05
-        radius[grown] = rng.choice([0.3, 0.7, 1.0, 2.5, 4.0], grown.sum())
-        shown = np.flatnonzero(rng.random(slots) < 0.8)  # the units given this call
-        slot, row, col = kept(shown, centre[shown], radius[shown])
-        unit, fresh_row, fresh_col = geometry.footprints(centre[shown], radius[shown], width,
-                                                         height)
-        got = sorted(zip(slot.tolist(), row.tolist(), col.tolist()))
-        assert got == sorted(zip(shown[unit].tolist(), fresh_row.tolist(), fresh_col.tolist()))
-
-
 def one_by_one(rng, rect, count, others, min_distance, spacing):
     """The plain loop `MapScript.spaced_points` must match: draw (x, y), keep it when it is far
     enough from `others` and from the points kept before it."""
