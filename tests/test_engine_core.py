@@ -191,6 +191,40 @@ def test_units_push_apart_and_a_group_stops_as_a_clump():
     assert np.all(world.order_count[0, slots] == 0)  # and stopped
 
 
+def test_overlapping_units_part_by_half_the_overlap_each():
+    # Marines of radius 0.375 half a unit apart overlap by 0.25: after one game loop each has
+    # moved 0.125 away from the other, the still one (not awake) pushed by the awake one.
+    game = empty_game()
+    world = game.world
+    awake, still = world.spawn([0, 0], MARINE, 1, np.array([[30.0, 28.0], [30.5, 28.0]]))
+    world.awake[0, still] = False
+    run(game, 1)
+    assert world.pos[0, awake].tolist() == [29.875, 28.0]
+    assert world.pos[0, still].tolist() == [30.625, 28.0]
+    assert world.awake[0, [awake, still]].all()
+
+
+def test_a_unit_overlapping_a_structure_is_pushed_out_by_the_whole_overlap():
+    game = empty_game()
+    world = game.world
+    reach = 1.25 + 0.375  # a Supply Depot's radius and a marine's
+    depot = world.spawn([0], units.Terran.SupplyDepot, 1, np.array([[30.0, 28.0]]))[0]
+    marine = world.spawn([0], MARINE, 1, np.array([[30.0 + reach - 0.25, 28.0]]))[0]
+    run(game, 1)
+    assert world.pos[0, depot].tolist() == [30.0, 28.0]
+    assert world.pos[0, marine].tolist() == [30.0 + reach, 28.0]
+
+
+def test_a_unit_sees_the_cells_whose_centres_lie_within_its_sight_of_its_cell():
+    game = empty_game("FindAndDefeatZerglings")  # a map with fog of war
+    game.world.spawn([0], MARINE, 1, np.array([[30.5, 20.5]]))  # in cell (row 43, col 30)
+    run(game, 1)
+    rows, cols = np.mgrid[:64, :64]
+    sight = 9.0  # a marine's
+    disc = (rows - 43) ** 2 + (cols - 30) ** 2 <= sight ** 2
+    np.testing.assert_array_equal(game.vision.grid[0, 0] == 2, disc)  # 2: visible
+
+
 def test_a_group_sent_beyond_its_box_keeps_its_formation():
     game = empty_game()
     world = game.world
