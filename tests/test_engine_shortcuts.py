@@ -4,14 +4,14 @@ Each test checks one shortcut against a direct computation written here: increme
 vision redrawn from scratch, the units seen against the plain rule, vision drawn when read against
 vision drawn every game loop, the unit under a clicked pixel against the drawn footprints, unit
 layers drawn over the last ones against layers drawn afresh, spaced random points drawn in blocks
-against drawing them one by one, a segment's samples checked at once against checking them one by one, the store of
-distance fields at any size, a field's ways down from every cell against the neighbours compared
-cell by cell, distance fields searched one way against fields searched both ways, `world.compact`
-against the True slots of each row, the town halls' compacted slots kept while their mask stays
-equal against compacting afresh, a worker's nearest town hall read from a table of sole halls
-against the search, and per-type lookups kept between game loops against looking them up afresh;
-and a unit's squeeze past a corner (read from tables) and its step to a neighbouring cell against
-the points worked out by hand.
+against drawing them one by one, a segment's samples checked at once against checking them one by
+one, the store of distance fields at any size, a field's ways down from every cell against the
+neighbours compared cell by cell, distance fields searched one way against fields searched both
+ways, `world.compact` against the True slots of each row, the town halls' compacted slots kept
+while their mask stays equal against compacting afresh, a worker's nearest town hall read from a
+table of sole halls against the search, and per-type lookups kept between game loops against
+looking them up afresh; and a unit's squeeze past a corner (read from tables) and its step to a
+neighbouring cell against the points worked out by hand.
 """
 import numpy as np
 import pytest
