@@ -37,7 +37,7 @@ def choose_backend(backend="auto"):
         raise BackendError(
             f"StarCraft II is not installed: no Versions/ folder in {sc2_install_dir()}. "
             "Set SC2PATH to the game's folder, or use --backend embedded.")
-    where = sc2_install_dir() if backend == "sc2" else "numpy mini-game engine"
+    where = sc2_install_dir() if backend == "sc2" else "the mini-game engine in minigames/"
     logging.info("Environment backend: %s (%s)", backend, where)
     return backend
 

@@ -11,8 +11,8 @@ town halls. Then `tick` moves every unit at its type's speed:
   to where it started, an attack-move ends); Hold Position stays.
 
 Speed: units move at their type's speed, except workers, which speed up and slow down
-(`ACCELERATION`, `step_length`): they start from rest, gain ACCELERATION per loop up to their speed,
-and brake to stop at their destination.
+(`ACCELERATION`, `_step`): they start from rest, gain ACCELERATION per loop up to their speed, and
+brake to stop at their destination (their step is at most sqrt(2 * ACCELERATION * distance)).
 
 Arrival: a unit arrives when it can reach its point within this loop's step. A unit sent to a point
 where others already stand cannot reach it; it arrives when it is within ARRIVAL_SLACK of the
@@ -27,6 +27,10 @@ Separation: ground units that are not structures push apart when their discs ove
 half the overlap; structures, resources and units holding position do not move, and a unit
 overlapping one is pushed out by the whole overlap. Workers on the way to or from a resource pass
 through other units (as mining workers do in the real game). Units never leave the playable area.
+
+The stages of `tick` are compiled loops (numba) over the world's arrays by flat unit index
+env * U + slot: at a few hundred units per game loop, one loop costs less than the chain of numpy
+calls that did the same arithmetic.
 """
 import numba
 import numpy as np
@@ -58,7 +62,6 @@ MOVES_TO_POINT = np.zeros(8, bool)
 MOVES_TO_POINT[[Order.MOVE, Order.ATTACK, Order.PATROL]] = True
 ATTACK, HOLD = int(Order.ATTACK), int(Order.HOLD)  # (plain numbers for the compiled loops)
 _GOLDEN_ANGLE = 2.399963229728653
-FAR = 1e6  # a position off any map, for padding
 
 
 class Intents:
@@ -78,6 +81,7 @@ class Intents:
 
 
 def tick(game, running, intents):
+    """Move every unit free to move one game loop: step, separate, stay on the map, arrive."""
     world = game.world
     before = world.pos.copy()
     kind = world.current_order()
@@ -126,7 +130,7 @@ def _movers(max_units, running, alive, unit_type, stand, wants_move, destination
 @numba.njit(cache=True)
 def _step(pos, velocity, facing, unit, unit_type, heading, goal):
     """Moves units `unit` (flat indices) from their positions towards `heading` [K, 2] by their
-    step (`step_length`, braking for `goal`), ending on it when it is within the step; turns them
+    step (a worker's braking for `goal`), ending on it when it is within the step; turns them
     to face the way they go; keeps the step as the velocity of accelerating units (every other
     velocity 0). Returns each unit's step and whether it reached its heading ([K] each)."""
     velocity_before = velocity.copy()
