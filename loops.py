@@ -413,7 +413,10 @@ def evaluate(agent, env, spec, episodes, greedy):
 
 
 def play_gif(agent, spec, map_name, step_mul, seed, greedy, path, difficulty="very_easy"):
-    """Play one episode on the embedded engine's pysc2 SC2Env and write it as a GIF."""
+    """Play one episode on the embedded engine's pysc2 SC2Env and write it as a GIF. The agent's
+    draws start again from `seed`, so the game does not depend on what the agent played before
+    (an evaluation of any length)."""
+    agent.generator.reset_from_seed(seed)
     frames, score = play_episode(agent, spec, map_name, step_mul, seed, greedy, difficulty)
     render.write_gif(frames, path)
     logging.info("Wrote %s (an episode scoring %d)", path, score)

@@ -74,13 +74,17 @@ def test_the_original_load_flag_is_an_alias_of_load_model(parse):
 
 def test_simple64_runs_default_to_its_shipped_networks_settings_unless_flags_are_given(parse):
     flags = parse("--environment", "Simple64")
-    assert (flags.model_name, flags.screen_size, flags.minimap_size) == ("alphastar", 32, 32)
+    assert (flags.model_name, flags.screen_size, flags.minimap_size,
+            flags.argument_temperature) == ("alphastar", 32, 32, 0.4)
     FLAGS.unparse_flags()
-    flags = parse("--environment", "Simple64", "--model_name", "fullyconv", "--screen_size", "64")
-    assert (flags.model_name, flags.screen_size, flags.minimap_size) == ("fullyconv", 64, 32)
+    flags = parse("--environment", "Simple64", "--model_name", "fullyconv", "--screen_size", "64",
+                  "--argument_temperature", "1")
+    assert (flags.model_name, flags.screen_size, flags.minimap_size,
+            flags.argument_temperature) == ("fullyconv", 64, 32, 1.0)
     FLAGS.unparse_flags()
     flags = parse("--environment", "DefeatRoaches")
-    assert (flags.model_name, flags.screen_size, flags.minimap_size) == ("fullyconv", 16, 16)
+    assert (flags.model_name, flags.screen_size, flags.minimap_size,
+            flags.argument_temperature) == ("fullyconv", 16, 16, 1.0)
 
 
 def test_join_boolean_values_leaves_other_flags_alone():
@@ -217,6 +221,18 @@ def test_mock_batch_env_restarts_finished_games_and_stacks_observations():
     env.close()
     assert np.array(dones)[:, 0].tolist() == [False] * 9 + [True, False]
     assert batch["available_actions"].shape == (3, 573)
+
+
+def test_the_gif_game_does_not_depend_on_what_the_agent_played_before(tmp_path, fullyconv):
+    paths = [str(tmp_path / f"{name}.gif") for name in ("fresh", "after_evaluation")]
+    fresh, evaluated = agent_lib.A2CAgent(fullyconv, seed=3), agent_lib.A2CAgent(fullyconv, seed=3)
+    env = minigames.BatchEnv(num_envs=2, screen_size=16, minimap_size=16, seed=0,
+                             game_steps_per_episode=80)
+    loops.evaluate(evaluated, env, SPEC, episodes=2, greedy=False)  # sampled: draws advance
+    for agent, path in zip((fresh, evaluated), paths):
+        loops.play_gif(agent, SPEC, "MoveToBeacon", 64, 5, False, path)
+    with open(paths[0], "rb") as first, open(paths[1], "rb") as second:
+        assert first.read() == second.read()
 
 
 def test_evaluation_plays_the_requested_number_of_episodes(fullyconv):
