@@ -277,6 +277,7 @@ def _walk_up_to(world, intents, unit, other):
 
 @numba.njit(cache=True)
 def _walk_up_to_units(pos, radius, unit, other, wants_move, destination):
+    """`_walk_up_to` on flat arrays (env * U + slot), into the intents' arrays."""
     there = np.empty(len(unit), np.bool_)
     for k in range(len(unit)):
         u, o = unit[k], other[k]

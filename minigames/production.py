@@ -482,9 +482,8 @@ def _losses(game):
     np.add.at(world.score_cumulative, (env[enemy], killer, column), VALUE[dead_type[enemy]])
 
 
-# The idle-time columns, the worker's then the production's (the order of the counts' bins below).
-# pysc2 numbers them 2 and 1: a reversed slice gives them as a view, to which += adds in place
-# (several times cheaper than through a list of columns).
+# The idle-time columns of score_cumulative and the worker table, as plain values for the compiled
+# loop.
 IDLE_WORKER_TIME, IDLE_PRODUCTION_TIME = int(SC.idle_worker_time), int(SC.idle_production_time)
 IS_WORKER = TABLE.is_worker
 
