@@ -19,7 +19,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
-# About 400 tests, one worker process per CPU core (pytest-xdist): 8 to 10 minutes on 2 quiet
+# About 400 tests, one worker process per CPU core (pytest-xdist): 7 to 10 minutes on 2 quiet
 # cores, 15 in one process.
 test: $(STAMP)
 	$(PY) -m pytest -q -n auto tests
