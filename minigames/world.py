@@ -364,7 +364,7 @@ def points(array):
 
 class KeptForLast:
     """`function(*arrays)`, kept for the last arrays given: for arrays that change rarely between
-    game loops (the town halls and their owners, the solid units) and a result that depends on
+    game loops (the town halls and their owners, the mineral fields) and a result that depends on
     them alone, equal arrays get the same result (an array, a tuple of arrays or None; the
     arrays are made read-only, as they are shared)."""
 
