@@ -219,6 +219,8 @@ def _separation(max_units, pos, radius, alive, awake, unit_type, owner, kind, pa
         solid[i] = alive[i] and SOLID[t] and not passes_through[i]
         fixed[i] = NEVER_PUSHED[t] or owner[i] == NEUTRAL or kind[i] == HOLD
         rows[i] = solid[i] and not fixed[i] and awake[i]
+    if not rows.any():  # (a still crowd costs nothing)
+        return
     before = pos.copy()
     solid_slots = np.empty(max_units, np.int64)
     any_still = False

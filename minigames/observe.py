@@ -89,8 +89,7 @@ class Observer:
         self.batch = None
         self._screen_drawn = None  # flat indices (layer 0) of the unit pixels drawn last time
         self._minimap_drawn = None
-        self._pixel_marks = {}  # layers' size -> all-False bool scratch array (`_marks`)
-        self._pixel_scratch = {}  # pixels' count -> scratch arrays (`_scratch`)
+        self._scratch_arrays = {}  # layers' shape -> scratch arrays for drawing units (`_scratch`)
         # Map cells under every pixel: (row, col, inside the map), [E, H, W] each; the screen's
         # follow the camera (`_static_camera`).
         self._screen_cells = self._minimap_cells = self._minimap_centres = None
@@ -186,7 +185,7 @@ class Observer:
         # their env), each one's top unit (an index into `top`, the top units, each once) and
         # how many units cover it.
         pixel = (unit // world.max_units * view.height + row) * view.width + col
-        best, covering, column = self._scratch(layers.shape[0] * plane)
+        best, covering, column, marks = self._scratch(layers)
         pixel, top, top_index, density = _top_units(
             pixel, unit, self.draw_priority().ravel()[unit], best, covering, column)
         drawn = pixel + pixel // plane * (layers.shape[1] - 1) * plane
@@ -194,7 +193,7 @@ class Observer:
             # Pixels drawn again get every unit layer written below (the unit type, when it is
             # not drawn, is never written: it stays 0), so only the pixels no unit covers now
             # are cleared.
-            _clear_pixels(cells, previous, drawn, unit_layers * plane, self._marks(layers))
+            _clear_pixels(cells, previous, drawn, unit_layers * plane, marks)
 
         # The layers' values of each top unit, worked out once per unit (a few hundred) rather
         # than once per pixel (thousands), as rows [layers written, top units] of the layers'
@@ -229,20 +228,16 @@ class Observer:
             cells[drawn + SCREEN.unit_density_aa.index * plane] = np.minimum(16 * density, 255)
         return drawn
 
-    def _scratch(self, pixels):
-        """Scratch arrays for `_top_units` (kept, and left as they are made): [pixels] all -1
-        and all 0, [slots] all -1."""
-        if pixels not in self._pixel_scratch:
-            self._pixel_scratch[pixels] = (np.full(pixels, -1, np.int64),
-                                           np.zeros(pixels, np.int64),
-                                           np.full(self.game.world.alive.size, -1, np.int64))
-        return self._pixel_scratch[pixels]
-
-    def _marks(self, layers):
-        """An all-False bool array, one entry per cell of `layers` (kept, and left all False)."""
-        if layers.size not in self._pixel_marks:
-            self._pixel_marks[layers.size] = np.zeros(layers.size, bool)
-        return self._pixel_marks[layers.size]
+    def _scratch(self, layers):
+        """Scratch arrays for drawing units on `layers` [E, layers, H, W], kept and left as they
+        are made: for `_top_units`, [E * H * W] all -1 and all 0 and [slots] all -1; for
+        `_clear_pixels`, [cells of `layers`] all False."""
+        if layers.shape not in self._scratch_arrays:
+            pixels = layers.shape[0] * layers.shape[2] * layers.shape[3]
+            self._scratch_arrays[layers.shape] = (
+                np.full(pixels, -1, np.int64), np.zeros(pixels, np.int64),
+                np.full(self.game.world.alive.size, -1, np.int64), np.zeros(layers.size, bool))
+        return self._scratch_arrays[layers.shape]
 
     def _draw_static_screen(self, layers):
         """The ground layers where the camera moved or the ground changed; visibility also where
